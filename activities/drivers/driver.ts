@@ -1,0 +1,78 @@
+// The instance driver interface: everything that starts, finds and stops an instance goes through it.
+// The process driver (local OS processes) is the default; cloud drivers implement the same contract.
+import type { Template } from '../../core/manifest.js';
+
+/** Who an instance is: its identity never changes across incarnations. */
+export interface InstanceIdentity {
+  set: string;
+  ordinal: number;
+  /** e.g. web-0 */
+  name: string;
+  /** e.g. web-0.web.ordinal.internal */
+  dnsName: string;
+  /** e.g. web.ordinal.internal */
+  serviceDnsName: string;
+  /** host:port of the embedded DNS server, given to instances so they can resolve their peers. */
+  dnsServer: string;
+}
+
+export interface CreateRequest {
+  identity: InstanceIdentity;
+  /** Increases by one each time the identity is (re)created; (set, ordinal, incarnation) is the idempotency key. */
+  incarnation: number;
+  revision: string;
+  template: Template;
+}
+
+/** A running (or once running) incarnation of an identity, as the driver reports it. */
+export interface InstanceHandle {
+  set: string;
+  ordinal: number;
+  incarnation: number;
+  revision: string;
+  /** The address the instance binds and its DNS name points at. */
+  address: string;
+  /** Driver-specific locator (an OS pid for the process driver). */
+  pid: number;
+  /** Epoch milliseconds when this incarnation was started. */
+  startedAt: number;
+  /** Where the instance's stdout and stderr go. */
+  logPath: string;
+}
+
+export interface InstanceExit {
+  handle: InstanceHandle;
+  /** Exit code or signal name when the driver saw it, otherwise undefined (e.g. an adopted process). */
+  exitCode?: number;
+  signal?: string;
+}
+
+export interface InstanceDriver {
+  /**
+   * Starts the incarnation, or returns it when it already runs (a retried create). Before starting it
+   * stops any other live incarnation of the same identity and confirms it dead: at most one per identity.
+   * Throws a `DriverError` with `retryable: false` for errors a retry cannot fix (e.g. no such program).
+   */
+  create(request: CreateRequest): Promise<InstanceHandle>;
+  /** Live incarnations of a set's instances, read from the driver's durable state and checked. */
+  describe(set: string): Promise<InstanceHandle[]>;
+  /**
+   * Stops whatever incarnation of (set, ordinal) runs: SIGTERM-like first, forcibly after the grace
+   * period; resolves once it is confirmed gone. Idempotent.
+   */
+  delete(set: string, ordinal: number, gracePeriodMs: number): Promise<void>;
+  /** True while the incarnation's process is alive. Cheap: called often. */
+  isAlive(handle: InstanceHandle): boolean;
+  /** Resolves with the first of `handles` to exit; rejects with an AbortError when `signal` aborts. */
+  watch(handles: InstanceHandle[], signal: AbortSignal): Promise<InstanceExit>;
+}
+
+export class DriverError extends Error {
+  constructor(
+    message: string,
+    readonly retryable: boolean,
+  ) {
+    super(message);
+    this.name = 'DriverError';
+  }
+}

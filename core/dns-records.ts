@@ -1,0 +1,87 @@
+// The DNS records a set should publish, computed from its Ready instances. Pure: the planner compares
+// this against what was last published, and every DNS provider receives exactly this.
+import { canonicalJson, fnv1a64 } from './revision.js';
+import { instanceDnsName, serviceDnsName } from './names.js';
+
+export type RecordType = 'A' | 'SRV';
+
+/**
+ * One record set: all values of one name and type (Route 53's unit, and the DNS RRset).
+ * Values are in presentation format: an IPv4 address for A, "priority weight port target" for SRV.
+ */
+export interface RecordSet {
+  name: string;
+  type: RecordType;
+  ttl: number;
+  values: string[];
+}
+
+export interface PublishedInstance {
+  ordinal: number;
+  address: string;
+}
+
+export interface RecordInput {
+  set: string;
+  serviceName: string;
+  zone: string;
+  ttl: number;
+  ports: ReadonlyArray<{ name?: string; port: number; protocol: 'TCP' | 'UDP' }>;
+  /** Instances whose names should resolve: Ready and not about to be removed. */
+  instances: ReadonlyArray<PublishedInstance>;
+}
+
+/** SRV weight: every instance is an equal target. */
+export const SRV_WEIGHT = 10;
+
+/**
+ * Per-instance A records, the service A record set (the headless service) and one SRV record set per
+ * named port, in a stable order so equal inputs give equal output.
+ */
+export function desiredRecords(input: RecordInput): RecordSet[] {
+  const instances = [...input.instances].sort((a, b) => a.ordinal - b.ordinal);
+  if (instances.length === 0) return [];
+  const service = serviceDnsName(input.serviceName, input.zone);
+  const records: RecordSet[] = [];
+  for (const instance of instances) {
+    records.push({
+      name: instanceDnsName(input.set, instance.ordinal, input.serviceName, input.zone),
+      type: 'A',
+      ttl: input.ttl,
+      values: [instance.address],
+    });
+  }
+  records.push({
+    name: service,
+    type: 'A',
+    ttl: input.ttl,
+    values: uniqueSorted(instances.map((i) => i.address)),
+  });
+  for (const port of input.ports) {
+    if (port.name === undefined) continue;
+    records.push({
+      name: `_${port.name}._${port.protocol.toLowerCase()}.${service}`,
+      type: 'SRV',
+      ttl: input.ttl,
+      values: instances.map(
+        (i) => `0 ${SRV_WEIGHT} ${port.port} ${instanceDnsName(input.set, i.ordinal, input.serviceName, input.zone)}`,
+      ),
+    });
+  }
+  return records.sort(compareRecordSets);
+}
+
+/** A short, stable digest of a list of record sets: what the workflow remembers as "published". */
+export function recordsFingerprint(records: ReadonlyArray<RecordSet>): string {
+  return fnv1a64(canonicalJson([...records].sort(compareRecordSets)));
+}
+
+export function compareRecordSets(a: RecordSet, b: RecordSet): number {
+  if (a.name !== b.name) return a.name < b.name ? -1 : 1;
+  if (a.type !== b.type) return a.type < b.type ? -1 : 1;
+  return 0;
+}
+
+function uniqueSorted(values: string[]): string[] {
+  return [...new Set(values)].sort();
+}
