@@ -40,7 +40,7 @@ const portName = z
 const portRef = z.union([portNumber, portName], { error: 'must be a port number (1-65535) or the name of a template port' });
 
 const argv = z
-  .array(z.string().min(1, 'must not be empty'), { error: 'must be an argv array of strings (no shell is used)' })
+  .array(z.string({ error: 'must be a string' }).min(1, 'must not be empty'), { error: 'must be an argv array of strings (no shell is used)' })
   .min(1, 'must name a program to run');
 
 const stringMap = z.record(z.string(), z.string({ error: 'must be a string' }));
@@ -49,7 +49,7 @@ const httpGet = z.strictObject({
   path: z.string().startsWith('/', "must start with '/'").default('/'),
   port: portRef,
   host: z.string().min(1).optional(),
-  scheme: z.enum(['HTTP', 'HTTPS']).default('HTTP'),
+  scheme: z.enum(['HTTP', 'HTTPS'], { error: 'must be HTTP or HTTPS' }).default('HTTP'),
   httpHeaders: z.array(z.strictObject({ name: z.string().min(1), value: z.string() })).default([]),
 });
 
@@ -78,7 +78,7 @@ const probe = z
 const port = z.strictObject({
   name: portName.optional(),
   port: portNumber,
-  protocol: z.enum(['TCP', 'UDP']).default('TCP'),
+  protocol: z.enum(['TCP', 'UDP'], { error: 'must be TCP or UDP' }).default('TCP'),
 });
 
 const envMap = z.record(
@@ -96,16 +96,19 @@ const processTemplate = z.strictObject({
   workingDir: z.string().min(1).optional(),
 });
 
-const template = z.strictObject({
-  process: processTemplate,
-  ports: z.array(port).default([]),
-  readinessProbe: probe.optional(),
-  livenessProbe: probe.optional(),
-  terminationGracePeriodSeconds: int(0, 3600).default(30),
-});
+const template = z
+  .strictObject({
+    process: processTemplate,
+    ports: z.array(port).default([]),
+    readinessProbe: probe.optional(),
+    livenessProbe: probe.optional(),
+    terminationGracePeriodSeconds: int(0, 3600).default(30),
+  })
+  // Checked here rather than on the whole manifest so an error elsewhere does not hide these.
+  .superRefine((t, ctx) => checkTemplateRules(t, ctx));
 
 const dns = z.strictObject({
-  provider: z.enum(['embedded']).default('embedded'),
+  provider: z.enum(['embedded'], { error: 'must be embedded (the only provider so far)' }).default('embedded'),
   zone: z
     .string()
     .refine(isDnsZone, 'must be a DNS name: dot-separated DNS-1123 labels, at most 253 characters, no trailing dot')
@@ -171,23 +174,26 @@ function normalize(m: {
   };
 }
 
-function checkCrossFieldRules(
-  m: { metadata: { name: string }; spec: Parsed },
-  ctx: z.RefinementCtx,
-): void {
-  const { template: t } = m.spec;
+interface ParsedTemplate {
+  ports: Array<{ name?: string; port: number; protocol: 'TCP' | 'UDP' }>;
+  readinessProbe?: z.output<typeof probe>;
+  livenessProbe?: z.output<typeof probe>;
+}
+
+/** Port names and numbers are unique; probes name declared ports; liveness succeeds once. */
+function checkTemplateRules(t: ParsedTemplate, ctx: z.RefinementCtx): void {
   const seenNames = new Set<string>();
   const seenPorts = new Set<string>();
   t.ports.forEach((p, i) => {
     if (p.name !== undefined) {
       if (seenNames.has(p.name)) {
-        ctx.addIssue({ code: 'custom', path: ['spec', 'template', 'ports', i, 'name'], message: `duplicate port name '${p.name}'` });
+        ctx.addIssue({ code: 'custom', path: ['ports', i, 'name'], message: `duplicate port name '${p.name}'` });
       }
       seenNames.add(p.name);
     }
     const key = `${p.port}/${p.protocol}`;
     if (seenPorts.has(key)) {
-      ctx.addIssue({ code: 'custom', path: ['spec', 'template', 'ports', i, 'port'], message: `duplicate port ${key}` });
+      ctx.addIssue({ code: 'custom', path: ['ports', i, 'port'], message: `duplicate port ${key}` });
     }
     seenPorts.add(key);
   });
@@ -200,7 +206,7 @@ function checkCrossFieldRules(
       if (typeof ref === 'string' && !seenNames.has(ref)) {
         ctx.addIssue({
           code: 'custom',
-          path: ['spec', 'template', probeName, handler, 'port'],
+          path: [probeName, handler, 'port'],
           message: `names port '${ref}', but spec.template.ports has no port of that name`,
         });
       }
@@ -208,21 +214,29 @@ function checkCrossFieldRules(
     if (probeName === 'livenessProbe' && p.successThreshold !== 1) {
       ctx.addIssue({
         code: 'custom',
-        path: ['spec', 'template', 'livenessProbe', 'successThreshold'],
+        path: ['livenessProbe', 'successThreshold'],
         message: 'must be 1 for a liveness probe',
       });
     }
   }
+}
 
-  // The longest instance DNS name must still be a valid DNS name (253 characters).
+function checkCrossFieldRules(m: { metadata: { name: string }; spec: Parsed }, ctx: z.RefinementCtx): void {
+  const t = m.spec.template;
+  // Every name the set publishes must still be a valid DNS name (253 characters): the longest
+  // instance name, and the SRV name of each named port.
   const service = m.spec.serviceName ?? m.metadata.name;
   const highest = Math.max(0, m.spec.replicas - 1);
-  const longest = instanceDnsName(m.metadata.name, highest, service, m.spec.dns.zone);
-  if (longest.length > 253) {
+  const names = [
+    instanceDnsName(m.metadata.name, highest, service, m.spec.dns.zone),
+    ...t.ports.filter((p) => p.name).map((p) => `_${p.name}._${p.protocol.toLowerCase()}.${service}.${m.spec.dns.zone}`),
+  ];
+  const tooLong = names.find((name) => name.length > 253);
+  if (tooLong) {
     ctx.addIssue({
       code: 'custom',
       path: ['spec', 'dns', 'zone'],
-      message: `instance DNS names such as '${longest.slice(0, 40)}...' would exceed 253 characters`,
+      message: `published DNS names such as '${tooLong.slice(0, 40)}...' would exceed 253 characters`,
     });
   }
 }
@@ -252,6 +266,10 @@ export function toFieldIssues(error: z.ZodError, prefix: ReadonlyArray<PropertyK
       for (const key of issue.keys) {
         issues.push({ path: formatPath([...prefix, ...issue.path, key]), message: 'unknown field' });
       }
+    } else if (issue.code === 'invalid_key') {
+      // A record key's own rule (e.g. an env var name) is nested one level down.
+      const reasons = issue.issues.map((i) => i.message);
+      issues.push({ path: formatPath([...prefix, ...issue.path]), message: reasons.join('; ') || issue.message });
     } else if (issue.code === 'invalid_type' && issue.input === undefined) {
       issues.push({ path: formatPath([...prefix, ...issue.path]), message: 'is required' });
     } else {

@@ -54,9 +54,3 @@ export function instanceDnsName(set: string, ordinal: number, serviceName: strin
 export function workflowIdForSet(set: string): string {
   return `statefulset/${set}`;
 }
-
-/** The set name inside a workflow id, or undefined when the id is not one of ours. */
-export function setFromWorkflowId(workflowId: string): string | undefined {
-  const prefix = 'statefulset/';
-  return workflowId.startsWith(prefix) ? workflowId.slice(prefix.length) : undefined;
-}

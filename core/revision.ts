@@ -3,6 +3,8 @@
 
 /** JSON with object keys sorted, so equal values always serialize (and hash) the same. */
 export function canonicalJson(value: unknown): string {
+  // As JSON.stringify: undefined in an array is null; undefined alone is the text null.
+  if (value === undefined) return 'null';
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   if (value !== null && typeof value === 'object') {
     const entries = Object.entries(value as Record<string, unknown>)

@@ -1,0 +1,236 @@
+// How requests and observations change a set's state. Each function mutates the given state in place
+// (the workflow owns exactly one) and is deterministic, so the workflow stays a thin shell.
+import type { InstanceHandle } from '../activities/drivers/driver.js';
+import type { InstanceChange } from '../activities/types.js';
+import type { Action } from './planner.js';
+import { parseManifest, type FieldIssue, type Manifest } from './manifest.js';
+import { instanceName } from './names.js';
+import { canonicalJson, revisionName } from './revision.js';
+import { recordFailure, type InstanceState, type SetState } from './set-state.js';
+
+export type RejectionType = 'InvalidManifest' | 'BadRequest' | 'Conflict' | 'NotFound';
+
+export interface Rejection {
+  type: RejectionType;
+  message: string;
+  details?: FieldIssue[];
+}
+
+/** Revisions kept beyond those in use. */
+export const REVISION_HISTORY = 10;
+
+// ---- requests (validated synchronously by update validators, then applied by the handlers) ----
+
+export type Checked<T> = { ok: true; value: T } | { ok: false; rejection: Rejection };
+
+export function checkApply(state: SetState, document: unknown, expectedGeneration?: number): Checked<Manifest> {
+  const reject = (rejection: Rejection): Checked<Manifest> => ({ ok: false, rejection });
+  if (state.deleting) {
+    return reject({ type: 'Conflict', message: `set '${state.name}' is being deleted; apply again once it is gone` });
+  }
+  if (expectedGeneration !== undefined && expectedGeneration !== state.generation) {
+    return reject({
+      type: 'Conflict',
+      message: `set '${state.name}' is at generation ${state.generation}, not ${expectedGeneration}: it changed meanwhile; read it again and retry`,
+    });
+  }
+  const parsed = parseManifest(document);
+  if (!parsed.ok) return reject({ type: 'InvalidManifest', message: 'the manifest is invalid', details: parsed.issues });
+  if (parsed.value.metadata.name !== state.name) {
+    return reject({
+      type: 'InvalidManifest',
+      message: 'the manifest is invalid',
+      details: [{ path: 'metadata.name', message: `must be '${state.name}', the name of the set it is applied to` }],
+    });
+  }
+  return { ok: true, value: parsed.value };
+}
+
+/** Applies a validated manifest; returns whether this created the set. */
+export function applyManifest(state: SetState, manifest: Manifest, now: number): { created: boolean } {
+  const created = state.manifest === undefined;
+  const specChanged = created || canonicalJson(state.manifest!.spec) !== canonicalJson(manifest.spec);
+  state.manifest = manifest;
+  if (created) state.createdAt = now;
+  if (!specChanged) return { created };
+
+  state.generation += 1;
+  const revision = revisionName(state.name, manifest.spec.template);
+  const known = state.revisions.find((r) => r.name === revision);
+  if (known) known.generation = state.generation;
+  else state.revisions.push({ name: revision, template: manifest.spec.template, generation: state.generation });
+  state.updateRevision = revision;
+  if (created) state.currentRevision = revision;
+  pruneRevisions(state);
+  return { created };
+}
+
+export function checkDeleteInstance(state: SetState, ordinal: unknown): Rejection | undefined {
+  if (typeof ordinal !== 'number' || !Number.isInteger(ordinal) || ordinal < 0) {
+    return { type: 'BadRequest', message: 'ordinal must be a non-negative integer', details: [{ path: 'ordinal', message: 'must be a non-negative integer' }] };
+  }
+  if (state.deleting) return { type: 'Conflict', message: `set '${state.name}' is being deleted` };
+  if (!state.instances.some((i) => i.ordinal === ordinal)) {
+    return { type: 'NotFound', message: `instance ${instanceName(state.name, ordinal)} does not exist` };
+  }
+  return undefined;
+}
+
+export function requestInstanceDeletion(state: SetState, ordinal: number): void {
+  const instance = state.instances.find((i) => i.ordinal === ordinal);
+  if (instance) instance.deleteRequested = true;
+}
+
+export function requestSetDeletion(state: SetState): void {
+  state.deleting = true;
+}
+
+// ---- observations (activity results) ----
+
+/** The template of a revision; the update revision's for one this set does not know (adopted). */
+export function templateOf(state: SetState, revision: string) {
+  const found = state.revisions.find((r) => r.name === revision) ?? state.revisions.find((r) => r.name === state.updateRevision);
+  if (!found) throw new Error(`set ${state.name} has no revision ${revision}`);
+  return found.template;
+}
+
+function instance(state: SetState, ordinal: number): InstanceState | undefined {
+  return state.instances.find((i) => i.ordinal === ordinal);
+}
+
+function upsertInstance(state: SetState, next: InstanceState): void {
+  const index = state.instances.findIndex((i) => i.ordinal === next.ordinal);
+  if (index === -1) state.instances.push(next);
+  else state.instances[index] = next;
+  state.instances.sort((a, b) => a.ordinal - b.ordinal);
+}
+
+/** Marks an instance Pending before its create runs, so status shows it while it starts. */
+export function markCreating(state: SetState, action: Extract<Action, { kind: 'create' }>): void {
+  const existing = instance(state, action.ordinal);
+  upsertInstance(state, {
+    ordinal: action.ordinal,
+    incarnation: existing?.incarnation ?? 0,
+    revision: action.revision,
+    phase: 'Pending',
+    ready: false,
+    restarts: existing?.restarts ?? 0,
+    consecutiveFailures: existing?.consecutiveFailures ?? 0,
+    backoffUntil: existing?.backoffUntil,
+    lastError: existing?.lastError,
+    deleteRequested: existing?.deleteRequested,
+  });
+}
+
+export function applyCreated(state: SetState, action: Extract<Action, { kind: 'create' }>, handle: InstanceHandle): void {
+  const existing = instance(state, action.ordinal);
+  const hasReadinessProbe = templateOf(state, action.revision).readinessProbe !== undefined;
+  upsertInstance(state, {
+    ordinal: action.ordinal,
+    incarnation: action.incarnation,
+    revision: action.revision,
+    phase: 'Running',
+    // Without a readiness probe an instance is Ready once it runs, as in Kubernetes.
+    ready: !hasReadinessProbe,
+    readySince: hasReadinessProbe ? undefined : handle.startedAt,
+    handle,
+    restarts: existing?.restarts ?? 0,
+    consecutiveFailures: existing?.consecutiveFailures ?? 0,
+    backoffUntil: undefined,
+    lastError: existing?.lastError,
+    deleteRequested: existing?.deleteRequested,
+  });
+}
+
+/** A create that failed for good (e.g. no such program): counts as a crash, with back-off. */
+export function applyCreateFailed(state: SetState, action: Extract<Action, { kind: 'create' }>, error: string, now: number): void {
+  const existing = instance(state, action.ordinal) ?? {
+    ordinal: action.ordinal,
+    incarnation: 0,
+    revision: action.revision,
+    phase: 'Pending' as const,
+    ready: false,
+    restarts: 0,
+    consecutiveFailures: 0,
+  };
+  const failed = recordFailure({ ...existing, incarnation: action.incarnation }, `create failed: ${error}`, now);
+  upsertInstance(state, { ...failed, phase: 'Pending', handle: undefined });
+}
+
+export function markDeleting(state: SetState, ordinal: number): void {
+  const existing = instance(state, ordinal);
+  if (existing && existing.phase !== 'Failed') upsertInstance(state, { ...existing, phase: 'Terminating', ready: false });
+}
+
+export function applyDeleted(state: SetState, action: Extract<Action, { kind: 'delete' }>): void {
+  const existing = instance(state, action.ordinal);
+  if (!existing) return;
+  if (action.remove) {
+    state.instances = state.instances.filter((i) => i.ordinal !== action.ordinal);
+    return;
+  }
+  const failed = action.reason === 'failed';
+  upsertInstance(state, {
+    ...existing,
+    phase: 'Pending',
+    ready: false,
+    readySince: undefined,
+    notReadyReason: undefined,
+    handle: undefined,
+    deleteRequested: false,
+    // A failed instance keeps its back-off; a deleted or updated one comes back at once, afresh.
+    backoffUntil: failed ? existing.backoffUntil : undefined,
+    consecutiveFailures: failed ? existing.consecutiveFailures : 0,
+    revision: action.reason === 'update' ? state.updateRevision! : existing.revision,
+  });
+}
+
+export function applyPublished(state: SetState, fingerprint: string, names: string[]): void {
+  state.publishedDns = fingerprint;
+  state.publishedNames = names;
+}
+
+/** Applies what the watch saw; changes about an older incarnation are ignored. */
+export function applyChanges(state: SetState, changes: InstanceChange[], now: number): void {
+  for (const change of changes) {
+    const current = instance(state, change.ordinal);
+    if (!current || current.incarnation !== change.incarnation || current.phase !== 'Running') continue;
+    switch (change.kind) {
+      case 'ready':
+        upsertInstance(state, { ...current, ready: true, readySince: now, notReadyReason: undefined });
+        break;
+      case 'unready':
+        upsertInstance(state, { ...current, ready: false, readySince: undefined, lastError: change.message, notReadyReason: change.message });
+        break;
+      case 'exited':
+      case 'liveness-failed':
+        upsertInstance(state, recordFailure(current, change.message, now));
+        break;
+    }
+  }
+}
+
+/** Instances adopted when a set's workflow starts and finds its processes already running. */
+export function adoptInstances(state: SetState, handles: InstanceHandle[]): void {
+  for (const handle of handles) {
+    if (instance(state, handle.ordinal)) continue;
+    upsertInstance(state, {
+      ordinal: handle.ordinal,
+      incarnation: handle.incarnation,
+      // An instance of a revision this set does not know is replaced by the rolling update.
+      revision: handle.revision,
+      phase: 'Running',
+      ready: false,
+      handle,
+      restarts: 0,
+      consecutiveFailures: 0,
+    });
+  }
+}
+
+function pruneRevisions(state: SetState): void {
+  const inUse = new Set([state.updateRevision, state.currentRevision, ...state.instances.map((i) => i.revision)]);
+  const unused = state.revisions.filter((r) => !inUse.has(r.name)).sort((a, b) => b.generation - a.generation);
+  const keep = new Set(unused.slice(0, REVISION_HISTORY).map((r) => r.name));
+  state.revisions = state.revisions.filter((r) => inUse.has(r.name) || keep.has(r.name));
+}

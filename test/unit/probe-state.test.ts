@@ -1,0 +1,149 @@
+import { describe, expect, it } from 'vitest';
+import type { Probe } from '../../core/manifest.js';
+import { initialProbeState, recordProbeResult, type ProbeState } from '../../core/probe-state.js';
+
+const START = 1_700_000_000_000;
+
+function probe(patch: Partial<Probe> = {}): Probe {
+  return {
+    tcpSocket: { port: 8080 },
+    initialDelaySeconds: 0,
+    periodSeconds: 10,
+    timeoutSeconds: 1,
+    successThreshold: 1,
+    failureThreshold: 3,
+    ...patch,
+  };
+}
+
+/** Feeds results one period apart, starting at the first due attempt; returns `passing` after each. */
+function run(p: Probe, initiallyPassing: boolean, results: boolean[]): { passing: boolean[]; final: ProbeState } {
+  let state = initialProbeState(p, START, initiallyPassing);
+  const passing: boolean[] = [];
+  for (const ok of results) {
+    state = recordProbeResult(p, state, ok, state.nextAt);
+    passing.push(state.passing);
+  }
+  return { passing, final: state };
+}
+
+const T = true;
+const F = false;
+
+describe('initialProbeState', () => {
+  const cases: Array<{ name: string; delay: number; passing: boolean; nextAt: number }> = [
+    { name: 'readiness, no initial delay', delay: 0, passing: false, nextAt: START },
+    { name: 'readiness, 5 s initial delay', delay: 5, passing: false, nextAt: START + 5_000 },
+    { name: 'liveness, no initial delay', delay: 0, passing: true, nextAt: START },
+    { name: 'liveness, 30 s initial delay', delay: 30, passing: true, nextAt: START + 30_000 },
+    { name: 'an hour of initial delay', delay: 3600, passing: false, nextAt: START + 3_600_000 },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      expect(initialProbeState(probe({ initialDelaySeconds: c.delay }), START, c.passing)).toEqual({
+        passing: c.passing,
+        successes: 0,
+        failures: 0,
+        nextAt: c.nextAt,
+      });
+    });
+  }
+
+  it('the initial delay does not depend on the period', () => {
+    expect(initialProbeState(probe({ initialDelaySeconds: 2, periodSeconds: 60 }), START, false).nextAt).toBe(START + 2_000);
+  });
+});
+
+describe('readiness: thresholds', () => {
+  const cases: Array<{ name: string; success: number; failure: number; results: boolean[]; passing: boolean[] }> = [
+    { name: 'one success makes it Ready (successThreshold 1)', success: 1, failure: 3, results: [T], passing: [T] },
+    { name: 'failures keep it not Ready', success: 1, failure: 3, results: [F, F, F, F], passing: [F, F, F, F] },
+    { name: 'Ready after a few failures', success: 1, failure: 3, results: [F, F, T], passing: [F, F, T] },
+    { name: 'successThreshold 3 needs three in a row', success: 3, failure: 3, results: [T, T, T], passing: [F, F, T] },
+    { name: 'a failure resets the success count', success: 3, failure: 3, results: [T, T, F, T, T, T], passing: [F, F, F, F, F, T] },
+    { name: 'repeated resets never reach the threshold', success: 2, failure: 3, results: [T, F, T, F, T, F], passing: [F, F, F, F, F, F] },
+    { name: 'Ready stays Ready on successes', success: 1, failure: 3, results: [T, T, T, T], passing: [T, T, T, T] },
+    { name: 'Ready flips only after failureThreshold failures in a row', success: 1, failure: 3, results: [T, F, F, F], passing: [T, T, T, F] },
+    { name: 'a success between failures keeps it Ready', success: 1, failure: 3, results: [T, F, F, T, F, F, T], passing: [T, T, T, T, T, T, T] },
+    { name: 'failureThreshold 1 flips at the first failure', success: 1, failure: 1, results: [T, F], passing: [T, F] },
+    { name: 'not Ready again needs successThreshold in a row again', success: 2, failure: 1, results: [T, T, F, T, T], passing: [F, T, F, F, T] },
+    { name: 'flapping around the thresholds', success: 2, failure: 2, results: [T, T, F, T, F, F, T, T], passing: [F, T, T, T, T, F, F, T] },
+    { name: 'more failures after flipping keep it not Ready', success: 1, failure: 2, results: [T, F, F, F, F], passing: [T, T, F, F, F] },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      const p = probe({ successThreshold: c.success, failureThreshold: c.failure });
+      expect(run(p, false, c.results).passing).toEqual(c.passing);
+    });
+  }
+});
+
+describe('liveness: starts passing', () => {
+  const cases: Array<{ name: string; failure: number; results: boolean[]; passing: boolean[] }> = [
+    { name: 'alive before any attempt, and on successes', failure: 3, results: [T, T], passing: [T, T] },
+    { name: 'still alive after fewer failures than the threshold', failure: 3, results: [F, F], passing: [T, T] },
+    { name: 'dead after failureThreshold failures in a row', failure: 3, results: [F, F, F], passing: [T, T, F] },
+    { name: 'a success resets the failure count', failure: 3, results: [F, F, T, F, F], passing: [T, T, T, T, T] },
+    { name: 'failureThreshold 1', failure: 1, results: [F], passing: [F] },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      expect(initialProbeState(probe(), START, true).passing).toBe(true);
+      expect(run(probe({ failureThreshold: c.failure }), true, c.results).passing).toEqual(c.passing);
+    });
+  }
+});
+
+describe('recordProbeResult: counters and timing', () => {
+  it('counts successes and failures in a row', () => {
+    const p = probe({ successThreshold: 5, failureThreshold: 5 });
+    let s = initialProbeState(p, START, false);
+    const seen: Array<[number, number]> = [];
+    for (const ok of [T, T, F, F, F, T]) {
+      s = recordProbeResult(p, s, ok, START);
+      seen.push([s.successes, s.failures]);
+    }
+    expect(seen).toEqual([
+      [1, 0],
+      [2, 0],
+      [0, 1],
+      [0, 2],
+      [0, 3],
+      [1, 0],
+    ]);
+  });
+
+  const timing: Array<{ period: number; now: number; nextAt: number }> = [
+    { period: 1, now: START, nextAt: START + 1_000 },
+    { period: 10, now: START, nextAt: START + 10_000 },
+    { period: 10, now: START + 12_345, nextAt: START + 22_345 },
+    { period: 3600, now: START, nextAt: START + 3_600_000 },
+  ];
+  for (const c of timing) {
+    for (const ok of [true, false]) {
+      it(`nextAt = now + ${c.period} s after a ${ok ? 'success' : 'failure'} at +${c.now - START} ms`, () => {
+        const p = probe({ periodSeconds: c.period });
+        expect(recordProbeResult(p, initialProbeState(p, START, false), ok, c.now).nextAt).toBe(c.nextAt);
+      });
+    }
+  }
+
+  it('nextAt follows the actual attempt time, not the planned one', () => {
+    const p = probe({ periodSeconds: 2, initialDelaySeconds: 1 });
+    const s = initialProbeState(p, START, false);
+    expect(recordProbeResult(p, s, true, s.nextAt + 700).nextAt).toBe(START + 1_000 + 700 + 2_000);
+  });
+
+  it('does not mutate the previous state', () => {
+    const p = probe();
+    const s = initialProbeState(p, START, false);
+    const copy = { ...s };
+    recordProbeResult(p, s, true, START);
+    expect(s).toEqual(copy);
+  });
+
+  it('a run of successes then failures reports the counts since the last change of result', () => {
+    const { final } = run(probe({ failureThreshold: 3 }), false, [T, T, T, F, F]);
+    expect(final).toMatchObject({ passing: true, successes: 0, failures: 2 });
+  });
+});

@@ -1,0 +1,556 @@
+import { describe, expect, it } from 'vitest';
+import type { InstanceHandle } from '../../activities/drivers/driver.js';
+import { parseManifest, type Manifest } from '../../core/manifest.js';
+import {
+  BACKOFF_BASE_MS,
+  BACKOFF_CAP_MS,
+  STABLE_RUN_MS,
+  backoffDelayMs,
+  initialState,
+  recordFailure,
+  setStatus,
+  setView,
+  type Condition,
+  type InstanceState,
+  type SetState,
+} from '../../core/set-state.js';
+import { applyManifest } from '../../core/transitions.js';
+
+const NOW = 1_700_000_000_000;
+const CREATED = NOW - 3_600_000;
+
+function manifest(replicas: number, template: Record<string, unknown> = {}, metadata: Record<string, unknown> = {}): Manifest {
+  const parsed = parseManifest({
+    apiVersion: 'ordinal.dev/v1',
+    kind: 'StatefulSet',
+    metadata: { name: 'web', ...metadata },
+    spec: {
+      replicas,
+      template: { process: { command: ['node', 'server.mjs'] }, ports: [{ name: 'http', port: 8080 }], ...template },
+    },
+  });
+  if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
+  return parsed.value;
+}
+
+function handle(ordinal: number, incarnation = 1, revision = 'web-rev'): InstanceHandle {
+  return {
+    set: 'web',
+    ordinal,
+    incarnation,
+    revision,
+    address: `127.77.0.${ordinal + 1}`,
+    pid: 1000 + ordinal,
+    startedAt: NOW - 10_000,
+    logPath: `/tmp/web-${ordinal}.log`,
+  };
+}
+
+type Shape = 'ready' | 'running' | 'pending' | 'failed' | 'terminating' | 'crashloop' | 'backoff-over' | 'first-failure' | 'old' | 'unready-error';
+
+/** A set applied once (generation 1, observed), with instances described by shape. */
+function setWith(replicas: number, shapes: Record<number, Shape>, options: { observed?: boolean } = {}): SetState {
+  const state = initialState('web');
+  applyManifest(state, manifest(replicas), CREATED);
+  if (options.observed !== false) state.observedGeneration = state.generation;
+  const revision = state.updateRevision!;
+  for (const [key, shape] of Object.entries(shapes)) {
+    const ordinal = Number(key);
+    const base: InstanceState = {
+      ordinal,
+      incarnation: 1,
+      revision,
+      phase: 'Running',
+      ready: true,
+      readySince: NOW - 5_000,
+      handle: handle(ordinal, 1, revision),
+      restarts: 0,
+      consecutiveFailures: 0,
+    };
+    const variants: Record<Shape, Partial<InstanceState>> = {
+      ready: {},
+      running: { ready: false, readySince: undefined },
+      pending: { phase: 'Pending', ready: false, readySince: undefined, handle: undefined, incarnation: 0 },
+      failed: { phase: 'Failed', ready: false, readySince: undefined, restarts: 1, consecutiveFailures: 1, lastError: 'exited with code 1' },
+      terminating: { phase: 'Terminating', ready: false, readySince: undefined },
+      crashloop: {
+        phase: 'Pending',
+        ready: false,
+        readySince: undefined,
+        handle: undefined,
+        restarts: 3,
+        consecutiveFailures: 3,
+        backoffUntil: NOW + 2_000,
+        lastError: 'exited with code 1',
+      },
+      'backoff-over': {
+        phase: 'Pending',
+        ready: false,
+        readySince: undefined,
+        handle: undefined,
+        restarts: 3,
+        consecutiveFailures: 3,
+        backoffUntil: NOW - 1,
+        lastError: 'exited with code 1',
+      },
+      'first-failure': {
+        phase: 'Pending',
+        ready: false,
+        readySince: undefined,
+        handle: undefined,
+        restarts: 1,
+        consecutiveFailures: 1,
+        backoffUntil: NOW,
+        lastError: 'exited with code 2',
+      },
+      old: { revision: 'web-0000000000' },
+      'unready-error': { ready: false, readySince: undefined, lastError: 'readiness probe failed: HTTP 503', notReadyReason: 'readiness probe failed: HTTP 503' },
+    };
+    state.instances.push({ ...base, ...variants[shape] });
+  }
+  return state;
+}
+
+// ---- back-off ----
+
+describe('backoffDelayMs', () => {
+  const cases: Array<[number, number]> = [
+    [-1, 0],
+    [0, 0],
+    [1, 0],
+    [2, 1_000],
+    [3, 2_000],
+    [4, 4_000],
+    [5, 8_000],
+    [6, 16_000],
+    [7, 32_000],
+    [8, 60_000],
+    [9, 60_000],
+    [20, 60_000],
+    [100, 60_000],
+    [10_000, 60_000],
+  ];
+  for (const [failures, delay] of cases) {
+    it(`${failures} consecutive failures -> ${delay} ms`, () => {
+      expect(backoffDelayMs(failures)).toBe(delay);
+    });
+  }
+
+  it('constants: 1 s base, 60 s cap, 60 s stable run', () => {
+    expect(BACKOFF_BASE_MS).toBe(1_000);
+    expect(BACKOFF_CAP_MS).toBe(60_000);
+    expect(STABLE_RUN_MS).toBe(60_000);
+  });
+
+  it('never decreases and never exceeds the cap', () => {
+    let previous = 0;
+    for (let n = 0; n < 200; n++) {
+      const d = backoffDelayMs(n);
+      expect(d).toBeGreaterThanOrEqual(previous);
+      expect(d).toBeLessThanOrEqual(BACKOFF_CAP_MS);
+      previous = d;
+    }
+  });
+});
+
+describe('recordFailure', () => {
+  const running: InstanceState = {
+    ordinal: 1,
+    incarnation: 4,
+    revision: 'web-abc',
+    phase: 'Running',
+    ready: true,
+    readySince: NOW - 1_000,
+    handle: handle(1, 4),
+    restarts: 2,
+    consecutiveFailures: 2,
+    backoffUntil: undefined,
+  };
+
+  const cases: Array<{ name: string; instance: Partial<InstanceState>; consecutive: number; backoffUntil: number; restarts: number }> = [
+    { name: 'first failure ever: immediate restart', instance: { restarts: 0, consecutiveFailures: 0, readySince: undefined }, consecutive: 1, backoffUntil: NOW, restarts: 1 },
+    { name: 'second failure in a row: 1 s', instance: { restarts: 1, consecutiveFailures: 1, readySince: undefined }, consecutive: 2, backoffUntil: NOW + 1_000, restarts: 2 },
+    { name: 'third failure in a row: 2 s', instance: {}, consecutive: 3, backoffUntil: NOW + 2_000, restarts: 3 },
+    { name: 'many failures: capped at 60 s', instance: { consecutiveFailures: 30, restarts: 30 }, consecutive: 31, backoffUntil: NOW + 60_000, restarts: 31 },
+    { name: 'never Ready: the count goes on', instance: { ready: false, readySince: undefined }, consecutive: 3, backoffUntil: NOW + 2_000, restarts: 3 },
+    { name: 'Ready for 59.999 s: not a stable run', instance: { readySince: NOW - 59_999 }, consecutive: 3, backoffUntil: NOW + 2_000, restarts: 3 },
+    { name: 'Ready for exactly 60 s: a stable run resets the count', instance: { readySince: NOW - 60_000 }, consecutive: 1, backoffUntil: NOW, restarts: 3 },
+    { name: 'Ready for an hour after a crash loop: reset', instance: { readySince: NOW - 3_600_000, consecutiveFailures: 9 }, consecutive: 1, backoffUntil: NOW, restarts: 3 },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      const next = recordFailure({ ...running, ...c.instance }, 'exited with code 1', NOW);
+      expect(next).toMatchObject({
+        phase: 'Failed',
+        ready: false,
+        consecutiveFailures: c.consecutive,
+        backoffUntil: c.backoffUntil,
+        restarts: c.restarts,
+        lastError: 'exited with code 1',
+      });
+      expect(next.readySince).toBeUndefined();
+    });
+  }
+
+  it('keeps identity, incarnation, revision and handle', () => {
+    const next = recordFailure(running, 'liveness probe failed', NOW);
+    expect(next).toMatchObject({ ordinal: 1, incarnation: 4, revision: 'web-abc', handle: running.handle });
+  });
+
+  it('replaces the last error', () => {
+    expect(recordFailure({ ...running, lastError: 'old' }, 'new', NOW).lastError).toBe('new');
+  });
+
+  it('does not mutate the instance', () => {
+    const copy = structuredClone(running);
+    recordFailure(running, 'x', NOW);
+    expect(running).toEqual(copy);
+  });
+});
+
+// ---- status ----
+
+function condition(conditions: Condition[], type: Condition['type']): Condition | undefined {
+  return conditions.find((c) => c.type === type);
+}
+
+describe('setStatus: phase, counts and conditions', () => {
+  const cases: Array<{
+    name: string;
+    state: () => SetState;
+    phase: string;
+    counts: { replicas: number; readyReplicas: number; availableReplicas: number; currentReplicas: number; updatedReplicas: number };
+    ready: Partial<Condition>;
+    progressing: Partial<Condition>;
+    failure?: Partial<Condition>;
+  }> = [
+    {
+      name: 'new set, nothing created yet',
+      state: () => setWith(3, {}),
+      phase: 'Pending',
+      counts: { replicas: 0, readyReplicas: 0, availableReplicas: 0, currentReplicas: 0, updatedReplicas: 0 },
+      ready: { status: 'False', reason: 'ReplicasNotReady', message: '0 Ready, 3 wanted' },
+      progressing: { status: 'True', reason: 'Reconciling', message: '0/3 instances Ready' },
+    },
+    {
+      name: 'empty set with replicas 0 is Ready',
+      state: () => setWith(0, {}),
+      phase: 'Ready',
+      counts: { replicas: 0, readyReplicas: 0, availableReplicas: 0, currentReplicas: 0, updatedReplicas: 0 },
+      ready: { status: 'True', reason: 'AllReplicasReady', message: '0 of 0 instances Ready' },
+      progressing: { status: 'False', reason: 'Converged', message: 'the set matches its spec' },
+    },
+    {
+      name: 'empty set with replicas 0, generation not yet observed',
+      state: () => setWith(0, {}, { observed: false }),
+      phase: 'Progressing',
+      counts: { replicas: 0, readyReplicas: 0, availableReplicas: 0, currentReplicas: 0, updatedReplicas: 0 },
+      ready: { status: 'False', reason: 'ReplicasNotReady' },
+      progressing: { status: 'True', reason: 'Reconciling' },
+    },
+    {
+      name: 'first instance pending',
+      state: () => setWith(3, { 0: 'pending' }),
+      phase: 'Progressing',
+      counts: { replicas: 1, readyReplicas: 0, availableReplicas: 0, currentReplicas: 0, updatedReplicas: 0 },
+      ready: { status: 'False', reason: 'ReplicasNotReady', message: '0 Ready, 3 wanted' },
+      progressing: { status: 'True', reason: 'Reconciling', message: '0/3 instances Ready' },
+    },
+    {
+      name: 'progressing: one Ready, one starting',
+      state: () => setWith(3, { 0: 'ready', 1: 'running' }),
+      phase: 'Progressing',
+      counts: { replicas: 2, readyReplicas: 1, availableReplicas: 1, currentReplicas: 2, updatedReplicas: 2 },
+      ready: { status: 'False', reason: 'ReplicasNotReady', message: '1 Ready, 3 wanted' },
+      progressing: { status: 'True', reason: 'Reconciling', message: '1/3 instances Ready' },
+    },
+    {
+      name: 'all Ready',
+      state: () => setWith(3, { 0: 'ready', 1: 'ready', 2: 'ready' }),
+      phase: 'Ready',
+      counts: { replicas: 3, readyReplicas: 3, availableReplicas: 3, currentReplicas: 3, updatedReplicas: 3 },
+      ready: { status: 'True', reason: 'AllReplicasReady', message: '3 of 3 instances Ready' },
+      progressing: { status: 'False', reason: 'Converged', message: 'the set matches its spec' },
+    },
+    {
+      name: 'all Ready but the new generation not yet observed',
+      state: () => setWith(2, { 0: 'ready', 1: 'ready' }, { observed: false }),
+      phase: 'Progressing',
+      counts: { replicas: 2, readyReplicas: 2, availableReplicas: 2, currentReplicas: 2, updatedReplicas: 2 },
+      ready: { status: 'False', reason: 'ReplicasNotReady', message: '2 Ready, 2 wanted' },
+      progressing: { status: 'True', reason: 'Reconciling' },
+    },
+    {
+      name: 'rolling update under way: one instance on an old revision',
+      state: () => setWith(2, { 0: 'old', 1: 'ready' }),
+      phase: 'Progressing',
+      counts: { replicas: 2, readyReplicas: 2, availableReplicas: 2, currentReplicas: 1, updatedReplicas: 1 },
+      ready: { status: 'False', reason: 'ReplicasNotReady', message: '2 Ready, 2 wanted' },
+      progressing: { status: 'True', reason: 'Reconciling', message: '2/2 instances Ready' },
+    },
+    {
+      name: 'scaling down',
+      state: () => setWith(1, { 0: 'ready', 1: 'ready', 2: 'ready' }),
+      phase: 'Progressing',
+      counts: { replicas: 3, readyReplicas: 3, availableReplicas: 3, currentReplicas: 3, updatedReplicas: 3 },
+      ready: { status: 'False', reason: 'ReplicasNotReady' },
+      progressing: { status: 'True', reason: 'Reconciling', message: 'scaling down to 1: 3 instances' },
+    },
+    {
+      name: 'a terminating instance is not counted',
+      state: () => setWith(2, { 0: 'ready', 1: 'terminating' }),
+      phase: 'Progressing',
+      counts: { replicas: 2, readyReplicas: 1, availableReplicas: 1, currentReplicas: 1, updatedReplicas: 1 },
+      ready: { status: 'False', reason: 'ReplicasNotReady', message: '1 Ready, 2 wanted' },
+      progressing: { status: 'True', reason: 'Reconciling' },
+    },
+    {
+      name: 'crash-looping instance',
+      state: () => setWith(2, { 0: 'ready', 1: 'crashloop' }),
+      phase: 'Degraded',
+      counts: { replicas: 2, readyReplicas: 1, availableReplicas: 1, currentReplicas: 1, updatedReplicas: 1 },
+      ready: { status: 'False', reason: 'ReplicasNotReady', message: '1 Ready, 2 wanted' },
+      progressing: { status: 'True', reason: 'Reconciling', message: '1/2 instances Ready' },
+      failure: { status: 'True', reason: 'CrashLoopBackOff', message: 'web-1: exited with code 1' },
+    },
+    {
+      name: 'failed instance, not yet cleaned up',
+      state: () => setWith(2, { 0: 'ready', 1: 'failed' }),
+      phase: 'Degraded',
+      counts: { replicas: 2, readyReplicas: 1, availableReplicas: 1, currentReplicas: 1, updatedReplicas: 1 },
+      ready: { status: 'False', reason: 'ReplicasNotReady' },
+      progressing: { status: 'True', reason: 'Reconciling' },
+      failure: { status: 'True', reason: 'InstanceFailed', message: 'web-1: exited with code 1' },
+    },
+    {
+      name: 'back-off over, waiting to be recreated',
+      state: () => setWith(2, { 0: 'ready', 1: 'backoff-over' }),
+      phase: 'Degraded',
+      counts: { replicas: 2, readyReplicas: 1, availableReplicas: 1, currentReplicas: 1, updatedReplicas: 1 },
+      ready: { status: 'False', reason: 'ReplicasNotReady' },
+      progressing: { status: 'True', reason: 'Reconciling' },
+      failure: { status: 'True', reason: 'InstanceFailed', message: 'web-1: exited with code 1' },
+    },
+    {
+      name: 'a running instance that lost readiness reports why',
+      state: () => setWith(2, { 0: 'ready', 1: 'unready-error' }),
+      phase: 'Degraded',
+      counts: { replicas: 2, readyReplicas: 1, availableReplicas: 1, currentReplicas: 2, updatedReplicas: 2 },
+      ready: { status: 'False', reason: 'ReplicasNotReady' },
+      progressing: { status: 'True', reason: 'Reconciling' },
+      failure: { status: 'True', reason: 'InstanceFailed', message: 'web-1: readiness probe failed: HTTP 503' },
+    },
+    {
+      name: 'the lowest failing instance is named',
+      state: () => setWith(3, { 0: 'ready', 1: 'failed', 2: 'crashloop' }),
+      phase: 'Degraded',
+      counts: { replicas: 3, readyReplicas: 1, availableReplicas: 1, currentReplicas: 1, updatedReplicas: 1 },
+      ready: { status: 'False', reason: 'ReplicasNotReady' },
+      progressing: { status: 'True', reason: 'Reconciling' },
+      failure: { status: 'True', reason: 'InstanceFailed', message: 'web-1: exited with code 1' },
+    },
+    {
+      name: 'deleting',
+      state: () => {
+        const s = setWith(2, { 0: 'ready', 1: 'ready' });
+        s.deleting = true;
+        return s;
+      },
+      phase: 'Deleting',
+      counts: { replicas: 2, readyReplicas: 2, availableReplicas: 2, currentReplicas: 2, updatedReplicas: 2 },
+      ready: { status: 'False', reason: 'Deleting', message: '2 Ready, 2 wanted' },
+      progressing: { status: 'True', reason: 'Deleting', message: 'deleting: 2 instances left' },
+    },
+    {
+      name: 'deleting, nothing left',
+      state: () => {
+        const s = setWith(2, {});
+        s.deleting = true;
+        return s;
+      },
+      phase: 'Deleting',
+      counts: { replicas: 0, readyReplicas: 0, availableReplicas: 0, currentReplicas: 0, updatedReplicas: 0 },
+      ready: { status: 'False', reason: 'Deleting' },
+      progressing: { status: 'True', reason: 'Deleting', message: 'deleting: 0 instances left' },
+    },
+    {
+      name: 'deleting wins over a failure',
+      state: () => {
+        const s = setWith(2, { 0: 'ready', 1: 'crashloop' });
+        s.deleting = true;
+        return s;
+      },
+      phase: 'Deleting',
+      counts: { replicas: 2, readyReplicas: 1, availableReplicas: 1, currentReplicas: 1, updatedReplicas: 1 },
+      ready: { status: 'False', reason: 'Deleting' },
+      progressing: { status: 'True', reason: 'Deleting' },
+      failure: { status: 'True', reason: 'CrashLoopBackOff' },
+    },
+  ];
+
+  for (const c of cases) {
+    it(c.name, () => {
+      const state = c.state();
+      const status = setStatus(state, NOW);
+      expect(status.phase).toBe(c.phase);
+      expect(status).toMatchObject(c.counts);
+      expect(status.observedGeneration).toBe(state.observedGeneration);
+      expect(condition(status.conditions, 'Ready')).toMatchObject({ type: 'Ready', ...c.ready });
+      expect(condition(status.conditions, 'Progressing')).toMatchObject({ type: 'Progressing', ...c.progressing });
+      if (c.failure) {
+        expect(condition(status.conditions, 'ReplicaFailure')).toMatchObject({ type: 'ReplicaFailure', ...c.failure });
+        expect(status.conditions).toHaveLength(3);
+      } else {
+        expect(condition(status.conditions, 'ReplicaFailure')).toBeUndefined();
+        expect(status.conditions).toHaveLength(2);
+      }
+    });
+  }
+
+  it('revisions are reported, null before the first apply sets them', () => {
+    const state = setWith(1, { 0: 'ready' });
+    const status = setStatus(state, NOW);
+    expect(status.currentRevision).toBe(state.currentRevision);
+    expect(status.updateRevision).toBe(state.updateRevision);
+    expect(status.currentRevision).toMatch(/^web-[0-9a-f]{10}$/);
+    state.currentRevision = undefined;
+    state.updateRevision = undefined;
+    expect(setStatus(state, NOW)).toMatchObject({ currentRevision: null, updateRevision: null });
+  });
+});
+
+describe('setStatus: instances', () => {
+  it('are listed by ordinal with name, address, DNS name, phase, readiness, restarts and revision', () => {
+    const state = setWith(3, { 2: 'pending', 0: 'ready', 1: 'running' });
+    const rev = state.updateRevision!;
+    expect(setStatus(state, NOW).instances).toEqual([
+      { name: 'web-0', ordinal: 0, address: '127.77.0.1', dnsName: 'web-0.web.ordinal.internal', phase: 'Running', ready: true, restarts: 0, revision: rev, incarnation: 1 },
+      { name: 'web-1', ordinal: 1, address: '127.77.0.2', dnsName: 'web-1.web.ordinal.internal', phase: 'Running', ready: false, restarts: 0, revision: rev, incarnation: 1 },
+      { name: 'web-2', ordinal: 2, address: null, dnsName: 'web-2.web.ordinal.internal', phase: 'Pending', ready: false, restarts: 0, revision: rev, incarnation: 0 },
+    ]);
+  });
+
+  it('a crash-looping instance shows CrashLoopBackOff, its error and when it restarts', () => {
+    const state = setWith(2, { 0: 'ready', 1: 'crashloop' });
+    expect(setStatus(state, NOW).instances[1]).toMatchObject({
+      name: 'web-1',
+      phase: 'CrashLoopBackOff',
+      ready: false,
+      restarts: 3,
+      address: null,
+      lastError: 'exited with code 1',
+      nextRestartAt: new Date(NOW + 2_000).toISOString(),
+    });
+  });
+
+  const phases: Array<{ shape: Shape; phase: string; nextRestartAt: boolean; lastError?: string }> = [
+    { shape: 'ready', phase: 'Running', nextRestartAt: false },
+    { shape: 'running', phase: 'Running', nextRestartAt: false },
+    { shape: 'pending', phase: 'Pending', nextRestartAt: false },
+    { shape: 'failed', phase: 'Failed', nextRestartAt: false, lastError: 'exited with code 1' },
+    { shape: 'terminating', phase: 'Terminating', nextRestartAt: false },
+    { shape: 'crashloop', phase: 'CrashLoopBackOff', nextRestartAt: true, lastError: 'exited with code 1' },
+    { shape: 'backoff-over', phase: 'Pending', nextRestartAt: false, lastError: 'exited with code 1' },
+    // The first failure restarts at once: no back-off to show.
+    { shape: 'first-failure', phase: 'Pending', nextRestartAt: false, lastError: 'exited with code 2' },
+  ];
+  for (const c of phases) {
+    it(`${c.shape} -> phase ${c.phase}${c.nextRestartAt ? ' with nextRestartAt' : ''}`, () => {
+      const status = setStatus(setWith(1, { 0: c.shape }), NOW).instances[0];
+      expect(status.phase).toBe(c.phase);
+      expect('nextRestartAt' in status).toBe(c.nextRestartAt);
+      if (c.lastError) expect(status.lastError).toBe(c.lastError);
+      else expect(status).not.toHaveProperty('lastError');
+    });
+  }
+
+  it('CrashLoopBackOff ends when the back-off does', () => {
+    const state = setWith(1, { 0: 'crashloop' });
+    expect(setStatus(state, NOW + 1_999).instances[0].phase).toBe('CrashLoopBackOff');
+    expect(setStatus(state, NOW + 2_000).instances[0].phase).toBe('Pending');
+  });
+
+  it('instance DNS names use the service name and zone of the spec', () => {
+    const state = initialState('db');
+    const parsed = parseManifest({
+      apiVersion: 'ordinal.dev/v1',
+      kind: 'StatefulSet',
+      metadata: { name: 'db' },
+      spec: { serviceName: 'pg', replicas: 1, template: { process: { command: ['pg'] } }, dns: { zone: 'example.test' } },
+    });
+    if (!parsed.ok) throw new Error('invalid');
+    applyManifest(state, parsed.value, CREATED);
+    state.instances.push({ ordinal: 0, incarnation: 0, revision: state.updateRevision!, phase: 'Pending', ready: false, restarts: 0, consecutiveFailures: 0 });
+    expect(setStatus(state, NOW).instances[0]).toMatchObject({ name: 'db-0', dnsName: 'db-0.pg.example.test' });
+  });
+});
+
+describe('setView', () => {
+  it('carries the manifest, generation and creation time', () => {
+    const state = initialState('web');
+    applyManifest(state, manifest(2, {}, { labels: { app: 'web' }, annotations: { owner: 'team-a' } }), CREATED);
+    const view = setView(state, NOW);
+    expect(view.apiVersion).toBe('ordinal.dev/v1');
+    expect(view.kind).toBe('StatefulSet');
+    expect(view.metadata).toEqual({
+      name: 'web',
+      labels: { app: 'web' },
+      annotations: { owner: 'team-a' },
+      generation: 1,
+      creationTimestamp: new Date(CREATED).toISOString(),
+    });
+    expect(view.spec).toEqual(state.manifest!.spec);
+    expect(view.status).toEqual(setStatus(state, NOW));
+  });
+
+  it('creationTimestamp is an ISO string', () => {
+    const state = initialState('web');
+    applyManifest(state, manifest(1), Date.UTC(2024, 0, 2, 3, 4, 5, 678));
+    expect(setView(state, NOW).metadata.creationTimestamp).toBe('2024-01-02T03:04:05.678Z');
+  });
+
+  it('creationTimestamp is null when unknown', () => {
+    const state = initialState('web');
+    applyManifest(state, manifest(1), CREATED);
+    state.createdAt = undefined;
+    expect(setView(state, NOW).metadata.creationTimestamp).toBeNull();
+  });
+
+  it('generation follows spec changes', () => {
+    const state = initialState('web');
+    applyManifest(state, manifest(1), CREATED);
+    applyManifest(state, manifest(3), NOW);
+    const view = setView(state, NOW);
+    expect(view.metadata.generation).toBe(2);
+    expect(view.metadata.creationTimestamp).toBe(new Date(CREATED).toISOString());
+    expect(view.spec.replicas).toBe(3);
+  });
+
+  it('marks a set being deleted', () => {
+    const state = setWith(1, { 0: 'ready' });
+    expect(setView(state, NOW).metadata).not.toHaveProperty('deletionRequested');
+    state.deleting = true;
+    expect(setView(state, NOW).metadata.deletionRequested).toBe(true);
+    expect(setView(state, NOW).status.phase).toBe('Deleting');
+  });
+
+  it('does not add read-only fields to the manifest it holds', () => {
+    const state = setWith(1, {});
+    setView(state, NOW);
+    expect(state.manifest!.metadata).toEqual({ name: 'web' });
+  });
+});
+
+describe('initialState', () => {
+  it('is an empty, unapplied set', () => {
+    expect(initialState('web')).toEqual({
+      name: 'web',
+      generation: 0,
+      revisions: [],
+      instances: [],
+      publishedNames: [],
+      deleting: false,
+      observedGeneration: 0,
+    });
+  });
+});
