@@ -1,0 +1,701 @@
+// The process driver, Ordinal's default: every instance is a local OS process, started from the
+// template's argv (never a shell), leading its own process group so it outlives the worker, with its
+// own loopback address per incarnation. Durable state lives in SQLite (<dataDir>/instances.db); every
+// process also carries a private marker variable, so the driver can find its processes in /proc even
+// when that state is lost. Linux only: liveness and discovery read /proc.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import type { Template } from '../../core/manifest.js';
+import { isDns1123Label } from '../../core/names.js';
+import { dataPaths } from '../../infra/config.js';
+import { logger as rootLogger, type Logger } from '../../infra/logger.js';
+import { allocate, offsetOf, parsePool, type AddressPool } from './address-pool.js';
+import {
+  DriverError,
+  type CreateRequest,
+  type InstanceDriver,
+  type InstanceExit,
+  type InstanceHandle,
+  type InstanceIdentity,
+} from './driver.js';
+import { findMarked, isRunning, readEnviron, readStat, signalGroup, type MarkedProcess } from './proc.js';
+
+export interface ProcessDriverOptions {
+  dataDir: string;
+  /** CIDR block inside 127.0.0.0/8 that instance addresses come from. */
+  addressPool?: string;
+  logger?: Logger;
+}
+
+/** Private marker: "<dataDir hash>/<set>/<ordinal>/<incarnation>/<revision>". */
+export const MARKER = 'ORDINAL_INSTANCE_KEY';
+
+/** How long a process may take to vanish after SIGKILL before we call it stuck (e.g. in disk sleep). */
+const KILL_TIMEOUT_MS = 10_000;
+const WATCH_POLL_MS = 100;
+const STOP_POLL_MS = 20;
+
+/** The ORDINAL_* variables every instance gets (DESIGN.md); exec probes get them too. */
+export function ordinalEnv(identity: InstanceIdentity, incarnation: number, address: string): Record<string, string> {
+  return {
+    ORDINAL_SET: identity.set,
+    ORDINAL_NAME: identity.name,
+    ORDINAL_INDEX: String(identity.ordinal),
+    ORDINAL_ADDRESS: address,
+    ORDINAL_DNS_NAME: identity.dnsName,
+    ORDINAL_SERVICE_DNS_NAME: identity.serviceDnsName,
+    ORDINAL_DNS_SERVER: identity.dnsServer,
+    ORDINAL_INCARNATION: String(incarnation),
+  };
+}
+
+interface Row {
+  set_name: string;
+  ordinal: number;
+  incarnation: number;
+  revision: string;
+  address: string;
+  /** NULL while the spawn is in flight: the intent row written before spawning. */
+  pid: number | null;
+  start_time: string | null;
+  started_at: number;
+  log_path: string;
+  /** The incarnation's own grace period, used when a newer create has to replace it; NULL when unknown. */
+  grace_ms: number | null;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS instances (
+  set_name TEXT NOT NULL,
+  ordinal INTEGER NOT NULL,
+  incarnation INTEGER NOT NULL,
+  revision TEXT NOT NULL,
+  address TEXT NOT NULL,
+  pid INTEGER,
+  start_time TEXT,
+  started_at INTEGER NOT NULL,
+  log_path TEXT NOT NULL,
+  grace_ms INTEGER,
+  PRIMARY KEY (set_name, ordinal)
+) STRICT;
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
+`;
+
+/** What we keep about a child this process spawned: its exit, as soon as Node reaps it. */
+interface Child {
+  child: ChildProcess;
+  pid: number;
+  exit?: { exitCode?: number; signal?: string };
+  onExit: Set<() => void>;
+}
+
+/** One live incarnation found in /proc (its group leader when it has several processes). */
+interface Found {
+  set: string;
+  ordinal: number;
+  incarnation: number;
+  revision: string;
+  address: string;
+  pid: number;
+  startTime: string;
+}
+
+export class ProcessDriver implements InstanceDriver {
+  readonly dataDir: string;
+  private readonly dbPath: string;
+  private readonly logsDir: string;
+  private readonly pool: AddressPool;
+  private readonly log: Logger;
+  /** Distinguishes this data dir's processes from those of other data dirs on the same machine. */
+  private readonly scope: string;
+  private db!: Database.Database;
+  private dbInode = 0;
+  private readonly children = new Map<string, Child>();
+  private readonly locks = new Map<string, Promise<void>>();
+
+  constructor(options: ProcessDriverOptions) {
+    this.pool = parsePool(options.addressPool ?? '127.77.0.0/16');
+    this.log = options.logger ?? rootLogger.child({ component: 'process-driver' });
+    fs.mkdirSync(options.dataDir, { recursive: true });
+    this.dataDir = fs.realpathSync(options.dataDir);
+    const paths = dataPaths(this.dataDir);
+    this.dbPath = paths.instancesDb;
+    this.logsDir = paths.logsDir;
+    this.scope = createHash('sha256').update(this.dataDir).digest('hex').slice(0, 12);
+    this.openDb();
+  }
+
+  async create(request: CreateRequest): Promise<InstanceHandle> {
+    const { identity, incarnation, revision, template } = request;
+    const { set, ordinal } = identity;
+    checkIdentity(set, ordinal);
+    if (!Number.isSafeInteger(incarnation) || incarnation < 0) {
+      throw new DriverError(`incarnation must be a non-negative integer, got ${incarnation}`, false);
+    }
+    return this.locked(set, ordinal, async () => {
+      const row = this.getRow(set, ordinal);
+      if (row?.incarnation === incarnation) {
+        const running = this.findIncarnation(row);
+        if (running) return running;
+        // It ran and has exited: a retried create must not start the same incarnation twice.
+        if (row.pid !== null) return toHandle(row);
+        // An intent row and nothing running: an earlier attempt died before spawning. Start it now.
+      } else if (row && row.incarnation > incarnation && this.rowIsRunning(row)) {
+        throw new DriverError(
+          `${identity.name}: incarnation ${row.incarnation} runs, refusing to replace it with older incarnation ${incarnation}`,
+          false,
+        );
+      }
+      const graceMs = row?.grace_ms ?? template.terminationGracePeriodSeconds * 1000;
+      await this.stopIdentity(set, ordinal, graceMs);
+      return this.spawnInstance(request, row?.incarnation === incarnation ? row : undefined);
+    });
+  }
+
+  async describe(set: string): Promise<InstanceHandle[]> {
+    checkIdentity(set, 0);
+    const live = new Map<number, InstanceHandle>();
+    const rows = this.withDb((db) =>
+      db.prepare('SELECT * FROM instances WHERE set_name = ? ORDER BY ordinal').all(set),
+    ) as Row[];
+    for (const row of rows) {
+      if (row.pid !== null && isRunning(row.pid, row.start_time)) live.set(row.ordinal, toHandle(row));
+    }
+    // Processes the state does not know: a lost or rebuilt state file, or a create that died between
+    // spawning and recording the pid. What actually runs wins.
+    for (const found of this.scan(`${set}/`)) {
+      const known = live.get(found.ordinal);
+      if (known?.incarnation === found.incarnation) continue;
+      if (known && known.incarnation > found.incarnation) {
+        this.log.error({ ...found }, 'an older incarnation still runs beside the current one; it will be stopped');
+        continue;
+      }
+      if (this.locks.has(`${set}/${found.ordinal}`)) {
+        // A create or delete of this instance is under way here: report what runs, let it keep the record.
+        live.set(found.ordinal, foundHandle(found, this.logPath(set, found.ordinal)));
+        continue;
+      }
+      const intent = rows.find((r) => r.ordinal === found.ordinal && r.incarnation === found.incarnation && r.pid === null);
+      if (!intent) {
+        this.log.error({ ...found }, 'found a running instance that the state did not record; adopting it');
+      }
+      live.set(found.ordinal, toHandle(this.adopt(found, intent)));
+    }
+    return [...live.values()].sort((a, b) => a.ordinal - b.ordinal);
+  }
+
+  async delete(set: string, ordinal: number, gracePeriodMs: number): Promise<void> {
+    checkIdentity(set, ordinal);
+    await this.locked(set, ordinal, async () => {
+      const row = this.getRow(set, ordinal);
+      await this.stopIdentity(set, ordinal, gracePeriodMs);
+      this.withDb((db) => db.prepare('DELETE FROM instances WHERE set_name = ? AND ordinal = ?').run(set, ordinal));
+      for (const key of this.children.keys()) if (key.startsWith(`${set}/${ordinal}/`)) this.children.delete(key);
+      if (row) this.log.info({ set, ordinal, incarnation: row.incarnation }, 'instance deleted');
+    });
+  }
+
+  isAlive(handle: InstanceHandle): boolean {
+    const child = this.children.get(childKey(handle));
+    if (child?.pid === handle.pid && child.exit) return false;
+    let row: Row | undefined;
+    try {
+      row = this.getRow(handle.set, handle.ordinal);
+    } catch {
+      row = undefined; // unreadable state: fall back to the marker below
+    }
+    if (row && row.incarnation === handle.incarnation && row.pid === handle.pid) {
+      return isRunning(row.pid, row.start_time);
+    }
+    // No record of this exact incarnation: trust the pid only if it carries our marker.
+    const marker = readEnviron(handle.pid)?.get(MARKER);
+    return marker?.startsWith(this.markerPrefix(handle.set, handle.ordinal, handle.incarnation)) === true && isRunning(handle.pid, null);
+  }
+
+  watch(handles: InstanceHandle[], signal: AbortSignal): Promise<InstanceExit> {
+    return new Promise((resolve, reject) => {
+      const cleanups: Array<() => void> = [];
+      let done = false;
+      const finish = (outcome: () => void) => {
+        if (done) return;
+        done = true;
+        for (const cleanup of cleanups) cleanup();
+        outcome();
+      };
+      const exited = (handle: InstanceHandle) =>
+        finish(() => {
+          const exit = this.children.get(childKey(handle));
+          resolve({ handle, ...(exit?.pid === handle.pid ? exit.exit : undefined) });
+        });
+      const check = (): boolean => {
+        const gone = handles.find((h) => !this.isAlive(h));
+        if (gone) exited(gone);
+        return gone !== undefined;
+      };
+      const onAbort = () => finish(() => reject(abortError(signal)));
+      if (signal.aborted) return onAbort();
+      if (check()) return;
+      // Our own children report their exit at once; adopted processes (spawned by an earlier worker)
+      // are not our children, so they are polled.
+      for (const handle of handles) {
+        const child = this.children.get(childKey(handle));
+        if (child?.pid !== handle.pid) continue;
+        const listener = () => exited(handle);
+        child.onExit.add(listener);
+        cleanups.push(() => child.onExit.delete(listener));
+      }
+      const timer = setInterval(check, WATCH_POLL_MS);
+      cleanups.push(() => clearInterval(timer));
+      signal.addEventListener('abort', onAbort, { once: true });
+      cleanups.push(() => signal.removeEventListener('abort', onAbort));
+    });
+  }
+
+  /** Stops every instance of this data dir (recorded or found in /proc), e.g. when `ordinal up` exits. */
+  async stopAll(gracePeriodMs: number): Promise<void> {
+    const identities = new Map<string, [string, number]>();
+    const rows = this.withDb((db) => db.prepare('SELECT set_name, ordinal FROM instances').all()) as Row[];
+    for (const r of rows) identities.set(`${r.set_name}/${r.ordinal}`, [r.set_name, r.ordinal]);
+    for (const f of this.scan('')) identities.set(`${f.set}/${f.ordinal}`, [f.set, f.ordinal]);
+    await Promise.all([...identities.values()].map(([set, ordinal]) => this.delete(set, ordinal, gracePeriodMs)));
+  }
+
+  /** Closes the state database. Instances keep running: they outlive the worker on purpose. */
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  // --- creating ---
+
+  private async spawnInstance(request: CreateRequest, intent: Row | undefined): Promise<InstanceHandle> {
+    const { identity, incarnation, revision, template } = request;
+    const { set, ordinal } = identity;
+    const command = template.process.command;
+    const cwd = path.resolve(process.cwd(), template.process.workingDir ?? '.');
+    if (!isDirectory(cwd)) {
+      throw new DriverError(`${identity.name}: working directory '${cwd}' does not exist or is not a directory`, false);
+    }
+    const logPath = this.logPath(set, ordinal);
+    const graceMs = template.terminationGracePeriodSeconds * 1000;
+    const startedAt = Date.now();
+
+    // The intent row goes in before the spawn, so a crash in between leaves a record (and the marker
+    // lets a retry find the process).
+    const address = this.withDb((db) =>
+      db
+        .transaction(() => {
+          const address = intent?.address ?? this.allocateAddress(db);
+          db.prepare(
+            `INSERT OR REPLACE INTO instances (set_name, ordinal, incarnation, revision, address, pid, start_time, started_at, log_path, grace_ms)
+             VALUES (?, ?, ?, ?, ?, NULL, NULL, ?, ?, ?)`,
+          ).run(set, ordinal, incarnation, revision, address, startedAt, logPath, graceMs);
+          return address;
+        })
+        .immediate(),
+    );
+
+    const env: Record<string, string> = {};
+    // The worker's own ORDINAL_* settings are not the instance's business (and must not fake a marker).
+    for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('ORDINAL_')) env[k] = v;
+    Object.assign(env, template.process.env, ordinalEnv(identity, incarnation, address), {
+      [MARKER]: `${this.markerPrefix(set, ordinal, incarnation)}${revision}`,
+    });
+
+    fs.mkdirSync(this.logsDir, { recursive: true });
+    const fd = fs.openSync(logPath, 'a');
+    let child: ChildProcess;
+    try {
+      fs.writeSync(
+        fd,
+        `--- ${new Date(startedAt).toISOString()} ${identity.name} incarnation ${incarnation} revision ${revision} ` +
+          `address ${address}: ${JSON.stringify(command)}\n`,
+      );
+      child = spawn(command[0], command.slice(1), { cwd, env, stdio: ['ignore', fd, fd], detached: true, shell: false });
+    } finally {
+      fs.closeSync(fd); // the child has its own copy
+    }
+
+    // Read the start time at once: the pid stays ours (at worst a zombie) until Node reaps it. Keep the
+    // ChildProcess: Node reaps it on exit (no zombies) and tells us how it ended.
+    const stat = child.pid === undefined ? undefined : readStat(child.pid);
+    const entry: Child = { child, pid: child.pid ?? 0, onExit: new Set() };
+    child.once('exit', (code, signal) => {
+      entry.exit = code !== null ? { exitCode: code } : { signal: signal ?? undefined };
+      for (const listener of entry.onExit) listener();
+    });
+    child.unref(); // instances must not keep the worker alive
+    const failure = await new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
+      child.once('spawn', () => resolve(undefined));
+      child.once('error', resolve);
+    });
+    child.on('error', (err) => this.log.warn({ err, set, ordinal }, 'instance process error'));
+    if (failure || child.pid === undefined || !stat) {
+      this.withDb((db) =>
+        db.prepare('DELETE FROM instances WHERE set_name = ? AND ordinal = ? AND pid IS NULL').run(set, ordinal),
+      );
+      const error = spawnError(identity.name, command[0], cwd, failure);
+      fs.appendFileSync(logPath, `--- failed to start: ${error.message}\n`);
+      throw error;
+    }
+
+    this.children.set(`${set}/${ordinal}/${incarnation}`, entry);
+
+    this.withDb((db) =>
+      db
+        .prepare('UPDATE instances SET pid = ?, start_time = ? WHERE set_name = ? AND ordinal = ? AND incarnation = ?')
+        .run(child.pid, stat.startTime, set, ordinal, incarnation),
+    );
+    this.log.info({ set, ordinal, incarnation, pid: child.pid, address, command }, 'instance started');
+    return { set, ordinal, incarnation, revision, address, pid: child.pid, startedAt, logPath };
+  }
+
+  /** Next address from the pool, skipping those recorded for any instance; runs inside a write transaction. */
+  private allocateAddress(db: Database.Database): string {
+    const cursor = Number(db.prepare("SELECT value FROM meta WHERE key = 'address_cursor'").pluck().get() ?? 0);
+    const inUse = new Set(db.prepare('SELECT address FROM instances').pluck().all() as string[]);
+    let picked: { address: string; cursor: number };
+    try {
+      picked = allocate(this.pool, cursor, inUse);
+    } catch (err) {
+      throw new DriverError((err as Error).message, true);
+    }
+    db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('address_cursor', ?)").run(String(picked.cursor));
+    return picked.address;
+  }
+
+  /** The running process of exactly this row's incarnation (recorded, or found by its marker), adopted. */
+  private findIncarnation(row: Row): InstanceHandle | undefined {
+    if (row.pid !== null && isRunning(row.pid, row.start_time)) return toHandle(row);
+    const found = this.scan(`${row.set_name}/${row.ordinal}/${row.incarnation}/`);
+    return found[0] && toHandle(this.adopt(found[0], row));
+  }
+
+  /** Records a process found in /proc as the identity's current incarnation. */
+  private adopt(found: Found, previous: Row | undefined): Row {
+    const row: Row = {
+      set_name: found.set,
+      ordinal: found.ordinal,
+      incarnation: found.incarnation,
+      revision: found.revision,
+      address: found.address,
+      pid: found.pid,
+      start_time: found.startTime,
+      started_at: previous?.started_at ?? startedAtOf(found.startTime),
+      log_path: this.logPath(found.set, found.ordinal),
+      grace_ms: previous?.incarnation === found.incarnation ? previous.grace_ms : null,
+    };
+    this.withDb((db) =>
+      db
+        .prepare(
+          `INSERT OR REPLACE INTO instances (set_name, ordinal, incarnation, revision, address, pid, start_time, started_at, log_path, grace_ms)
+           VALUES (@set_name, @ordinal, @incarnation, @revision, @address, @pid, @start_time, @started_at, @log_path, @grace_ms)`,
+        )
+        .run(row),
+    );
+    return row;
+  }
+
+  // --- stopping ---
+
+  /**
+   * Stops every process of (set, ordinal), whatever its incarnation: the recorded leader and anything
+   * carrying the identity's marker. SIGTERM to each process group, SIGKILL after the grace period;
+   * returns once all are confirmed gone.
+   */
+  private async stopIdentity(set: string, ordinal: number, graceMs: number): Promise<void> {
+    const row = this.getRow(set, ordinal);
+    // A few rounds, in case a process forked while it was being stopped.
+    for (let round = 0; round < 3; round++) {
+      const targets = new Map<number, string>(); // pid -> start time
+      const groups = new Set<number>();
+      if (row?.pid != null && isRunning(row.pid, row.start_time)) {
+        targets.set(row.pid, row.start_time!);
+        groups.add(row.pid); // it leads its own group (spawned detached)
+      }
+      for (const p of findMarked(MARKER, `${this.scope}/${set}/${ordinal}/`)) {
+        targets.set(p.pid, p.startTime);
+        if (p.pgid > 1) groups.add(p.pgid);
+      }
+      if (targets.size === 0) return;
+      const allGone = () => [...targets].every(([pid, start]) => !isRunning(pid, start));
+      this.log.info({ set, ordinal, pids: [...targets.keys()], graceMs }, 'stopping instance');
+      if (graceMs > 0) {
+        for (const pgid of groups) signalGroup(pgid, 'SIGTERM');
+        for (const pid of targets.keys()) signalGroup(pid, 'SIGTERM');
+        if (await waitUntil(allGone, graceMs, STOP_POLL_MS)) continue;
+        this.log.warn({ set, ordinal, graceMs }, 'instance outlived its grace period; killing it');
+      }
+      for (const pgid of groups) signalGroup(pgid, 'SIGKILL');
+      for (const pid of targets.keys()) signalGroup(pid, 'SIGKILL');
+      if (!(await waitUntil(allGone, KILL_TIMEOUT_MS, STOP_POLL_MS))) {
+        throw new DriverError(`${set}-${ordinal}: processes ${[...targets.keys()].join(', ')} survived SIGKILL`, true);
+      }
+    }
+    if (findMarked(MARKER, `${this.scope}/${set}/${ordinal}/`).length > 0) {
+      throw new DriverError(`${set}-${ordinal}: processes keep appearing while it is being stopped`, true);
+    }
+  }
+
+  // --- /proc discovery ---
+
+  private markerPrefix(set: string, ordinal: number, incarnation: number): string {
+    return `${this.scope}/${set}/${ordinal}/${incarnation}/`;
+  }
+
+  /**
+   * Live incarnations of this data dir whose marker starts with `<scope>/<prefix>`, one per incarnation:
+   * its process group leader, or its oldest process when the leader is gone.
+   */
+  private scan(prefix: string): Found[] {
+    const byKey = new Map<string, MarkedProcess>();
+    for (const p of findMarked(MARKER, `${this.scope}/${prefix}`)) {
+      const key = p.marker.split('/').slice(0, 4).join('/');
+      const best = byKey.get(key);
+      if (!best || (p.pid === p.pgid && best.pid !== best.pgid) || (p.pid < best.pid && best.pid !== best.pgid)) {
+        byKey.set(key, p);
+      }
+    }
+    const found: Found[] = [];
+    for (const p of byKey.values()) {
+      const [, set, ordinal, incarnation, ...revision] = p.marker.split('/');
+      if (!set || !isDns1123Label(set) || !/^[0-9]+$/.test(ordinal ?? '') || !/^[0-9]+$/.test(incarnation ?? '')) continue;
+      found.push({
+        set,
+        ordinal: Number(ordinal),
+        incarnation: Number(incarnation),
+        revision: revision.join('/'),
+        address: p.env.get('ORDINAL_ADDRESS') ?? '',
+        pid: p.pid,
+        startTime: p.startTime,
+      });
+    }
+    return found.sort((a, b) => a.ordinal - b.ordinal || b.incarnation - a.incarnation);
+  }
+
+  // --- state ---
+
+  private getRow(set: string, ordinal: number): Row | undefined {
+    return this.withDb(
+      (db) => db.prepare('SELECT * FROM instances WHERE set_name = ? AND ordinal = ?').get(set, ordinal) as Row | undefined,
+    );
+  }
+
+  private rowIsRunning(row: Row): boolean {
+    return row.pid !== null && isRunning(row.pid, row.start_time);
+  }
+
+  /**
+   * Runs a statement against the state, reopening it when the file was removed or replaced, and moving
+   * it aside and rebuilding it from /proc when it is corrupt.
+   */
+  private withDb<T>(fn: (db: Database.Database) => T): T {
+    let inode = 0;
+    try {
+      inode = fs.statSync(this.dbPath).ino;
+    } catch {
+      // removed: reopened below
+    }
+    if (inode !== this.dbInode) {
+      this.log.error({ path: this.dbPath }, 'instance state file was removed or replaced; rebuilding it from the running processes');
+      this.db.close();
+      this.openDb();
+    }
+    try {
+      return fn(this.db);
+    } catch (err) {
+      if (!isCorrupt(err)) throw err;
+      this.db.close();
+      this.quarantine(err);
+      this.openDb();
+      return fn(this.db);
+    }
+  }
+
+  private openDb(): void {
+    try {
+      this.db = this.connect();
+    } catch (err) {
+      if (!isCorrupt(err)) throw err;
+      this.quarantine(err);
+      this.db = this.connect();
+    }
+    this.dbInode = fs.statSync(this.dbPath).ino;
+    // A fresh state file (first start, or after removal or corruption): record what already runs.
+    const initialized = this.db.prepare("SELECT 1 FROM meta WHERE key = 'initialized'").get();
+    if (!initialized) {
+      this.rebuild();
+      this.db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('initialized', ?)").run(new Date().toISOString());
+    }
+  }
+
+  private connect(): Database.Database {
+    const db = new Database(this.dbPath);
+    try {
+      db.pragma('busy_timeout = 5000');
+      db.pragma('journal_mode = WAL');
+      const check = db.pragma('quick_check', { simple: true });
+      if (check !== 'ok') throw Object.assign(new Error(`quick_check: ${String(check)}`), { code: 'SQLITE_CORRUPT' });
+      db.exec(SCHEMA);
+      return db;
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+  }
+
+  private quarantine(err: unknown): void {
+    const aside = `${this.dbPath}.corrupt-${Date.now()}`;
+    this.log.error(
+      { err, path: this.dbPath, movedTo: aside },
+      'instance state is corrupt; moving it aside and rebuilding it from the running processes',
+    );
+    for (const suffix of ['', '-wal', '-shm']) {
+      try {
+        fs.renameSync(this.dbPath + suffix, aside + suffix);
+      } catch {
+        // not there
+      }
+    }
+  }
+
+  /** Fills an empty state with every marked process of this data dir, and moves the address cursor past them. */
+  private rebuild(): void {
+    const found = this.scan('');
+    const seen = new Set<string>();
+    let cursor = 0;
+    for (const f of found) {
+      if (seen.has(`${f.set}/${f.ordinal}`)) continue; // sorted newest incarnation first
+      seen.add(`${f.set}/${f.ordinal}`);
+      this.log.error({ ...f }, 'adopting a running instance that the state did not record');
+      this.db
+        .prepare(
+          `INSERT OR REPLACE INTO instances (set_name, ordinal, incarnation, revision, address, pid, start_time, started_at, log_path, grace_ms)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)`,
+        )
+        .run(f.set, f.ordinal, f.incarnation, f.revision, f.address, f.pid, f.startTime, startedAtOf(f.startTime), this.logPath(f.set, f.ordinal));
+      cursor = Math.max(cursor, (offsetOf(this.pool, f.address) ?? -1) + 1);
+    }
+    if (found.length > 0) {
+      this.db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('address_cursor', ?)").run(String(cursor));
+    }
+  }
+
+  /** Serializes operations on one identity within this worker. */
+  private async locked<T>(set: string, ordinal: number, fn: () => Promise<T>): Promise<T> {
+    const key = `${set}/${ordinal}`;
+    const previous = this.locks.get(key) ?? Promise.resolve();
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const mine = previous.then(() => gate);
+    this.locks.set(key, mine);
+    await previous;
+    try {
+      return await fn();
+    } finally {
+      release();
+      if (this.locks.get(key) === mine) this.locks.delete(key);
+    }
+  }
+
+  /** One log file per identity, appended to by every incarnation. */
+  private logPath(set: string, ordinal: number): string {
+    return this.confined(path.join(this.logsDir, `${set}-${ordinal}.log`));
+  }
+
+  /** Every file the driver writes must stay inside the data dir (set names are checked too; belt and braces). */
+  private confined(file: string): string {
+    const relative = path.relative(this.dataDir, file);
+    if (relative.startsWith('..') || path.isAbsolute(relative)) {
+      throw new DriverError(`refusing to write '${file}' outside the data directory ${this.dataDir}`, false);
+    }
+    return file;
+  }
+}
+
+function checkIdentity(set: string, ordinal: number): void {
+  if (typeof set !== 'string' || !isDns1123Label(set)) {
+    throw new DriverError(`invalid set name '${set}': must be a DNS-1123 label`, false);
+  }
+  if (!Number.isSafeInteger(ordinal) || ordinal < 0) {
+    throw new DriverError(`invalid ordinal ${ordinal}: must be a non-negative integer`, false);
+  }
+}
+
+function childKey(h: { set: string; ordinal: number; incarnation: number }): string {
+  return `${h.set}/${h.ordinal}/${h.incarnation}`;
+}
+
+function foundHandle(found: Found, logPath: string): InstanceHandle {
+  const { set, ordinal, incarnation, revision, address, pid } = found;
+  return { set, ordinal, incarnation, revision, address, pid, startedAt: startedAtOf(found.startTime), logPath };
+}
+
+function toHandle(row: Row): InstanceHandle {
+  return {
+    set: row.set_name,
+    ordinal: row.ordinal,
+    incarnation: row.incarnation,
+    revision: row.revision,
+    address: row.address,
+    pid: row.pid ?? 0,
+    startedAt: row.started_at,
+    logPath: row.log_path,
+  };
+}
+
+function spawnError(name: string, program: string, cwd: string, err: NodeJS.ErrnoException | undefined): DriverError {
+  switch (err?.code) {
+    case 'ENOENT':
+      return new DriverError(`${name}: command '${program}' not found${program.includes('/') ? ` (from ${cwd})` : ' on PATH'}`, false);
+    case 'EACCES':
+      return new DriverError(`${name}: command '${program}' is not executable (permission denied)`, false);
+    case 'ENOTDIR':
+    case 'ELOOP':
+    case 'ENAMETOOLONG':
+      return new DriverError(`${name}: command '${program}' cannot be run: ${err.message}`, false);
+    default:
+      return new DriverError(`${name}: could not start '${program}': ${err?.message ?? 'unknown error'}`, true);
+  }
+}
+
+function isCorrupt(err: unknown): boolean {
+  const code = (err as { code?: unknown })?.code;
+  return typeof code === 'string' && (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB');
+}
+
+function isDirectory(dir: string): boolean {
+  try {
+    return fs.statSync(dir).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+let bootTimeMs: number | undefined;
+/** Epoch ms of a process start, from its /proc start time (ticks since boot; USER_HZ is 100 on Linux). */
+function startedAtOf(startTime: string): number {
+  if (bootTimeMs === undefined) {
+    const btime = /^btime (\d+)$/m.exec(fs.readFileSync('/proc/stat', 'utf8'));
+    bootTimeMs = btime ? Number(btime[1]) * 1000 : 0;
+  }
+  return bootTimeMs + Number(startTime) * 10;
+}
+
+/** Polls `condition` until it holds (true) or `timeoutMs` passes (false). */
+async function waitUntil(condition: () => boolean, timeoutMs: number, intervalMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (condition()) return true;
+    if (Date.now() >= deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, Math.min(intervalMs, Math.max(1, deadline - Date.now()))));
+  }
+}
+
+function abortError(signal: AbortSignal): Error {
+  const error = new Error('watch aborted', { cause: signal.reason });
+  error.name = 'AbortError';
+  return error;
+}
