@@ -127,6 +127,10 @@ export interface InstanceStatus {
   restarts: number;
   revision: string;
   incarnation: number;
+  /** ISO time the current process started, null without one. */
+  startedAt: string | null;
+  /** ISO time it last became Ready, null while not Ready. */
+  readySince: string | null;
   lastError?: string;
   /** ISO time of the next restart attempt while in CrashLoopBackOff. */
   nextRestartAt?: string;
@@ -171,6 +175,8 @@ export function instanceStatus(state: SetState, instance: InstanceState, now: nu
     restarts: instance.restarts,
     revision: instance.revision,
     incarnation: instance.incarnation,
+    startedAt: instance.handle ? new Date(instance.handle.startedAt).toISOString() : null,
+    readySince: instance.ready && instance.readySince !== undefined ? new Date(instance.readySince).toISOString() : null,
   };
   if (instance.lastError !== undefined) status.lastError = instance.lastError;
   if (backingOff) status.nextRestartAt = new Date(instance.backoffUntil!).toISOString();

@@ -424,9 +424,18 @@ describe('setStatus: instances', () => {
     const state = setWith(3, { 2: 'pending', 0: 'ready', 1: 'running' });
     const rev = state.updateRevision!;
     expect(setStatus(state, NOW).instances).toEqual([
-      { name: 'web-0', ordinal: 0, address: '127.77.0.1', dnsName: 'web-0.web.ordinal.internal', phase: 'Running', ready: true, restarts: 0, revision: rev, incarnation: 1 },
-      { name: 'web-1', ordinal: 1, address: '127.77.0.2', dnsName: 'web-1.web.ordinal.internal', phase: 'Running', ready: false, restarts: 0, revision: rev, incarnation: 1 },
-      { name: 'web-2', ordinal: 2, address: null, dnsName: 'web-2.web.ordinal.internal', phase: 'Pending', ready: false, restarts: 0, revision: rev, incarnation: 0 },
+      {
+        name: 'web-0', ordinal: 0, address: '127.77.0.1', dnsName: 'web-0.web.ordinal.internal', phase: 'Running', ready: true, restarts: 0, revision: rev, incarnation: 1,
+        startedAt: new Date(NOW - 10_000).toISOString(), readySince: new Date(NOW - 5_000).toISOString(),
+      },
+      {
+        name: 'web-1', ordinal: 1, address: '127.77.0.2', dnsName: 'web-1.web.ordinal.internal', phase: 'Running', ready: false, restarts: 0, revision: rev, incarnation: 1,
+        startedAt: new Date(NOW - 10_000).toISOString(), readySince: null,
+      },
+      {
+        name: 'web-2', ordinal: 2, address: null, dnsName: 'web-2.web.ordinal.internal', phase: 'Pending', ready: false, restarts: 0, revision: rev, incarnation: 0,
+        startedAt: null, readySince: null,
+      },
     ]);
   });
 

@@ -1,0 +1,203 @@
+// The embedded authoritative DNS server: UDP and TCP on one host and port, answering from the store.
+// All DNS logic is in answer.ts; this file only moves bytes and never lets a bad packet crash it.
+import dgram from 'node:dgram';
+import net from 'node:net';
+import dnsPacket, { type Packet } from 'dns-packet';
+import type { Logger } from '../infra/logger.js';
+import {
+  answerMalformed,
+  answerQuery,
+  encodeForUdp,
+  RCODE,
+  udpPayloadLimit,
+  type AnswerOptions,
+  type ZoneView,
+} from './answer.js';
+import type { DnsStore } from './store.js';
+
+export interface DnsServerOptions {
+  host: string;
+  /** 0 picks a free port (the same one for UDP and TCP). */
+  port: number;
+  store: Pick<DnsStore, 'view'>;
+  /** What ns.<zone> resolves to; defaults to `host`, or 127.0.0.1 when `host` is a wildcard or a name. */
+  serverAddress?: string;
+  negativeTtl?: number;
+  logger?: Logger;
+  /** Idle TCP connections are closed after this long (RFC 7766 suggests seconds). */
+  tcpIdleTimeoutMs?: number;
+}
+
+export interface DnsServer {
+  udpPort: number;
+  tcpPort: number;
+  address: string;
+  close(): Promise<void>;
+}
+
+const DEFAULT_TCP_IDLE_TIMEOUT_MS = 10_000;
+/** Tries when port 0 gave UDP a port that TCP then finds taken. */
+const BIND_ATTEMPTS = 5;
+/** Other connections' commits (the worker's) reach answers at most this late; saves a lock per query. */
+const VIEW_MAX_AGE_MS = 20;
+const RESPONSE_CACHE_SIZE = 10_000;
+const MAX_TCP_UNREAD_BYTES = 1 << 20;
+const RCODE_NAMES = new Map<number, string>(Object.entries(RCODE).map(([name, code]) => [code, name]));
+
+export async function startDnsServer(options: DnsServerOptions): Promise<DnsServer> {
+  const { host, store, logger } = options;
+  const answerOptions: AnswerOptions = {
+    serverAddress: options.serverAddress ?? defaultServerAddress(host),
+    negativeTtl: options.negativeTtl,
+  };
+  const idleMs = options.tcpIdleTimeoutMs ?? DEFAULT_TCP_IDLE_TIMEOUT_MS;
+  const { udp, tcp } = await bindBoth(host, options.port);
+  const sockets = new Set<net.Socket>();
+
+  // A response depends only on the query's bytes (less its ID), the transport and the store's content,
+  // so encoded responses are reused until the content changes: dns-packet's encoding is the costly part.
+  let cachedView: ZoneView | undefined;
+  const cache = new Map<string, Buffer>();
+
+  /** The bytes to send back for one message, or undefined to send nothing. Never throws. */
+  function respond(message: Buffer, transport: 'udp' | 'tcp', client: string): Buffer | undefined {
+    try {
+      const view = store.view(VIEW_MAX_AGE_MS);
+      if (view !== cachedView) {
+        cache.clear();
+        cachedView = view;
+      }
+      const key = message.length >= 12 ? transport + message.toString('latin1', 2) : undefined;
+      const cached = key === undefined ? undefined : cache.get(key);
+      if (cached !== undefined) {
+        const reply = Buffer.from(cached); // a copy: the cached bytes must keep their own ID
+        // The ID is the first header field; over TCP it follows the 2-byte length.
+        reply.writeUInt16BE(message.readUInt16BE(0), transport === 'udp' ? 0 : 2);
+        if (logger?.isLevelEnabled('debug')) logger.debug({ transport, client, cached: true }, 'dns query');
+        return reply;
+      }
+
+      let query: Packet | undefined;
+      let response: Packet | undefined;
+      try {
+        query = dnsPacket.decode(message);
+        response = answerQuery(query, view, answerOptions);
+      } catch (error) {
+        if (query !== undefined) throw error;
+        response = answerMalformed(message);
+      }
+      if (response === undefined) return undefined;
+      if (logger?.isLevelEnabled('debug')) {
+        const question = query?.questions?.[0];
+        const rcode = RCODE_NAMES.get((response.flags ?? 0) & 0xf);
+        logger.debug({ transport, client, name: question?.name, type: question?.type, rcode }, 'dns query');
+      }
+      const reply =
+        transport === 'udp' ? encodeForUdp(response, udpPayloadLimit(query)) : dnsPacket.streamEncode(response);
+      if (key !== undefined) {
+        // Bounded: random names must not grow it without limit; starting over is cheap.
+        if (cache.size >= RESPONSE_CACHE_SIZE) cache.clear();
+        cache.set(key, reply);
+      }
+      return reply;
+    } catch (error) {
+      logger?.error({ err: error, transport, client }, 'dns query failed');
+      return serverFailure(message, transport);
+    }
+  }
+
+  udp.on('message', (message, remote) => {
+    const reply = respond(message, 'udp', `${remote.address}:${remote.port}`);
+    if (reply === undefined) return;
+    udp.send(reply, remote.port, remote.address, (error) => {
+      if (error) logger?.debug({ err: error }, 'dns udp send failed');
+    });
+  });
+  udp.on('error', (error) => logger?.warn({ err: error }, 'dns udp socket error'));
+
+  tcp.on('connection', (socket) => {
+    sockets.add(socket);
+    const client = `${socket.remoteAddress}:${socket.remotePort}`;
+    socket.setTimeout(idleMs, () => socket.destroy());
+    socket.on('error', (error) => logger?.debug({ err: error, client }, 'dns tcp connection error'));
+    socket.on('close', () => sockets.delete(socket));
+    // Messages are framed by a 2-byte length and may arrive split or several per chunk.
+    let pending = Buffer.alloc(0);
+    socket.on('data', (chunk) => {
+      pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+      while (pending.length >= 2) {
+        const end = 2 + pending.readUInt16BE(0);
+        if (pending.length < end) break;
+        const reply = respond(pending.subarray(2, end), 'tcp', client);
+        pending = pending.subarray(end);
+        if (reply !== undefined) socket.write(reply);
+      }
+      // A client that pipelines queries but never reads its replies must not fill our memory.
+      if (socket.writableLength > MAX_TCP_UNREAD_BYTES) socket.destroy();
+    });
+  });
+  tcp.on('error', (error) => logger?.warn({ err: error }, 'dns tcp server error'));
+
+  const bound = udp.address();
+  logger?.info({ address: bound.address, port: bound.port }, 'dns server listening on udp and tcp');
+  return {
+    udpPort: bound.port,
+    tcpPort: (tcp.address() as net.AddressInfo).port,
+    address: bound.address,
+    async close() {
+      for (const socket of sockets) socket.destroy();
+      await Promise.all([
+        new Promise<void>((resolve) => udp.close(() => resolve())),
+        new Promise<void>((resolve) => tcp.close(() => resolve())),
+      ]);
+    },
+  };
+}
+
+/** SERVFAIL for a message we failed to answer, if its header allows one; a last resort. */
+function serverFailure(message: Buffer, transport: 'udp' | 'tcp'): Buffer | undefined {
+  try {
+    const formerr = answerMalformed(message);
+    if (formerr === undefined) return undefined;
+    const response = { ...formerr, flags: ((formerr.flags ?? 0) & ~0xf) | RCODE.SERVFAIL };
+    return transport === 'udp' ? dnsPacket.encode(response) : dnsPacket.streamEncode(response);
+  } catch {
+    return undefined;
+  }
+}
+
+/** UDP first (port 0 picks a free one), then TCP on the same port; retry if TCP loses that port. */
+async function bindBoth(host: string, port: number): Promise<{ udp: dgram.Socket; tcp: net.Server }> {
+  for (let attempt = 1; ; attempt++) {
+    const udp = dgram.createSocket(net.isIPv6(host) ? 'udp6' : 'udp4');
+    await new Promise<void>((resolve, reject) => {
+      udp.once('error', (error) => {
+        udp.close();
+        reject(error);
+      });
+      udp.bind(port, host, () => {
+        udp.removeAllListeners('error');
+        resolve();
+      });
+    });
+    const tcp = net.createServer();
+    try {
+      await new Promise<void>((resolve, reject) => {
+        tcp.once('error', reject);
+        tcp.listen(udp.address().port, host, () => {
+          tcp.off('error', reject);
+          resolve();
+        });
+      });
+      return { udp, tcp };
+    } catch (error) {
+      udp.close();
+      const retry = port === 0 && attempt < BIND_ATTEMPTS && (error as NodeJS.ErrnoException).code === 'EADDRINUSE';
+      if (!retry) throw error;
+    }
+  }
+}
+
+function defaultServerAddress(host: string): string {
+  return net.isIP(host) !== 0 && host !== '0.0.0.0' && host !== '::' ? host : '127.0.0.1';
+}
