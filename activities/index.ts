@@ -1,0 +1,64 @@
+// The activities: thin adapters from the workflow's requests to the instance driver, the probes and
+// the DNS provider. Each is idempotent, so Temporal may retry any of them after a crash.
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { instanceDnsName, instanceName, serviceDnsName } from '../core/names.js';
+import { DriverError, type InstanceDriver } from './drivers/driver.js';
+import type { DnsProvider } from './dns/provider.js';
+import { runProbe } from './probes.js';
+import type { Activities } from './types.js';
+import { createWatchActivity } from './watch.js';
+
+export interface ActivityDependencies {
+  driver: InstanceDriver;
+  dns: DnsProvider;
+  /** host:port of the embedded DNS server, handed to instances as ORDINAL_DNS_SERVER. */
+  dnsServer: string;
+}
+
+export function createActivities(deps: ActivityDependencies): Activities {
+  return {
+    async createInstance(request) {
+      const identity = {
+        set: request.set,
+        ordinal: request.ordinal,
+        name: instanceName(request.set, request.ordinal),
+        dnsName: instanceDnsName(request.set, request.ordinal, request.serviceName, request.zone),
+        serviceDnsName: serviceDnsName(request.serviceName, request.zone),
+        dnsServer: deps.dnsServer,
+      };
+      try {
+        return await deps.driver.create({
+          identity,
+          incarnation: request.incarnation,
+          revision: request.revision,
+          template: request.template,
+        });
+      } catch (err) {
+        // A retry cannot fix a missing program or a bad working directory: fail the create at once.
+        if (err instanceof DriverError && !err.retryable) throw ApplicationFailure.nonRetryable(err.message, 'DriverError');
+        throw err;
+      }
+    },
+
+    async deleteInstance(request) {
+      // Stopping may take the whole grace period: heartbeat meanwhile so a dead worker is noticed.
+      const context = Context.current();
+      const timer = setInterval(() => context.heartbeat(), 1_000);
+      try {
+        await deps.driver.delete(request.set, request.ordinal, request.gracePeriodSeconds * 1000);
+      } finally {
+        clearInterval(timer);
+      }
+    },
+
+    async listInstances(request) {
+      return deps.driver.describe(request.set);
+    },
+
+    watchInstances: createWatchActivity({ driver: deps.driver, runProbe }),
+
+    async publishRecords(request) {
+      await deps.dns.apply(request.set, request.zone, request.records);
+    },
+  };
+}

@@ -1,0 +1,68 @@
+// The activities' contract, as the workflow sees it. Types only: the workflow bundle never loads
+// activity code.
+import type { RecordSet } from '../core/dns-records.js';
+import type { PortSpec, Probe, Template } from '../core/manifest.js';
+import type { InstanceHandle } from './drivers/driver.js';
+
+export interface CreateInstanceRequest {
+  set: string;
+  ordinal: number;
+  incarnation: number;
+  revision: string;
+  serviceName: string;
+  zone: string;
+  template: Template;
+}
+
+export interface DeleteInstanceRequest {
+  set: string;
+  ordinal: number;
+  gracePeriodSeconds: number;
+}
+
+export interface WatchedInstance {
+  handle: InstanceHandle;
+  /** What the workflow believes now; a change from this is reported. */
+  ready: boolean;
+  readinessProbe?: Probe;
+  livenessProbe?: Probe;
+  ports: PortSpec[];
+  dnsName: string;
+  serviceDnsName: string;
+}
+
+export interface WatchRequest {
+  set: string;
+  instances: WatchedInstance[];
+  /** Return with no change after this long, so the workflow can look around (continue-as-new...). */
+  maxWaitMs: number;
+}
+
+export type InstanceChangeKind = 'ready' | 'unready' | 'exited' | 'liveness-failed';
+
+export interface InstanceChange {
+  ordinal: number;
+  incarnation: number;
+  kind: InstanceChangeKind;
+  /** For users: why (probe output, exit code). */
+  message: string;
+}
+
+export interface PublishRequest {
+  set: string;
+  zone: string;
+  records: RecordSet[];
+}
+
+export interface Activities {
+  /** Starts an incarnation (idempotent per set/ordinal/incarnation) and returns its handle. */
+  createInstance(request: CreateInstanceRequest): Promise<InstanceHandle>;
+  /** Stops any incarnation of the identity; resolves once it is confirmed gone. */
+  deleteInstance(request: DeleteInstanceRequest): Promise<void>;
+  /** Live incarnations of the set's instances, for adoption when a set workflow starts. */
+  listInstances(request: { set: string }): Promise<InstanceHandle[]>;
+  /** Watches processes and probes; returns the changes as soon as there is at least one. */
+  watchInstances(request: WatchRequest): Promise<InstanceChange[]>;
+  /** Makes the set's published records exactly `records` (idempotent). */
+  publishRecords(request: PublishRequest): Promise<void>;
+}

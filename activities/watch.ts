@@ -1,0 +1,190 @@
+// The watch activity: keeps an eye on a set's running instances (process exits, readiness and
+// liveness probes) and returns as soon as something differs from what the workflow believes.
+import { Context } from '@temporalio/activity';
+import type { Probe } from '../core/manifest.js';
+import { initialProbeState, recordProbeResult, type ProbeState } from '../core/probe-state.js';
+import type { InstanceDriver, InstanceExit, InstanceHandle } from './drivers/driver.js';
+import type { InstanceChange, WatchRequest, WatchedInstance } from './types.js';
+import type { runProbe as RunProbe } from './probes.js';
+
+/** Heartbeat (and re-check process liveness) at least this often. */
+const TICK_MS = 1_000;
+
+type ProbeKind = 'readiness' | 'liveness';
+
+/**
+ * Probe counters outlive one watch call (the workflow restarts the watch on every change), so a
+ * liveness failureThreshold is counted across calls, as the kubelet counts it. Keyed per incarnation.
+ */
+class ProbeMemory {
+  private readonly states = new Map<string, ProbeState>();
+
+  get(handle: InstanceHandle, kind: ProbeKind, probe: Probe, passing: boolean): ProbeState {
+    const key = ProbeMemory.key(handle, kind);
+    let state = this.states.get(key);
+    if (!state) {
+      state = initialProbeState(probe, handle.startedAt, passing);
+      this.states.set(key, state);
+    }
+    return state;
+  }
+
+  set(handle: InstanceHandle, kind: ProbeKind, state: ProbeState): void {
+    this.states.set(ProbeMemory.key(handle, kind), state);
+  }
+
+  /** Forgets incarnations of `set` that are no longer watched. */
+  retainOnly(set: string, handles: InstanceHandle[]): void {
+    const keep = new Set(handles.flatMap((h) => [ProbeMemory.key(h, 'readiness'), ProbeMemory.key(h, 'liveness')]));
+    for (const key of this.states.keys()) {
+      if (key.startsWith(`${set}/`) && !keep.has(key)) this.states.delete(key);
+    }
+  }
+
+  private static key(handle: InstanceHandle, kind: ProbeKind): string {
+    return `${handle.set}/${handle.ordinal}/${handle.incarnation}/${kind}`;
+  }
+}
+
+export function createWatchActivity(deps: { driver: InstanceDriver; runProbe: typeof RunProbe }) {
+  const memory = new ProbeMemory();
+
+  return async function watchInstances(request: WatchRequest): Promise<InstanceChange[]> {
+    const context = Context.current();
+    const signal = context.cancellationSignal;
+    const handles = request.instances.map((w) => w.handle);
+    memory.retainOnly(request.set, handles);
+    const deadline = Date.now() + request.maxWaitMs;
+
+    // Wakes the loop the moment a process we spawned exits; others are caught by isAlive each tick.
+    const stopWatching = new AbortController();
+    const onAbort = () => stopWatching.abort();
+    signal.addEventListener('abort', onAbort);
+    let exit: InstanceExit | undefined;
+    const exited = deps.driver.watch(handles, stopWatching.signal).then(
+      (e) => {
+        exit = e;
+      },
+      () => undefined,
+    );
+
+    try {
+      for (;;) {
+        if (signal.aborted) throw signal.reason ?? new Error('cancelled');
+        context.heartbeat();
+
+        const gone = request.instances.filter((w) => !deps.driver.isAlive(w.handle));
+        if (gone.length > 0) return gone.map((w) => exitChange(w, exit));
+
+        const changes = await probeDue(request.instances, memory, deps.runProbe, signal);
+        if (changes.length > 0) return changes;
+
+        const now = Date.now();
+        if (now >= deadline) return [];
+        const nextProbe = Math.min(...request.instances.flatMap((w) => dueTimes(w, memory)), Infinity);
+        const wait = Math.max(0, Math.min(nextProbe - now, TICK_MS, deadline - now));
+        await Promise.race([delay(wait, stopWatching.signal), exited]);
+      }
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+      stopWatching.abort();
+    }
+  };
+}
+
+function exitChange(w: WatchedInstance, exit: InstanceExit | undefined): InstanceChange {
+  const sameIncarnation = exit && exit.handle.ordinal === w.handle.ordinal && exit.handle.incarnation === w.handle.incarnation;
+  let message = 'the process exited';
+  if (sameIncarnation && exit.exitCode !== undefined) message = `the process exited with code ${exit.exitCode}`;
+  else if (sameIncarnation && exit.signal !== undefined) message = `the process was killed by ${exit.signal}`;
+  return { ordinal: w.handle.ordinal, incarnation: w.handle.incarnation, kind: 'exited', message };
+}
+
+function dueTimes(w: WatchedInstance, memory: ProbeMemory): number[] {
+  const times: number[] = [];
+  if (w.readinessProbe) times.push(memory.get(w.handle, 'readiness', w.readinessProbe, w.ready).nextAt);
+  if (w.livenessProbe) times.push(memory.get(w.handle, 'liveness', w.livenessProbe, true).nextAt);
+  return times;
+}
+
+/** Runs every probe that is due, concurrently, and reports readiness flips and liveness failures. */
+async function probeDue(
+  instances: WatchedInstance[],
+  memory: ProbeMemory,
+  runProbe: typeof RunProbe,
+  signal: AbortSignal,
+): Promise<InstanceChange[]> {
+  const changes: InstanceChange[] = [];
+  const attempts: Promise<void>[] = [];
+  const now = Date.now();
+  for (const w of instances) {
+    const target = { address: w.handle.address, ports: w.ports, env: instanceEnv(w) };
+    const change = (kind: InstanceChange['kind'], message: string) =>
+      changes.push({ ordinal: w.handle.ordinal, incarnation: w.handle.incarnation, kind, message });
+
+    if (!w.readinessProbe) {
+      // Without a readiness probe a running instance is Ready.
+      if (!w.ready) change('ready', 'the process is running (no readiness probe)');
+    } else {
+      const probe = w.readinessProbe;
+      const state = memory.get(w.handle, 'readiness', probe, w.ready);
+      if (state.nextAt <= now) {
+        // Claim the attempt: a watch the workflow just cancelled may still be running beside this one.
+        memory.set(w.handle, 'readiness', { ...state, nextAt: now + probe.periodSeconds * 1000 });
+        attempts.push(
+          runProbe(probe, target, signal).then((result) => {
+            const next = recordProbeResult(probe, memory.get(w.handle, 'readiness', probe, w.ready), result.ok, Date.now());
+            memory.set(w.handle, 'readiness', next);
+            if (next.passing !== w.ready) change(next.passing ? 'ready' : 'unready', `readiness probe: ${result.message}`);
+          }),
+        );
+      } else if (state.passing !== w.ready) {
+        change(state.passing ? 'ready' : 'unready', 'readiness probe');
+      }
+    }
+
+    if (w.livenessProbe) {
+      const probe = w.livenessProbe;
+      const state = memory.get(w.handle, 'liveness', probe, true);
+      if (state.nextAt <= now) {
+        memory.set(w.handle, 'liveness', { ...state, nextAt: now + probe.periodSeconds * 1000 });
+        attempts.push(
+          runProbe(probe, target, signal).then((result) => {
+            const next = recordProbeResult(probe, memory.get(w.handle, 'liveness', probe, true), result.ok, Date.now());
+            memory.set(w.handle, 'liveness', next);
+            if (!next.passing) change('liveness-failed', `liveness probe failed ${probe.failureThreshold} times: ${result.message}`);
+          }),
+        );
+      } else if (!state.passing) {
+        change('liveness-failed', 'liveness probe failed');
+      }
+    }
+  }
+  await Promise.all(attempts);
+  return changes;
+}
+
+/** What an exec probe sees: the instance's own identity variables. */
+function instanceEnv(w: WatchedInstance): Record<string, string> {
+  return {
+    ORDINAL_SET: w.handle.set,
+    ORDINAL_NAME: `${w.handle.set}-${w.handle.ordinal}`,
+    ORDINAL_INDEX: String(w.handle.ordinal),
+    ORDINAL_ADDRESS: w.handle.address,
+    ORDINAL_DNS_NAME: w.dnsName,
+    ORDINAL_SERVICE_DNS_NAME: w.serviceDnsName,
+  };
+}
+
+function delay(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}

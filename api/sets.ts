@@ -1,0 +1,160 @@
+// The sets as the API sees them: every operation is a Temporal Update, Query or visibility listing
+// against one set workflow. The API never touches drivers or DNS itself.
+import {
+  ApplicationFailure,
+  Client,
+  WithStartWorkflowOperation,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+} from '@temporalio/client';
+import type { FieldIssue } from '../core/manifest.js';
+import { workflowIdForSet } from '../core/names.js';
+import { initialState, type SetView } from '../core/set-state.js';
+import {
+  SearchAttributes,
+  WORKFLOW_TYPE,
+  applyUpdate,
+  deleteInstanceUpdate,
+  deleteSetUpdate,
+  getSetQuery,
+  type ApplyResult,
+} from '../workflows/messages.js';
+import type { StatefulSetInput } from '../workflows/statefulset.js';
+
+export type SetErrorCode = 'InvalidManifest' | 'Conflict' | 'NotFound' | 'Unavailable';
+
+export class SetError extends Error {
+  constructor(
+    readonly code: SetErrorCode,
+    message: string,
+    readonly details: FieldIssue[] = [],
+  ) {
+    super(message);
+    this.name = 'SetError';
+  }
+}
+
+export interface SetsServiceOptions {
+  taskQueue: string;
+  /** Passed to new set workflows (tests use a low history limit to exercise continue-as-new). */
+  workflowLimits?: StatefulSetInput['limits'];
+  /** How long a Query may wait for the worker to answer. */
+  queryTimeoutMs?: number;
+}
+
+export class SetsService {
+  private readonly queryTimeoutMs: number;
+
+  constructor(
+    private readonly client: Client,
+    private readonly options: SetsServiceOptions,
+  ) {
+    this.queryTimeoutMs = options.queryTimeoutMs ?? 10_000;
+  }
+
+  /** Creates or updates a set: one Update-with-Start, so creation and the first spec are atomic. */
+  async apply(name: string, manifest: unknown, opts: { expectedGeneration?: number; requestedBy?: string } = {}): Promise<ApplyResult> {
+    const start = new WithStartWorkflowOperation<(input: StatefulSetInput) => Promise<{ deleted: true }>>(WORKFLOW_TYPE, {
+      workflowId: workflowIdForSet(name),
+      taskQueue: this.options.taskQueue,
+      args: [{ state: initialState(name), limits: this.options.workflowLimits }],
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      typedSearchAttributes: [{ key: SearchAttributes.set, value: name }],
+    });
+    return this.call(name, () =>
+      this.client.workflow.executeUpdateWithStart(applyUpdate, {
+        args: [{ manifest, expectedGeneration: opts.expectedGeneration, requestedBy: opts.requestedBy }],
+        startWorkflowOperation: start,
+      }),
+    );
+  }
+
+  /** The set, or undefined when it does not exist (never created, or deleted). */
+  async get(name: string): Promise<SetView | undefined> {
+    try {
+      const handle = this.client.workflow.getHandle(workflowIdForSet(name));
+      const description = await handle.describe();
+      if (description.status.name !== 'RUNNING') return undefined;
+      const view = await this.withQueryDeadline(() => handle.query(getSetQuery));
+      return view ?? undefined;
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return undefined;
+      throw translate(err, name);
+    }
+  }
+
+  async list(): Promise<SetView[]> {
+    const names: string[] = [];
+    try {
+      for await (const execution of this.client.workflow.list({
+        query: `WorkflowType = '${WORKFLOW_TYPE}' AND ExecutionStatus = 'Running'`,
+      })) {
+        const name = execution.searchAttributes?.OrdinalSet?.[0] ?? execution.workflowId.replace(/^statefulset\//, '');
+        names.push(String(name));
+      }
+    } catch (err) {
+      throw translate(err, undefined);
+    }
+    const views = await Promise.all(names.map((name) => this.get(name)));
+    return views.filter((v): v is SetView => v !== undefined).sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
+  }
+
+  async delete(name: string, requestedBy?: string): Promise<SetView> {
+    return this.call(name, () => this.client.workflow.getHandle(workflowIdForSet(name)).executeUpdate(deleteSetUpdate, { args: [{ requestedBy }] }));
+  }
+
+  async deleteInstance(name: string, ordinal: number, requestedBy?: string): Promise<SetView> {
+    return this.call(name, () =>
+      this.client.workflow.getHandle(workflowIdForSet(name)).executeUpdate(deleteInstanceUpdate, { args: [{ ordinal, requestedBy }] }),
+    );
+  }
+
+  /** True when Temporal answers. */
+  async healthy(): Promise<boolean> {
+    try {
+      await this.client.connection.withDeadline(Date.now() + 5_000, () =>
+        this.client.workflowService.getSystemInfo({}),
+      );
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  private async call<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw translate(err, name);
+    }
+  }
+
+  private withQueryDeadline<T>(fn: () => Promise<T>): Promise<T> {
+    return this.client.connection.withDeadline(Date.now() + this.queryTimeoutMs, fn);
+  }
+}
+
+const GRPC_DEADLINE_EXCEEDED = 4;
+const GRPC_UNAVAILABLE = 14;
+
+/** Maps Temporal errors to the API's error codes; anything unexpected is rethrown as is. */
+function translate(err: unknown, name: string | undefined): unknown {
+  if (err instanceof SetError) return err;
+  if (err instanceof WorkflowNotFoundError) return new SetError('NotFound', `set '${name}' does not exist`);
+  if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
+    const failure = err.cause;
+    const details = (failure.details?.[0] as FieldIssue[] | undefined) ?? [];
+    if (failure.type === 'InvalidManifest' || failure.type === 'Conflict' || failure.type === 'NotFound') {
+      return new SetError(failure.type, failure.message, details);
+    }
+  }
+  const code = (err as { code?: number }).code;
+  if (code === GRPC_DEADLINE_EXCEEDED || code === GRPC_UNAVAILABLE) {
+    return new SetError('Unavailable', 'Temporal or the Ordinal worker did not answer in time; is the worker running?');
+  }
+  // A workflow that completed between the describe and the update: the set is gone.
+  if (err instanceof Error && /workflow execution already completed/i.test(err.message)) {
+    return new SetError('NotFound', `set '${name}' does not exist`);
+  }
+  return err;
+}

@@ -1,0 +1,108 @@
+// Ordinal in-process for integration tests: a worker (with the process driver), the embedded DNS
+// server and a SetsService client, against the shared Temporal server, each test file with its own
+// data directory, task queue, DNS port and address pool, so test files can run side by side.
+import { randomBytes } from 'node:crypto';
+import dns from 'node:dns';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { SetsService } from '../../api/sets.js';
+import { ProcessDriver } from '../../activities/drivers/process.js';
+import { startDnsServer, type DnsServer } from '../../dns/server.js';
+import { DnsStore } from '../../dns/store.js';
+import { dataPaths, loadConfig, type OrdinalConfig } from '../../infra/config.js';
+import { createOrdinalWorker, type OrdinalWorker } from '../../worker/worker.js';
+import { freePort, temporalAddress, temporalNamespace } from './services.js';
+
+let pools = 0;
+
+/** A loopback pool no other test process uses: 127.<100 + 10 * vitest pool id + n>.0.0/16. */
+export function uniqueAddressPool(): string {
+  const poolId = Number(process.env.VITEST_POOL_ID ?? 1);
+  const second = 100 + ((poolId * 10 + pools++) % 150);
+  return `127.${second}.0.0/16`;
+}
+
+/** A set name no other test (file) uses on the shared Temporal server. */
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${randomBytes(3).toString('hex')}`;
+}
+
+export interface TestOrdinal {
+  config: OrdinalConfig;
+  sets: SetsService;
+  client: Client;
+  dnsPort: number;
+  /** A resolver pointed at the embedded DNS server. */
+  resolver: dns.promises.Resolver;
+  /** The running worker (replaced by restartWorker). */
+  worker(): OrdinalWorker;
+  stopWorker(): Promise<void>;
+  startWorker(): Promise<void>;
+  /** A driver on the same data dir, as a restarted worker would see it. */
+  driver(): ProcessDriver;
+  stop(): Promise<void>;
+}
+
+export async function startTestOrdinal(options: { workflowLimits?: { maxHistoryEvents?: number } } = {}): Promise<TestOrdinal> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ordinal-it-'));
+  const dnsPort = await freePort();
+  const config = loadConfig({
+    ORDINAL_DATA_DIR: dataDir,
+    TEMPORAL_ADDRESS: temporalAddress(),
+    TEMPORAL_NAMESPACE: temporalNamespace(),
+    ORDINAL_TASK_QUEUE: uniqueName('ordinal-test'),
+    ORDINAL_DNS_PORT: String(dnsPort),
+    ORDINAL_ADDRESS_POOL: uniqueAddressPool(),
+  });
+
+  const store = DnsStore.open(dataPaths(dataDir).dnsDb, config.zone);
+  const dnsServer: DnsServer = await startDnsServer({ host: '127.0.0.1', port: dnsPort, store });
+  const connection = await Connection.connect({ address: config.temporal.address });
+  const client = new Client({ connection, namespace: config.temporal.namespace });
+  const sets = new SetsService(client, { taskQueue: config.temporal.taskQueue, workflowLimits: options.workflowLimits });
+  const resolver = new dns.promises.Resolver({ timeout: 1000, tries: 2 });
+  resolver.setServers([`127.0.0.1:${dnsPort}`]);
+
+  let worker: OrdinalWorker | undefined;
+  let running: Promise<void> | undefined;
+  const startWorker = async () => {
+    worker = await createOrdinalWorker(config);
+    running = worker.run();
+  };
+  const stopWorker = async () => {
+    await worker?.shutdown();
+    await running?.catch(() => undefined);
+    worker = undefined;
+  };
+  await startWorker();
+  const driver = new ProcessDriver({ dataDir, addressPool: config.addressPool });
+
+  return {
+    config,
+    sets,
+    client,
+    dnsPort,
+    resolver,
+    worker: () => worker!,
+    stopWorker,
+    startWorker,
+    driver: () => driver,
+    async stop() {
+      // Leave no set workflow behind on the shared server: they would wait forever for this worker.
+      for await (const execution of client.workflow.list({
+        query: `TaskQueue = '${config.temporal.taskQueue}' AND ExecutionStatus = 'Running'`,
+      })) {
+        await client.workflow.getHandle(execution.workflowId, execution.runId).terminate('test finished').catch(() => undefined);
+      }
+      await stopWorker();
+      await driver.stopAll(2_000);
+      driver.close();
+      await dnsServer.close();
+      store.close();
+      await connection.close();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,76 @@
+// The Ordinal worker: runs the set workflows and their activities (instance driver, probes, DNS).
+import { createRequire } from 'node:module';
+import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleOption } from '@temporalio/worker';
+import { createActivities } from '../activities/index.js';
+import { EmbeddedDnsProvider } from '../activities/dns/embedded.js';
+import { ProcessDriver } from '../activities/drivers/process.js';
+import { DnsStore } from '../dns/store.js';
+import { dataPaths, type OrdinalConfig } from '../infra/config.js';
+import { temporalConnectionOptions } from '../infra/temporal-connection.js';
+import { logger } from '../infra/logger.js';
+
+const require = createRequire(import.meta.url);
+
+/**
+ * The workflow code, bundled once per process: webpack takes seconds. ORDINAL_WORKFLOW_BUNDLE names a
+ * prebuilt bundle file instead (the test harness bundles once for the whole run).
+ */
+let bundle: Promise<WorkflowBundleOption> | undefined;
+export function workflowBundle(): Promise<WorkflowBundleOption> {
+  const prebuilt = process.env.ORDINAL_WORKFLOW_BUNDLE;
+  if (prebuilt) return Promise.resolve({ codePath: prebuilt });
+  bundle ??= bundleWorkflowCode({
+    workflowsPath: require.resolve('../workflows/index.ts'),
+    logger: { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: (m) => logger.warn(m), error: (m) => logger.error(m) },
+  }).then(({ code }) => ({ code }));
+  return bundle;
+}
+
+export interface OrdinalWorker {
+  worker: Worker;
+  driver: ProcessDriver;
+  /** Runs until shutdown() (or a fatal error). */
+  run(): Promise<void>;
+  /** Stops polling, lets running activities finish or fail over, then closes resources. */
+  shutdown(): Promise<void>;
+}
+
+export async function createOrdinalWorker(config: OrdinalConfig, options: { bundle?: WorkflowBundleOption } = {}): Promise<OrdinalWorker> {
+  const paths = dataPaths(config.dataDir);
+  const driver = new ProcessDriver({ dataDir: config.dataDir, addressPool: config.addressPool, logger: logger.child({ component: 'driver' }) });
+  const store = DnsStore.open(paths.dnsDb, config.zone);
+  const connection = await NativeConnection.connect(temporalConnectionOptions(config));
+  const worker = await Worker.create({
+    connection,
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.taskQueue,
+    workflowBundle: options.bundle ?? (await workflowBundle()),
+    activities: createActivities({
+      driver,
+      dns: new EmbeddedDnsProvider(store),
+      dnsServer: `${config.dns.host}:${config.dns.port}`,
+    }),
+    // Each set keeps one long watch activity running: allow many at once (they are cheap awaits).
+    maxConcurrentActivityTaskExecutions: 2_000,
+    // On shutdown, activities get this long before they are failed over to the next worker.
+    shutdownGraceTime: '5s',
+  });
+
+  let running: Promise<void> | undefined;
+  return {
+    worker,
+    driver,
+    run() {
+      running ??= worker.run().finally(async () => {
+        await connection.close();
+        store.close();
+        driver.close();
+      });
+      return running;
+    },
+    async shutdown() {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+    },
+  };
+}

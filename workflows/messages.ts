@@ -1,0 +1,47 @@
+// The set workflow's messages: shared by the workflow (handlers) and its clients (API, CLI, tests).
+import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import type { SetView } from '../core/set-state.js';
+
+export const WORKFLOW_TYPE = 'statefulSet';
+
+export interface ApplyRequest {
+  /** The manifest document as the user sent it; the workflow validates it again before accepting. */
+  manifest: unknown;
+  /** Reject with Conflict unless the set is at this generation (read-modify-write clients, PATCH). */
+  expectedGeneration?: number;
+  /** Who asked, for the history. */
+  requestedBy?: string;
+}
+
+export interface ApplyResult {
+  set: SetView;
+  /** True when this apply created the set. */
+  created: boolean;
+}
+
+export interface DeleteInstanceRequest {
+  ordinal: number;
+  requestedBy?: string;
+}
+
+export const applyUpdate = defineUpdate<ApplyResult, [ApplyRequest]>('apply');
+export const deleteSetUpdate = defineUpdate<SetView, [{ requestedBy?: string }]>('deleteSet');
+export const deleteInstanceUpdate = defineUpdate<SetView, [DeleteInstanceRequest]>('deleteInstance');
+/** The set as GET returns it; null before the first apply. */
+export const getSetQuery = defineQuery<SetView | null>('getSet');
+
+/** ApplicationFailure types the workflow rejects updates with; the API maps them to HTTP statuses. */
+export const FailureType = {
+  InvalidManifest: 'InvalidManifest',
+  Conflict: 'Conflict',
+  NotFound: 'NotFound',
+} as const;
+
+/** Search attributes, registered on the server at start-up (see infra/dev-server.ts). */
+export const SearchAttributes = {
+  set: defineSearchAttributeKey('OrdinalSet', SearchAttributeType.KEYWORD),
+  replicas: defineSearchAttributeKey('OrdinalReplicas', SearchAttributeType.INT),
+  readyReplicas: defineSearchAttributeKey('OrdinalReadyReplicas', SearchAttributeType.INT),
+  phase: defineSearchAttributeKey('OrdinalPhase', SearchAttributeType.KEYWORD),
+};

@@ -1,0 +1,295 @@
+// One long-running workflow per set: observe -> plan (pure) -> act (activities) -> wait for a change.
+// It wires messages to the pure core; every decision is the planner's, every side effect an activity.
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  isCancellation,
+  log,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Activities, InstanceChange, WatchedInstance } from '../activities/types.js';
+import type { Action } from '../core/planner.js';
+import { plan } from '../core/planner.js';
+import { instanceDnsName, instanceName, serviceDnsName } from '../core/names.js';
+import { setStatus, setView, type SetState } from '../core/set-state.js';
+import {
+  adoptInstances,
+  applyChanges,
+  applyCreateFailed,
+  applyCreated,
+  applyDeleted,
+  applyManifest,
+  applyPublished,
+  checkApply,
+  checkDeleteInstance,
+  markCreating,
+  markDeleting,
+  requestInstanceDeletion,
+  requestSetDeletion,
+  templateOf,
+  type Rejection,
+} from '../core/transitions.js';
+import { SearchAttributes, applyUpdate, deleteInstanceUpdate, deleteSetUpdate, getSetQuery } from './messages.js';
+
+/** A watch returns after this long without a change, so the loop can continue-as-new when due. */
+const WATCH_MAX_MS = 5 * 60_000;
+/** Continue-as-new at this history length even if the server has not suggested it yet. */
+const MAX_HISTORY_EVENTS = 5_000;
+
+const { createInstance, listInstances, publishRecords } = proxyActivities<Activities>({
+  // Short: a create that never answers (its worker died) is retried soon; the driver makes it idempotent.
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '1s', maximumInterval: '10s', maximumAttempts: 5 },
+});
+const { deleteInstance } = proxyActivities<Activities>({
+  // The grace period plus margin; heartbeats notice a dead worker sooner. Retried until confirmed.
+  startToCloseTimeout: '1h',
+  heartbeatTimeout: '15s',
+  retry: { initialInterval: '1s', maximumInterval: '10s' },
+});
+const { watchInstances } = proxyActivities<Activities>({
+  startToCloseTimeout: WATCH_MAX_MS + 60_000,
+  heartbeatTimeout: '10s',
+  retry: { initialInterval: '500ms', maximumInterval: '5s' },
+});
+
+export interface StatefulSetInput {
+  /** State carried across continue-as-new; a new set starts from initialState. */
+  state: SetState;
+  /** Overrides for tests and tuning; carried across continue-as-new. */
+  limits?: { maxHistoryEvents?: number };
+}
+
+export async function statefulSet(input: StatefulSetInput): Promise<{ deleted: true }> {
+  const state = input.state;
+  const maxHistoryEvents = input.limits?.maxHistoryEvents ?? MAX_HISTORY_EVENTS;
+  // Set by every message and observation; the idle wait ends when it flips.
+  let changed = false;
+
+  setHandler(getSetQuery, () => (state.manifest ? setView(state, Date.now()) : null));
+
+  setHandler(
+    applyUpdate,
+    (request) => {
+      const checked = checkApply(state, request.manifest, request.expectedGeneration);
+      if (!checked.ok) throw rejection(checked.rejection); // unreachable: the validator ran first
+      const { created } = applyManifest(state, checked.value, Date.now());
+      log.info('manifest applied', { set: state.name, generation: state.generation, requestedBy: request.requestedBy });
+      changed = true;
+      return { set: setView(state, Date.now()), created };
+    },
+    {
+      validator: (request) => {
+        const checked = checkApply(state, request.manifest, request.expectedGeneration);
+        if (!checked.ok) throw rejection(checked.rejection);
+      },
+    },
+  );
+
+  setHandler(
+    deleteInstanceUpdate,
+    (request) => {
+      requestInstanceDeletion(state, request.ordinal);
+      log.info('instance deletion requested', { set: state.name, ordinal: request.ordinal, requestedBy: request.requestedBy });
+      changed = true;
+      return setView(state, Date.now());
+    },
+    {
+      validator: (request) => {
+        const rejected = state.manifest ? checkDeleteInstance(state, request.ordinal) : notFound(state);
+        if (rejected) throw rejection(rejected);
+      },
+    },
+  );
+
+  setHandler(
+    deleteSetUpdate,
+    (request) => {
+      requestSetDeletion(state);
+      log.info('set deletion requested', { set: state.name, requestedBy: request.requestedBy });
+      changed = true;
+      return setView(state, Date.now());
+    },
+    {
+      validator: (_request) => {
+        if (!state.manifest) throw rejection(notFound(state));
+      },
+    },
+  );
+
+  // A new set's workflow starts with the update that creates it.
+  await condition(() => state.manifest !== undefined);
+
+  if (state.instances.length === 0 && !state.deleting) {
+    // Processes of this set may already run (e.g. Temporal lost its database): adopt, never duplicate.
+    adoptInstances(state, await listInstances({ set: state.name }));
+  }
+
+  let lastSearchAttributes = '';
+  for (;;) {
+    changed = false;
+    state.observedGeneration = state.generation;
+    const next = plan(state, Date.now());
+    if (next.settled && state.currentRevision !== state.updateRevision) state.currentRevision = state.updateRevision;
+    lastSearchAttributes = publishSearchAttributes(state, lastSearchAttributes);
+    if (next.done) break;
+
+    if (next.actions.length > 0) {
+      for (const action of next.actions) await execute(action);
+      continue;
+    }
+
+    const info = workflowInfo();
+    if (info.continueAsNewSuggested || info.historyLength > maxHistoryEvents) {
+      await condition(allHandlersFinished);
+      await continueAsNew<typeof statefulSet>({ state, limits: input.limits });
+    }
+    await waitForChange(next.wakeAt);
+  }
+
+  await condition(allHandlersFinished);
+  log.info('set deleted', { set: state.name });
+  return { deleted: true };
+
+  async function execute(action: Action): Promise<void> {
+    const spec = state.manifest!.spec;
+    switch (action.kind) {
+      case 'publish': {
+        await publishRecords.executeWithOptions(
+          { summary: `publish DNS for ${state.name} (${action.records.length} record sets)` },
+          [{ set: state.name, zone: spec.dns.zone, records: action.records }],
+        );
+        applyPublished(state, action.fingerprint, action.records.map((r) => `${r.name} ${r.type}`));
+        return;
+      }
+      case 'create': {
+        markCreating(state, action);
+        const name = instanceName(state.name, action.ordinal);
+        try {
+          const handle = await createInstance.executeWithOptions({ summary: `create ${name}` }, [
+            {
+              set: state.name,
+              ordinal: action.ordinal,
+              incarnation: action.incarnation,
+              revision: action.revision,
+              serviceName: spec.serviceName,
+              zone: spec.dns.zone,
+              template: templateOf(state, action.revision),
+            },
+          ]);
+          applyCreated(state, action, handle);
+        } catch (err) {
+          if (!(err instanceof ActivityFailure)) throw err;
+          const message = err.cause instanceof Error ? err.cause.message : err.message;
+          log.warn('create failed', { set: state.name, ordinal: action.ordinal, error: message });
+          applyCreateFailed(state, action, message, Date.now());
+        }
+        return;
+      }
+      case 'delete': {
+        const instance = state.instances.find((i) => i.ordinal === action.ordinal);
+        markDeleting(state, action.ordinal);
+        const template = templateOf(state, instance?.revision ?? state.updateRevision!);
+        await deleteInstance.executeWithOptions(
+          { summary: `delete ${instanceName(state.name, action.ordinal)} (${action.reason})` },
+          [{ set: state.name, ordinal: action.ordinal, gracePeriodSeconds: template.terminationGracePeriodSeconds }],
+        );
+        applyDeleted(state, action);
+        return;
+      }
+    }
+  }
+
+  /** Waits for an instance change, a message, or `wakeAt`, whichever comes first. */
+  async function waitForChange(wakeAt: number | undefined): Promise<void> {
+    const watched = watchedInstances(state);
+    const timeout = wakeAt === undefined ? undefined : Math.max(1, wakeAt - Date.now());
+    let changes: InstanceChange[] | undefined;
+    let failed = false;
+    const scope = new CancellationScope();
+    const watching =
+      watched.length === 0
+        ? undefined
+        : scope
+            .run(() =>
+              watchInstances.executeWithOptions({ summary: watchSummary(state, watched) }, [
+                { set: state.name, instances: watched, maxWaitMs: WATCH_MAX_MS },
+              ]),
+            )
+            .then(
+              (result) => {
+                changes = result;
+              },
+              (err) => {
+                if (isCancellation(err)) return;
+                // Retries are unlimited, so only a non-retryable error lands here: look again.
+                log.warn('watch failed', { set: state.name, error: String(err) });
+                failed = true;
+              },
+            );
+    const done = () => changed || failed || changes !== undefined;
+    if (timeout === undefined) await condition(done);
+    else await condition(done, timeout);
+    if (changes === undefined && !failed) scope.cancel();
+    await watching;
+    if (changes) applyChanges(state, changes, Date.now());
+  }
+}
+
+function watchedInstances(state: SetState): WatchedInstance[] {
+  const spec = state.manifest!.spec;
+  return state.instances
+    .filter((i) => i.phase === 'Running' && i.handle)
+    .map((i) => {
+      const template = templateOf(state, i.revision);
+      return {
+        handle: i.handle!,
+        ready: i.ready,
+        readinessProbe: template.readinessProbe,
+        livenessProbe: template.livenessProbe,
+        ports: template.ports,
+        dnsName: instanceDnsName(state.name, i.ordinal, spec.serviceName, spec.dns.zone),
+        serviceDnsName: serviceDnsName(spec.serviceName, spec.dns.zone),
+      };
+    });
+}
+
+function watchSummary(state: SetState, watched: WatchedInstance[]): string {
+  const starting = watched.filter((w) => !w.ready).map((w) => instanceName(state.name, w.handle.ordinal));
+  if (starting.length > 0) return `wait ready ${starting.join(', ')}`;
+  return `watch ${state.name} (${watched.length} instances)`;
+}
+
+/** Keeps the UI's search attributes current; upserts only when a value changed. */
+function publishSearchAttributes(state: SetState, last: string): string {
+  const status = setStatus(state, Date.now());
+  const values = {
+    replicas: state.manifest!.spec.replicas,
+    ready: status.readyReplicas,
+    phase: status.phase,
+  };
+  const key = JSON.stringify(values);
+  if (key === last) return last;
+  upsertSearchAttributes([
+    { key: SearchAttributes.set, value: state.name },
+    { key: SearchAttributes.replicas, value: values.replicas },
+    { key: SearchAttributes.readyReplicas, value: values.ready },
+    { key: SearchAttributes.phase, value: values.phase },
+  ]);
+  return key;
+}
+
+function rejection(r: Rejection): ApplicationFailure {
+  return ApplicationFailure.create({ type: r.type, message: r.message, details: r.details ? [r.details] : [], nonRetryable: true });
+}
+
+function notFound(state: SetState): Rejection {
+  return { type: 'NotFound', message: `set '${state.name}' does not exist` };
+}
