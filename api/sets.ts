@@ -21,7 +21,7 @@ import {
 } from '../workflows/messages.js';
 import type { StatefulSetInput } from '../workflows/statefulset.js';
 
-export type SetErrorCode = 'InvalidManifest' | 'Conflict' | 'NotFound' | 'Unavailable';
+export type SetErrorCode = 'InvalidManifest' | 'BadRequest' | 'Conflict' | 'NotFound' | 'Unavailable';
 
 export class SetError extends Error {
   constructor(
@@ -144,7 +144,7 @@ function translate(err: unknown, name: string | undefined): unknown {
   if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
     const failure = err.cause;
     const details = (failure.details?.[0] as FieldIssue[] | undefined) ?? [];
-    if (failure.type === 'InvalidManifest' || failure.type === 'Conflict' || failure.type === 'NotFound') {
+    if (failure.type === 'InvalidManifest' || failure.type === 'BadRequest' || failure.type === 'Conflict' || failure.type === 'NotFound') {
       return new SetError(failure.type, failure.message, details);
     }
   }

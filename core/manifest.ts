@@ -138,6 +138,7 @@ export const manifestSchema = z
       generation: z.unknown().optional(),
       resourceVersion: z.unknown().optional(),
       creationTimestamp: z.unknown().optional(),
+      deletionRequested: z.unknown().optional(),
     }),
     spec,
     status: z.unknown().optional(),

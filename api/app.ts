@@ -1,0 +1,255 @@
+// The HTTP API as a hono app: a factory over a SetsPort, so tests call app.request(...) with a fake and
+// no server. Handlers only answer the happy path; everything else is thrown and rendered by onError
+// (and notFound) in the one error shape of api/errors.ts.
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { bodyLimit } from 'hono/body-limit';
+import { decodeManifest, type Document, type ManifestFormat } from '../core/manifest-text.js';
+import { parseManifest } from '../core/manifest.js';
+import { applyMergePatch } from '../core/merge-patch.js';
+import type { SetView } from '../core/set-state.js';
+import { logger as defaultLogger, type Logger } from '../infra/logger.js';
+import { ApiError, errorResponse, toApiError, validationHook, type ErrorCode } from './errors.js';
+import {
+  deleteInstanceRoute,
+  deleteSetRoute,
+  getSetRoute,
+  healthRoute,
+  listInstancesRoute,
+  listSetsRoute,
+  openApiRoute,
+  patchSetRoute,
+  putSetRoute,
+} from './routes.js';
+import { ManifestComponent, generationFromIfMatch } from './schemas.js';
+import type { SetsPort } from './sets-port.js';
+import { SetError } from './sets.js';
+
+export type { SetsPort } from './sets-port.js';
+
+export const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024;
+/** PATCH reads, merges and applies; a concurrent change in between is retried this many times in all. */
+export const PATCH_ATTEMPTS = 3;
+/** Until auth exists, every change is recorded as coming from the API. */
+const REQUESTED_BY = 'api';
+
+export interface AppOptions {
+  bodyLimitBytes?: number;
+  logger?: Logger;
+}
+
+const YAML_TYPES = new Set(['application/yaml', 'application/x-yaml', 'text/yaml']);
+const MERGE_PATCH_TYPES = new Set(['application/merge-patch+json', 'application/json']);
+
+export function createApp(sets: SetsPort, options: AppOptions = {}): OpenAPIHono {
+  const limit = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
+  const log = options.logger ?? defaultLogger;
+  const app = new OpenAPIHono({ defaultHook: validationHook });
+
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize: limit,
+      onError: (c) => errorResponse(c, new ApiError('PayloadTooLarge', `the body is larger than ${limit} bytes`)),
+    }),
+  );
+
+  app.openapi(healthRoute, async (c) => {
+    if (!(await sets.healthy())) throw new ApiError('Unavailable', 'Temporal does not answer');
+    return c.json({ status: 'ok' as const }, 200);
+  });
+
+  app.openapi(putSetRoute, async (c) => {
+    const { name } = c.req.valid('param');
+    const expectedGeneration = generationFromIfMatch(c.req.valid('header')['if-match']);
+    const format = manifestFormat(c.req.header('content-type'));
+    const manifest = validManifest(withName(decode(await c.req.text(), format, 'InvalidManifest'), name));
+    const { set, created } = await sets.apply(name, manifest, { expectedGeneration, requestedBy: REQUESTED_BY });
+    c.header('ETag', etag(set));
+    if (created) {
+      c.header('Location', `/v1/sets/${name}`);
+      return c.json(set, 201);
+    }
+    return c.json(set, 200);
+  });
+
+  app.openapi(listSetsRoute, async (c) => c.json({ items: await sets.list() }, 200));
+
+  app.openapi(getSetRoute, async (c) => {
+    const { name } = c.req.valid('param');
+    const set = await getOrThrow(sets, name);
+    c.header('ETag', etag(set));
+    return c.json(set, 200);
+  });
+
+  app.openapi(patchSetRoute, async (c) => {
+    const { name } = c.req.valid('param');
+    const ifMatch = generationFromIfMatch(c.req.valid('header')['if-match']);
+    const type = mediaType(c.req.header('content-type'));
+    if (!MERGE_PATCH_TYPES.has(type)) {
+      const got = type ? `not '${type}'` : 'and this request has no Content-Type';
+      throw new ApiError('UnsupportedMediaType', `PATCH takes a JSON merge patch (Content-Type: application/merge-patch+json), ${got}`);
+    }
+    const patch = decode(await c.req.text(), 'json', 'BadRequest');
+    const set = await patchSet(sets, name, patch, ifMatch);
+    c.header('ETag', etag(set));
+    return c.json(set, 200);
+  });
+
+  app.openapi(deleteSetRoute, async (c) => {
+    const { name } = c.req.valid('param');
+    return c.json(await sets.delete(name, REQUESTED_BY), 202);
+  });
+
+  app.openapi(listInstancesRoute, async (c) => {
+    const { name } = c.req.valid('param');
+    const set = await getOrThrow(sets, name);
+    return c.json({ items: set.status.instances }, 200);
+  });
+
+  app.openapi(deleteInstanceRoute, async (c) => {
+    const { name, ordinal } = c.req.valid('param');
+    return c.json(await sets.deleteInstance(name, Number(ordinal), REQUESTED_BY), 202);
+  });
+
+  // Bodies are decoded by the core, so the manifest is a $ref to a component registered here.
+  app.openAPIRegistry.register('Manifest', ManifestComponent);
+  let document: Record<string, unknown> | undefined;
+  app.openapi(openApiRoute, (c) => {
+    document ??= app.getOpenAPI31Document({
+      openapi: '3.1.0',
+      info: {
+        title: 'Ordinal',
+        version: 'v1',
+        description: 'Kubernetes StatefulSets without Kubernetes: ordered, named, self-healing instance sets on Temporal.',
+      },
+    }) as unknown as Record<string, unknown>;
+    return c.json(document, 200);
+  });
+
+  app.notFound((c) => {
+    const allowed = allowedMethods(app, c.req.path);
+    if (allowed.length === 0) return errorResponse(c, new ApiError('NotFound', `no route for ${c.req.method} ${truncate(c.req.path)}`));
+    return errorResponse(
+      c,
+      new ApiError('MethodNotAllowed', `${c.req.method} is not allowed here; allowed: ${allowed.join(', ')}`, [], { Allow: allowed.join(', ') }),
+    );
+  });
+
+  app.onError((err, c) => {
+    const apiError = toApiError(err);
+    if (apiError) return errorResponse(c, apiError);
+    log.error({ err, method: c.req.method, path: c.req.path }, 'API request failed');
+    return errorResponse(c, new ApiError('Internal', 'internal error; the API server log has the details'));
+  });
+
+  return app;
+}
+
+// ---- request handling helpers ----
+
+function mediaType(contentType: string | undefined): string {
+  return (contentType ?? '').split(';')[0].trim().toLowerCase();
+}
+
+function manifestFormat(contentType: string | undefined): ManifestFormat {
+  const type = mediaType(contentType);
+  if (type === 'application/json') return 'json';
+  if (YAML_TYPES.has(type)) return 'yaml';
+  const got = type ? `not '${type}'` : 'and this request has no Content-Type';
+  throw new ApiError('UnsupportedMediaType', `a manifest is sent as application/json or application/yaml, ${got}`);
+}
+
+function decode(text: string, format: ManifestFormat, code: ErrorCode): Document {
+  const decoded = decodeManifest(text, format);
+  if (!decoded.ok) throw new ApiError(code, `the body is not a valid ${format === 'json' ? 'JSON' : 'YAML'} document`, decoded.issues);
+  return decoded.value;
+}
+
+/** metadata.name may be left out (the path names the set), but must not disagree with the path. */
+function withName(document: Document, name: string): Document {
+  const metadata = document.metadata;
+  if (metadata === undefined) return { ...document, metadata: { name } };
+  if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) return document; // the schema reports it
+  const given = (metadata as Record<string, unknown>).name;
+  if (given === undefined) return { ...document, metadata: { ...metadata, name } };
+  if (given !== name) {
+    throw new ApiError('InvalidManifest', 'metadata.name does not match the name in the path', [
+      { path: 'metadata.name', message: `must be '${name}', the name in the path (or be left out)` },
+    ]);
+  }
+  return document;
+}
+
+/** Validates here too, so an invalid manifest never reaches (or starts) a workflow. */
+function validManifest(document: Document): Document {
+  const parsed = parseManifest(document);
+  if (!parsed.ok) throw new ApiError('InvalidManifest', 'the manifest is invalid', parsed.issues);
+  return document;
+}
+
+async function getOrThrow(sets: SetsPort, name: string): Promise<SetView> {
+  const set = await sets.get(name);
+  if (!set) throw new ApiError('NotFound', `set '${name}' does not exist`);
+  return set;
+}
+
+/**
+ * Read, merge, apply with the generation read: a change in between is a Conflict rather than a lost
+ * update, and is retried from a fresh read. With If-Match the client chose the generation, so its
+ * Conflict is final.
+ */
+async function patchSet(sets: SetsPort, name: string, patch: Document, ifMatch: number | undefined): Promise<SetView> {
+  for (let attempt = 1; ; attempt++) {
+    const current = await getOrThrow(sets, name);
+    if (ifMatch !== undefined && ifMatch !== current.metadata.generation) {
+      throw new ApiError('Conflict', `set '${name}' is at generation ${current.metadata.generation}, not ${ifMatch}`);
+    }
+    if (current.metadata.deletionRequested) throw new ApiError('Conflict', `set '${name}' is being deleted`);
+    const merged = applyMergePatch(manifestOf(current), patch) as Document;
+    const manifest = validManifest(withName(merged, name));
+    try {
+      const { set } = await sets.apply(name, manifest, { expectedGeneration: current.metadata.generation, requestedBy: REQUESTED_BY });
+      return set;
+    } catch (err) {
+      const retry = ifMatch === undefined && err instanceof SetError && err.code === 'Conflict' && attempt < PATCH_ATTEMPTS;
+      if (!retry) throw err;
+    }
+  }
+}
+
+/** The manifest part of a set: what a merge patch applies to. */
+function manifestOf(set: SetView): Document {
+  const { name, labels, annotations } = set.metadata;
+  return {
+    apiVersion: set.apiVersion,
+    kind: set.kind,
+    metadata: { name, ...(labels && { labels }), ...(annotations && { annotations }) },
+    spec: set.spec,
+  };
+}
+
+function etag(set: SetView): string {
+  return `"${set.metadata.generation}"`;
+}
+
+// ---- 404 or 405 ----
+
+/** Methods the app routes for this path; hono answers both unknown paths and methods with notFound. */
+function allowedMethods(app: OpenAPIHono, path: string): string[] {
+  const methods = new Set<string>();
+  for (const route of app.routes) {
+    if (route.method === 'ALL') continue; // middleware
+    const pattern = new RegExp(`^${route.path.split('/').map((s) => (s.startsWith(':') ? '[^/]+' : escapeRegExp(s))).join('/')}$`);
+    if (pattern.test(path)) methods.add(route.method);
+  }
+  if (methods.has('GET')) methods.add('HEAD');
+  return [...methods];
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+function truncate(text: string, max = 200): string {
+  return text.length > max ? `${text.slice(0, max)}...` : text;
+}

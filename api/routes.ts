@@ -1,0 +1,148 @@
+// The HTTP contract (DESIGN.md's API table) as zod-openapi routes: app.ts attaches the handlers, and the
+// OpenAPI document is generated from these same definitions.
+import { createRoute, z } from '@hono/zod-openapi';
+import {
+  ErrorSchema,
+  HealthSchema,
+  IfMatchHeaders,
+  InstanceListSchema,
+  InstanceParams,
+  SetListSchema,
+  SetParams,
+  SetSchema,
+  manifestRef,
+  mergePatchBody,
+} from './schemas.js';
+
+const json = <T>(schema: T) => ({ 'application/json': { schema } });
+
+const error = (description: string) => ({ description, content: json(ErrorSchema) });
+const invalid = error('Invalid request: path parameter, header or body (see error.details).');
+const notFound = error('The set (or instance) does not exist.');
+const conflict = error('The set changed meanwhile (If-Match or a concurrent update) or is being deleted.');
+const tooLarge = error('The body is larger than the limit.');
+const unsupported = error('The Content-Type is not one this operation accepts.');
+const internal = error('Unexpected server error.');
+const unavailable = error('Temporal or the Ordinal worker did not answer.');
+
+const etag = z.object({ ETag: z.string().openapi({ description: 'The set generation, quoted: "3". Send it back as If-Match.' }) });
+const setResponse = (description: string) => ({ description, headers: etag, content: json(SetSchema) });
+
+export const healthRoute = createRoute({
+  method: 'get',
+  path: '/healthz',
+  summary: 'Whether the API can reach Temporal',
+  responses: { 200: { description: 'Temporal answers.', content: json(HealthSchema) }, 500: internal, 503: unavailable },
+});
+
+export const putSetRoute = createRoute({
+  method: 'put',
+  path: '/v1/sets/{name}',
+  summary: 'Create or update a set from a manifest (JSON or YAML)',
+  request: {
+    params: SetParams,
+    headers: IfMatchHeaders,
+    body: {
+      required: true,
+      description: 'The manifest. YAML is read with Content-Type application/yaml (also application/x-yaml, text/yaml).',
+      content: { 'application/json': { schema: manifestRef }, 'application/yaml': { schema: manifestRef } },
+    },
+  },
+  responses: {
+    200: setResponse('Updated.'),
+    201: {
+      description: 'Created.',
+      headers: etag.extend({ Location: z.string().openapi({ description: 'The URL of the set.' }) }),
+      content: json(SetSchema),
+    },
+    400: invalid,
+    409: conflict,
+    413: tooLarge,
+    415: unsupported,
+    500: internal,
+    503: unavailable,
+  },
+});
+
+export const listSetsRoute = createRoute({
+  method: 'get',
+  path: '/v1/sets',
+  summary: 'All sets, by name',
+  responses: { 200: { description: 'The sets.', content: json(SetListSchema) }, 500: internal, 503: unavailable },
+});
+
+export const getSetRoute = createRoute({
+  method: 'get',
+  path: '/v1/sets/{name}',
+  summary: 'One set: metadata (with generation), spec and status',
+  request: { params: SetParams },
+  responses: { 200: setResponse('The set.'), 400: invalid, 404: notFound, 500: internal, 503: unavailable },
+});
+
+export const patchSetRoute = createRoute({
+  method: 'patch',
+  path: '/v1/sets/{name}',
+  summary: 'Change a set with a JSON merge patch of its manifest, e.g. {"spec": {"replicas": 5}}',
+  request: {
+    params: SetParams,
+    headers: IfMatchHeaders,
+    body: {
+      required: true,
+      content: { 'application/merge-patch+json': { schema: mergePatchBody }, 'application/json': { schema: mergePatchBody } },
+    },
+  },
+  responses: {
+    200: setResponse('The patched set.'),
+    400: invalid,
+    404: notFound,
+    409: conflict,
+    413: tooLarge,
+    415: unsupported,
+    500: internal,
+    503: unavailable,
+  },
+});
+
+export const deleteSetRoute = createRoute({
+  method: 'delete',
+  path: '/v1/sets/{name}',
+  summary: 'Delete a set: instances go highest ordinal first, their DNS records with them',
+  request: { params: SetParams },
+  responses: {
+    202: { description: 'Deletion started; GET answers 404 once it is done.', content: json(SetSchema) },
+    400: invalid,
+    404: notFound,
+    500: internal,
+    503: unavailable,
+  },
+});
+
+export const listInstancesRoute = createRoute({
+  method: 'get',
+  path: '/v1/sets/{name}/instances',
+  summary: "A set's instances, by ordinal",
+  request: { params: SetParams },
+  responses: { 200: { description: 'The instances.', content: json(InstanceListSchema) }, 400: invalid, 404: notFound, 500: internal, 503: unavailable },
+});
+
+export const deleteInstanceRoute = createRoute({
+  method: 'delete',
+  path: '/v1/sets/{name}/instances/{ordinal}',
+  summary: 'Stop an instance; it is recreated under the same name',
+  request: { params: InstanceParams },
+  responses: {
+    202: { description: 'The instance is being recreated.', content: json(SetSchema) },
+    400: invalid,
+    404: notFound,
+    409: conflict,
+    500: internal,
+    503: unavailable,
+  },
+});
+
+export const openApiRoute = createRoute({
+  method: 'get',
+  path: '/openapi.json',
+  summary: 'This OpenAPI document',
+  responses: { 200: { description: 'The OpenAPI 3.1 document.', content: json(z.record(z.string(), z.unknown())) }, 500: internal },
+});

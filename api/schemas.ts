@@ -1,0 +1,167 @@
+// The zod schemas of the API's parameters and responses. They validate requests (via zod-openapi) and
+// generate the OpenAPI document, so the two cannot drift; the type checks at the bottom keep the
+// response schemas honest against the core's SetView.
+import { z } from '@hono/zod-openapi';
+import { manifestSchema } from '../core/manifest.js';
+import { DNS1123_LABEL, SET_NAME_MAX } from '../core/names.js';
+import type { Condition, InstanceStatus, SetStatus, SetView } from '../core/set-state.js';
+import { ERROR_CODES } from './errors.js';
+
+// ---- parameters ----
+
+const setName = z
+  .string()
+  .max(SET_NAME_MAX, `must be at most ${SET_NAME_MAX} characters`)
+  .regex(DNS1123_LABEL, "must be a DNS-1123 label: lowercase letters, digits and '-', starting and ending with a letter or digit")
+  .openapi({ param: { name: 'name', in: 'path' }, description: 'The set name: a DNS-1123 label of at most 52 characters.', example: 'web' });
+
+export const SetParams = z.object({ name: setName });
+
+export const InstanceParams = z.object({
+  name: setName,
+  // Nine digits at most keeps it a safe integer; no set has that many instances anyway.
+  ordinal: z
+    .string()
+    .regex(/^(0|[1-9][0-9]{0,8})$/, 'must be a non-negative integer in decimal, without sign or leading zeros')
+    .openapi({ param: { name: 'ordinal', in: 'path' }, description: "The instance's ordinal.", example: '0' }),
+});
+
+/** Optimistic concurrency: the generation the client last read, as its ETag ("3") or bare (3). */
+export const IfMatchHeaders = z.object({
+  'if-match': z
+    .string()
+    .regex(/^(?:"(0|[1-9][0-9]{0,14})"|(0|[1-9][0-9]{0,14}))$/, 'must be a set generation, as its ETag ("3") or bare (3)')
+    .optional()
+    .openapi({
+      param: { name: 'if-match', in: 'header' },
+      description: 'Apply only if the set is still at this generation (the ETag of a GET); 409 otherwise.',
+      example: '"3"',
+    }),
+});
+
+/** The generation an If-Match header names, or undefined without one (the header is validated already). */
+export function generationFromIfMatch(value: string | undefined): number | undefined {
+  return value === undefined ? undefined : Number(value.replaceAll('"', ''));
+}
+
+// ---- request bodies ----
+
+/**
+ * The manifest as a document component: the same zod schema the core validates with. Routes refer to
+ * it by $ref instead of embedding the zod schema, so zod-openapi does not parse the body itself (the
+ * API reads JSON and YAML with the core's decoder, which reports positions and enforces limits).
+ */
+export const ManifestComponent = manifestSchema.openapi({
+  description: 'A StatefulSet manifest. On PUT, metadata.name may be omitted; it defaults to the name in the path.',
+});
+export const manifestRef = { $ref: '#/components/schemas/Manifest' } as const;
+
+export const mergePatchBody = {
+  type: 'object',
+  description: 'A JSON merge patch (RFC 7386) of the manifest: objects merge, null removes a field, anything else replaces.',
+  example: { spec: { replicas: 5 } },
+} as const;
+
+// ---- responses ----
+
+const count = z.number().int().min(0);
+const timestamp = z.string().openapi({ format: 'date-time' });
+
+export const FieldIssueSchema = z
+  .object({
+    path: z.string().openapi({ description: 'Dotted path of the field, e.g. spec.template.ports[0].port; "" for the whole request.' }),
+    message: z.string(),
+  })
+  .openapi('FieldIssue');
+
+export const ErrorSchema = z
+  .object({
+    error: z.object({
+      code: z.enum(ERROR_CODES),
+      message: z.string(),
+      details: z.array(FieldIssueSchema),
+    }),
+  })
+  .openapi('Error');
+
+export const HealthSchema = z.object({ status: z.literal('ok') }).openapi('Health');
+
+export const InstanceStatusSchema = z
+  .object({
+    name: z.string().openapi({ example: 'web-0' }),
+    ordinal: count,
+    address: z.string().nullable().openapi({ description: 'Where the instance listens; null until it is created.' }),
+    dnsName: z.string().openapi({ example: 'web-0.web.ordinal.internal' }),
+    phase: z.enum(['Pending', 'Running', 'Failed', 'Terminating', 'CrashLoopBackOff']),
+    ready: z.boolean(),
+    restarts: count,
+    revision: z.string(),
+    incarnation: count,
+    startedAt: timestamp.nullable().openapi({ description: 'When the current process started; null without one.' }),
+    readySince: timestamp.nullable().openapi({ description: 'When it last became Ready; null while not Ready.' }),
+    lastError: z.string().optional(),
+    nextRestartAt: timestamp.optional(),
+  })
+  .openapi('InstanceStatus');
+
+export const ConditionSchema = z
+  .object({
+    type: z.enum(['Ready', 'Progressing', 'ReplicaFailure']),
+    status: z.enum(['True', 'False', 'Unknown']),
+    reason: z.string(),
+    message: z.string(),
+  })
+  .openapi('Condition');
+
+export const SetStatusSchema = z
+  .object({
+    phase: z.enum(['Pending', 'Progressing', 'Ready', 'Degraded', 'Deleting']),
+    observedGeneration: count,
+    replicas: count,
+    readyReplicas: count,
+    availableReplicas: count,
+    currentReplicas: count,
+    updatedReplicas: count,
+    currentRevision: z.string().nullable(),
+    updateRevision: z.string().nullable(),
+    conditions: z.array(ConditionSchema),
+    instances: z.array(InstanceStatusSchema),
+  })
+  .openapi('SetStatus');
+
+export const SetMetadataSchema = z
+  .object({
+    name: z.string(),
+    labels: z.record(z.string(), z.string()).optional(),
+    annotations: z.record(z.string(), z.string()).optional(),
+    generation: count.openapi({ description: 'Increments on every spec change; the ETag of the set.' }),
+    creationTimestamp: timestamp.nullable(),
+    deletionRequested: z.boolean().optional(),
+  })
+  .openapi('SetMetadata');
+
+/** The spec as the core validates it (defaults are filled in responses). */
+export const SetSpecSchema = manifestSchema.in.shape.spec.openapi('SetSpec');
+
+export const SetSchema = z
+  .object({
+    apiVersion: manifestSchema.in.shape.apiVersion,
+    kind: manifestSchema.in.shape.kind,
+    metadata: SetMetadataSchema,
+    spec: SetSpecSchema,
+    status: SetStatusSchema,
+  })
+  .openapi('Set');
+
+export const SetListSchema = z.object({ items: z.array(SetSchema) }).openapi('SetList');
+export const InstanceListSchema = z.object({ items: z.array(InstanceStatusSchema) }).openapi('InstanceList');
+
+// Compile-time checks: whatever the core returns must fit the documented schemas (schemathesis checks
+// responses against the document), and the documented status must not promise more than the core has.
+type Assignable<From, To> = [From] extends [To] ? true : false;
+const viewFitsSchema: Assignable<SetView, z.infer<typeof SetSchema>> = true;
+const statusMatches: Assignable<SetStatus, z.infer<typeof SetStatusSchema>> & Assignable<z.infer<typeof SetStatusSchema>, SetStatus> = true;
+const instanceMatches: Assignable<InstanceStatus, z.infer<typeof InstanceStatusSchema>> &
+  Assignable<z.infer<typeof InstanceStatusSchema>, InstanceStatus> = true;
+const conditionMatches: Assignable<Condition, z.infer<typeof ConditionSchema>> & Assignable<z.infer<typeof ConditionSchema>, Condition> = true;
+void [viewFitsSchema, statusMatches, instanceMatches, conditionMatches];

@@ -1,0 +1,24 @@
+// What the HTTP API needs from the sets: exactly SetsService's public methods, so tests can hand the
+// app an in-memory fake while the server hands it the Temporal-backed service.
+import type { SetView } from '../core/set-state.js';
+import type { ApplyResult } from '../workflows/messages.js';
+import type { SetsService } from './sets.js';
+
+export interface SetsPort {
+  /** Creates or updates a set; Conflict when expectedGeneration is stale. */
+  apply(name: string, manifest: unknown, opts?: { expectedGeneration?: number; requestedBy?: string }): Promise<ApplyResult>;
+  /** The set, or undefined when it does not exist. */
+  get(name: string): Promise<SetView | undefined>;
+  list(): Promise<SetView[]>;
+  /** Starts deleting the set; NotFound when it does not exist. */
+  delete(name: string, requestedBy?: string): Promise<SetView>;
+  /** Stops an instance so it is recreated under the same name; NotFound for an unknown set or ordinal. */
+  deleteInstance(name: string, ordinal: number, requestedBy?: string): Promise<SetView>;
+  /** True when Temporal answers. */
+  healthy(): Promise<boolean>;
+}
+
+// Fails to compile when SetsService and SetsPort stop matching in either direction.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const portMatchesService: Same<SetsPort, Pick<SetsService, keyof SetsService>> = true;
+void portMatchesService;

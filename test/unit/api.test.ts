@@ -1,0 +1,692 @@
+// The HTTP API against an in-memory SetsPort, hono-style: app.request(...) with no server.
+import pino from 'pino';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { DEFAULT_BODY_LIMIT_BYTES, PATCH_ATTEMPTS, createApp } from '../../api/app.js';
+import { ErrorSchema, HealthSchema, InstanceListSchema, SetListSchema, SetSchema } from '../../api/schemas.js';
+import { SetError } from '../../api/sets.js';
+import { parseManifest } from '../../core/manifest.js';
+import { applyManifest } from '../../core/transitions.js';
+import { FAKE_NOW, FakeSets } from './fake-sets.js';
+
+const MANIFEST = {
+  apiVersion: 'ordinal.dev/v1',
+  kind: 'StatefulSet',
+  metadata: { name: 'web', labels: { team: 'edge', tier: 'front' } },
+  spec: {
+    replicas: 3,
+    template: {
+      process: { command: ['node', 'examples/echo-server.mjs'], env: { GREETING: 'hello', MODE: 'demo' } },
+      ports: [{ name: 'http', port: 8080 }],
+      readinessProbe: { httpGet: { path: '/healthz', port: 'http' }, periodSeconds: 1 },
+    },
+  },
+};
+
+const YAML_MANIFEST = `apiVersion: ordinal.dev/v1
+kind: StatefulSet
+metadata:
+  name: web
+spec:
+  replicas: 2
+  template:
+    process:
+      command: ["node", "examples/echo-server.mjs"]
+      env: { GREETING: hello }
+    ports: [{ name: http, port: 8080, protocol: TCP }]
+`;
+
+const JSON_TYPE = { 'content-type': 'application/json' };
+const MERGE_PATCH = { 'content-type': 'application/merge-patch+json' };
+
+let fake: FakeSets;
+let logLines: string[];
+let app: ReturnType<typeof createApp>;
+
+beforeEach(() => {
+  fake = new FakeSets();
+  logLines = [];
+  const logger = pino({ level: 'info' }, { write: (line: string) => logLines.push(line) });
+  app = createApp(fake, { logger });
+});
+
+function request(path: string, init: { method?: string; body?: string; headers?: Record<string, string> } = {}) {
+  return app.request(path, init);
+}
+
+function put(name: string, body: unknown, headers: Record<string, string> = JSON_TYPE) {
+  return request(`/v1/sets/${name}`, { method: 'PUT', body: typeof body === 'string' ? body : JSON.stringify(body), headers });
+}
+
+function patch(name: string, body: unknown, headers: Record<string, string> = MERGE_PATCH) {
+  return request(`/v1/sets/${name}`, { method: 'PATCH', body: typeof body === 'string' ? body : JSON.stringify(body), headers });
+}
+
+/** Asserts the one error shape (validated with the documented schema) and returns the error. */
+async function expectError(res: Response, status: number, code: string) {
+  expect(res.status).toBe(status);
+  expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+  const body = await res.json();
+  const parsed = ErrorSchema.strict().safeParse(body);
+  expect(parsed.success, JSON.stringify(body)).toBe(true);
+  expect(Object.keys(body.error).sort()).toEqual(['code', 'details', 'message']);
+  expect(body.error.code).toBe(code);
+  expect(body.error.message).not.toBe('');
+  return body.error as { code: string; message: string; details: Array<{ path: string; message: string }> };
+}
+
+async function expectSet(res: Response, status: number) {
+  expect(res.status).toBe(status);
+  const body = await res.json();
+  const parsed = SetSchema.safeParse(body);
+  expect(parsed.success, JSON.stringify(parsed.error?.issues)).toBe(true);
+  return body as { metadata: Record<string, unknown> & { generation: number }; spec: Record<string, any>; status: any };
+}
+
+/** A change made by someone else, straight into the fake's state (as another client's apply would). */
+function concurrentChange(name: string, change: (m: typeof MANIFEST) => void) {
+  const manifest = structuredClone(MANIFEST);
+  change(manifest);
+  const parsed = parseManifest(manifest);
+  if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
+  applyManifest(fake.states.get(name)!, parsed.value, FAKE_NOW);
+}
+
+async function createWeb() {
+  expect((await put('web', MANIFEST)).status).toBe(201);
+  fake.calls.length = 0;
+}
+
+describe('GET /healthz', () => {
+  it('is 200 when Temporal answers', async () => {
+    const res = await request('/healthz');
+    expect(res.status).toBe(200);
+    expect(HealthSchema.parse(await res.json())).toEqual({ status: 'ok' });
+  });
+
+  it('is 503 Unavailable otherwise', async () => {
+    fake.isHealthy = false;
+    await expectError(await request('/healthz'), 503, 'Unavailable');
+  });
+
+  it('answers HEAD like GET, without a body', async () => {
+    const res = await request('/healthz', { method: 'HEAD' });
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe('');
+  });
+});
+
+describe('PUT /v1/sets/{name}', () => {
+  it('creates a set: 201, Location, ETag, the set; the apply carries the manifest and requestedBy', async () => {
+    const res = await put('web', MANIFEST);
+    const set = await expectSet(res, 201);
+    expect(res.headers.get('location')).toBe('/v1/sets/web');
+    expect(res.headers.get('etag')).toBe('"1"');
+    expect(set.metadata).toMatchObject({ name: 'web', generation: 1, labels: { team: 'edge', tier: 'front' } });
+    expect(set.spec).toMatchObject({ replicas: 3, serviceName: 'web', dns: { zone: 'ordinal.internal', ttl: 5 } });
+    expect(fake.calls).toEqual([{ method: 'apply', args: ['web', MANIFEST, { expectedGeneration: undefined, requestedBy: 'api' }] }]);
+  });
+
+  it('updates a set: 200; the generation moves only when the spec changes', async () => {
+    await createWeb();
+    let res = await put('web', MANIFEST);
+    expect((await expectSet(res, 200)).metadata.generation).toBe(1);
+    expect(res.headers.get('etag')).toBe('"1"');
+    expect(res.headers.get('location')).toBeNull();
+
+    res = await put('web', { ...MANIFEST, spec: { ...MANIFEST.spec, replicas: 5 } });
+    expect((await expectSet(res, 200)).spec.replicas).toBe(5);
+    expect(res.headers.get('etag')).toBe('"2"');
+  });
+
+  it('accepts a GET-edit-PUT round trip (read-only fields are ignored)', async () => {
+    await createWeb();
+    const current = await (await request('/v1/sets/web')).json();
+    current.spec.replicas = 4;
+    const res = await put('web', current);
+    expect((await expectSet(res, 200)).spec.replicas).toBe(4);
+  });
+
+  it.each(['application/yaml', 'application/x-yaml', 'text/yaml', 'application/yaml; charset=utf-8', 'Application/YAML'])(
+    'reads YAML sent as %s',
+    async (type) => {
+      const set = await expectSet(await put('web', YAML_MANIFEST, { 'content-type': type }), 201);
+      expect(set.spec.replicas).toBe(2);
+      expect(set.spec.template.process.env).toEqual({ GREETING: 'hello' });
+    },
+  );
+
+  it('accepts JSON with a charset parameter', async () => {
+    await expectSet(await put('web', MANIFEST, { 'content-type': 'application/json; charset=utf-8' }), 201);
+  });
+
+  it('takes metadata.name from the path when the body leaves it out', async () => {
+    const { name: _name, ...metadata } = MANIFEST.metadata;
+    const set = await expectSet(await put('api', { ...MANIFEST, metadata }), 201);
+    expect(set.metadata.name).toBe('api');
+    expect(fake.calls[0].args[1]).toMatchObject({ metadata: { name: 'api' } });
+  });
+
+  it('takes the whole metadata from the path when the body has none', async () => {
+    const { metadata: _metadata, ...rest } = MANIFEST;
+    const set = await expectSet(await put('api', rest), 201);
+    expect(set.metadata).toMatchObject({ name: 'api', generation: 1 });
+  });
+
+  it('rejects a metadata.name that differs from the path, naming the field', async () => {
+    const error = await expectError(await put('other', MANIFEST), 400, 'InvalidManifest');
+    expect(error.details).toEqual([{ path: 'metadata.name', message: expect.stringContaining("'other'") }]);
+    expect(fake.calls).toEqual([]);
+  });
+
+  it('rejects unknown and invalid fields with a detail for each, before anything reaches Temporal', async () => {
+    const body = {
+      ...MANIFEST,
+      metadata: { ...MANIFEST.metadata, owner: 'me' },
+      spec: { ...MANIFEST.spec, replicas: -1, color: 'blue' },
+    };
+    const error = await expectError(await put('web', body), 400, 'InvalidManifest');
+    expect(error.details).toEqual(
+      expect.arrayContaining([
+        { path: 'metadata.owner', message: 'unknown field' },
+        { path: 'spec.color', message: 'unknown field' },
+        { path: 'spec.replicas', message: 'must be at least 0' },
+      ]),
+    );
+    expect(fake.calls).toEqual([]);
+  });
+
+  it('names missing required fields', async () => {
+    const error = await expectError(await put('web', { metadata: {} }), 400, 'InvalidManifest');
+    expect(error.details).toEqual(
+      expect.arrayContaining([
+        { path: 'apiVersion', message: expect.any(String) },
+        { path: 'kind', message: expect.any(String) },
+        { path: 'spec', message: 'is required' },
+      ]),
+    );
+  });
+
+  it('reports malformed JSON with its position', async () => {
+    const error = await expectError(await put('web', '{"apiVersion": "ordinal.dev/v1",\n  "kind": }'), 400, 'InvalidManifest');
+    expect(error.details).toEqual([{ path: '', message: 'invalid JSON at line 2, column 11: unexpected character "}"' }]);
+  });
+
+  it('reports YAML sent as JSON as malformed JSON', async () => {
+    const error = await expectError(await put('web', YAML_MANIFEST), 400, 'InvalidManifest');
+    expect(error.details[0].message).toMatch(/^invalid JSON at line 1, column 1/);
+  });
+
+  it('reports malformed YAML with its position', async () => {
+    const error = await expectError(await put('web', 'metadata:\n  name: web\n labels: {}\n', { 'content-type': 'application/yaml' }), 400, 'InvalidManifest');
+    expect(error.details[0]).toEqual({ path: '', message: expect.stringMatching(/^invalid YAML: .*line 3, column 1/) });
+  });
+
+  it('rejects a YAML alias bomb', async () => {
+    const bomb = ['a: &a [x,x,x,x,x,x,x,x,x]', 'b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]', 'c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]', 'd: [*c,*c,*c,*c,*c,*c,*c,*c,*c]'].join('\n');
+    const error = await expectError(await put('web', bomb, { 'content-type': 'application/yaml' }), 400, 'InvalidManifest');
+    expect(error.details[0].message).toMatch(/alias/);
+  });
+
+  it('rejects several YAML documents, duplicate keys, scalars and empty bodies', async () => {
+    const yaml = { 'content-type': 'application/yaml' };
+    const cases: Array<[string, Record<string, string>, RegExp]> = [
+      [`${YAML_MANIFEST}---\n${YAML_MANIFEST}`, yaml, /several YAML documents/],
+      ['metadata: {}\nmetadata: {}\n', yaml, /unique/],
+      ['{"kind": "StatefulSet", "kind": "StatefulSet"}', JSON_TYPE, /duplicate key "kind"/],
+      ['web\n', yaml, /must be a YAML mapping/],
+      ['["web"]', JSON_TYPE, /must be a JSON object/],
+      ['', JSON_TYPE, /empty/],
+      ['', yaml, /empty/],
+    ];
+    for (const [body, headers, message] of cases) {
+      const error = await expectError(await put('web', body, headers), 400, 'InvalidManifest');
+      expect(error.details[0].message).toMatch(message);
+    }
+  });
+
+  it('rejects deep nesting', async () => {
+    const error = await expectError(await put('web', '['.repeat(10_000) + ']'.repeat(10_000)), 400, 'InvalidManifest');
+    expect(error.details[0].message).toMatch(/nested deeper than 64 levels/);
+  });
+
+  it.each([undefined, 'text/plain', 'application/xml', 'multipart/form-data; boundary=x', 'application/x-www-form-urlencoded', 'application/merge-patch+json'])(
+    'answers Content-Type %s with 415',
+    async (type) => {
+      const headers: Record<string, string> = type === undefined ? {} : { 'content-type': type };
+      await expectError(await request('/v1/sets/web', { method: 'PUT', body: JSON.stringify(MANIFEST), headers }), 415, 'UnsupportedMediaType');
+      expect(fake.calls).toEqual([]);
+    },
+  );
+
+  describe('If-Match', () => {
+    it('applies when the generation matches, quoted or bare', async () => {
+      await createWeb();
+      let res = await put('web', { ...MANIFEST, spec: { ...MANIFEST.spec, replicas: 4 } }, { ...JSON_TYPE, 'if-match': '"1"' });
+      expect(res.headers.get('etag')).toBe('"2"');
+      res = await put('web', { ...MANIFEST, spec: { ...MANIFEST.spec, replicas: 5 } }, { ...JSON_TYPE, 'If-Match': '2' });
+      expect((await expectSet(res, 200)).metadata.generation).toBe(3);
+      expect(fake.calls.map((c) => (c.args[2] as { expectedGeneration?: number }).expectedGeneration)).toEqual([1, 2]);
+    });
+
+    it('is 409 Conflict when stale', async () => {
+      await createWeb();
+      concurrentChange('web', (m) => (m.spec.replicas = 7));
+      await expectError(await put('web', MANIFEST, { ...JSON_TYPE, 'if-match': '"1"' }), 409, 'Conflict');
+      expect((await (await request('/v1/sets/web')).json()).spec.replicas).toBe(7);
+    });
+
+    it.each(['W/"1"', 'abc', '"01"', '-1', '*', '"1', '1.0'])('rejects the malformed value %s with 400 naming the header', async (value) => {
+      await createWeb();
+      const error = await expectError(await put('web', MANIFEST, { ...JSON_TYPE, 'if-match': value }), 400, 'BadRequest');
+      expect(error.details.map((d) => d.path)).toEqual(['if-match']);
+    });
+  });
+});
+
+describe('body limit', () => {
+  function paddedTo(bytes: number): string {
+    const json = JSON.stringify(MANIFEST);
+    return json + ' '.repeat(bytes - json.length);
+  }
+
+  it('accepts a body of exactly the limit and answers 413 one byte over it', async () => {
+    const small = createApp(fake, { bodyLimitBytes: 2_048 });
+    const at = await small.request('/v1/sets/web', { method: 'PUT', body: paddedTo(2_048), headers: JSON_TYPE });
+    expect(at.status).toBe(201);
+    const over = await small.request('/v1/sets/web', { method: 'PUT', body: paddedTo(2_049), headers: JSON_TYPE });
+    await expectError(over, 413, 'PayloadTooLarge');
+  });
+
+  it('uses Content-Length when the client sends it', async () => {
+    const small = createApp(fake, { bodyLimitBytes: 2_048 });
+    const body = paddedTo(2_049);
+    const res = await small.request('/v1/sets/web', { method: 'PATCH', body, headers: { ...MERGE_PATCH, 'content-length': String(body.length) } });
+    await expectError(res, 413, 'PayloadTooLarge');
+  });
+
+  it(`defaults to ${DEFAULT_BODY_LIMIT_BYTES} bytes`, async () => {
+    await expectError(await put('web', paddedTo(DEFAULT_BODY_LIMIT_BYTES + 1)), 413, 'PayloadTooLarge');
+    expect((await put('web', paddedTo(DEFAULT_BODY_LIMIT_BYTES))).status).toBe(201);
+  });
+});
+
+describe('GET /v1/sets and /v1/sets/{name}', () => {
+  it('lists no sets', async () => {
+    const res = await request('/v1/sets');
+    expect(res.status).toBe(200);
+    expect(SetListSchema.parse(await res.json())).toEqual({ items: [] });
+  });
+
+  it('lists sets by name', async () => {
+    await put('web', MANIFEST);
+    await put('api', { ...MANIFEST, metadata: { name: 'api' } });
+    const res = await request('/v1/sets');
+    const body = SetListSchema.parse(await res.json());
+    expect(body.items.map((s) => s.metadata.name)).toEqual(['api', 'web']);
+  });
+
+  it('gets one set with its ETag', async () => {
+    await createWeb();
+    const res = await request('/v1/sets/web');
+    const set = await expectSet(res, 200);
+    expect(set.metadata).toMatchObject({ name: 'web', generation: 1, creationTimestamp: '2025-01-01T00:00:00.000Z' });
+    expect(set.status).toMatchObject({ observedGeneration: 0, replicas: 0, instances: [] });
+    expect(res.headers.get('etag')).toBe('"1"');
+  });
+
+  it('is 404 for a set that does not exist', async () => {
+    const error = await expectError(await request('/v1/sets/nope'), 404, 'NotFound');
+    expect(error.message).toContain("'nope'");
+  });
+
+  it.each([
+    ['uppercase', 'Web'],
+    ['underscore', 'web_1'],
+    ['leading dash', '-web'],
+    ['trailing dash', 'web-'],
+    ['dot', 'web.internal'],
+    ['53 characters', 'a'.repeat(53)],
+    ['encoded traversal', '..%2F..'],
+    ['encoded slash', 'web%2Fetc'],
+    ['NUL', 'web%00'],
+    ['space', 'web%20'],
+    ['unicode', '%C3%A9'],
+  ])('rejects a name with %s in the path with 400 naming it', async (_label, name) => {
+    const error = await expectError(await request(`/v1/sets/${name}`), 400, 'BadRequest');
+    expect(error.details.length).toBeGreaterThan(0);
+    expect(error.details.every((d) => d.path === 'name')).toBe(true);
+    expect(error.message).toContain("'name'");
+  });
+
+  it('accepts a name of 52 characters', async () => {
+    await expectError(await request(`/v1/sets/${'a'.repeat(52)}`), 404, 'NotFound');
+  });
+
+  it('keeps an encoded traversal inside the name, where it is rejected', async () => {
+    for (const path of ['/v1/sets/..%2F..%2Fhealthz', '/v1/sets/..%2f..%2f..%2fetc%2fpasswd', '/v1/sets/%2e%2e%2Fhealthz']) {
+      await expectError(await request(path), 400, 'BadRequest');
+    }
+  });
+});
+
+describe('PATCH /v1/sets/{name}', () => {
+  it('merges the patch into the manifest and applies it at the generation read', async () => {
+    await createWeb();
+    const res = await patch('web', { spec: { replicas: 5 } });
+    const set = await expectSet(res, 200);
+    expect(res.headers.get('etag')).toBe('"2"');
+    expect(set.spec.replicas).toBe(5);
+    expect(set.spec.template.process.command).toEqual(['node', 'examples/echo-server.mjs']);
+    expect(set.metadata.labels).toEqual({ team: 'edge', tier: 'front' });
+    const apply = fake.calls.find((c) => c.method === 'apply')!;
+    expect(apply.args[2]).toEqual({ expectedGeneration: 1, requestedBy: 'api' });
+    expect(apply.args[1]).toMatchObject({ apiVersion: 'ordinal.dev/v1', kind: 'StatefulSet', metadata: { name: 'web' } });
+  });
+
+  it('removes fields set to null', async () => {
+    await createWeb();
+    const set = await expectSet(
+      await patch('web', { metadata: { labels: { tier: null } }, spec: { template: { process: { env: { MODE: null } }, readinessProbe: null } } }),
+      200,
+    );
+    expect(set.metadata.labels).toEqual({ team: 'edge' });
+    expect(set.spec.template.process.env).toEqual({ GREETING: 'hello' });
+    expect(set.spec.template.readinessProbe).toBeUndefined();
+    expect(set.metadata.generation).toBe(2);
+  });
+
+  it('replaces arrays whole', async () => {
+    await createWeb();
+    const set = await expectSet(await patch('web', { spec: { template: { process: { command: ['./server'] } } } }), 200);
+    expect(set.spec.template.process.command).toEqual(['./server']);
+  });
+
+  it('removing all labels drops the field', async () => {
+    await createWeb();
+    const set = await expectSet(await patch('web', { metadata: { labels: null } }), 200);
+    expect(set.metadata.labels).toBeUndefined();
+  });
+
+  it('accepts application/json too', async () => {
+    await createWeb();
+    await expectSet(await patch('web', { spec: { replicas: 1 } }, JSON_TYPE), 200);
+  });
+
+  it.each(['text/plain', 'application/yaml', 'application/json-patch+json'])('answers Content-Type %s with 415', async (type) => {
+    await createWeb();
+    await expectError(await patch('web', { spec: { replicas: 1 } }, { 'content-type': type }), 415, 'UnsupportedMediaType');
+  });
+
+  it('is 404 for a set that does not exist', async () => {
+    await expectError(await patch('nope', { spec: { replicas: 1 } }), 404, 'NotFound');
+    expect(fake.calls.map((c) => c.method)).toEqual(['get']);
+  });
+
+  it('rejects a result that is not a valid manifest, naming the fields', async () => {
+    await createWeb();
+    const error = await expectError(await patch('web', { spec: { replicas: -1, template: { colour: 'red' } } }), 400, 'InvalidManifest');
+    expect(error.details).toEqual(
+      expect.arrayContaining([
+        { path: 'spec.replicas', message: 'must be at least 0' },
+        { path: 'spec.template.colour', message: 'unknown field' },
+      ]),
+    );
+    expect(fake.calls.map((c) => c.method)).toEqual(['get']);
+  });
+
+  it('rejects renaming the set', async () => {
+    await createWeb();
+    const error = await expectError(await patch('web', { metadata: { name: 'other' } }), 400, 'InvalidManifest');
+    expect(error.details).toEqual([{ path: 'metadata.name', message: expect.any(String) }]);
+  });
+
+  it.each([
+    ['malformed JSON', '{"spec": {"replicas": 5}', /invalid JSON at line 1, column 25/],
+    ['a list', '[{"op": "replace", "path": "/spec/replicas", "value": 5}]', /must be a JSON object/],
+    ['null', 'null', /must be a JSON object/],
+    ['an empty body', '', /empty/],
+  ])('rejects %s with 400 BadRequest', async (_label, body, message) => {
+    await createWeb();
+    const error = await expectError(await patch('web', body), 400, 'BadRequest');
+    expect(error.details[0].message).toMatch(message);
+  });
+
+  it('retries from a fresh read when the set changed between read and apply', async () => {
+    await createWeb();
+    fake.beforeApply = (name) => {
+      fake.beforeApply = undefined; // once
+      concurrentChange(name, (m) => (m.spec.replicas = 7));
+    };
+    const set = await expectSet(await patch('web', { metadata: { labels: { tier: 'back' } } }), 200);
+    // Both changes survive: no lost update.
+    expect(set.spec.replicas).toBe(7);
+    expect(set.metadata.labels).toEqual({ team: 'edge', tier: 'back' });
+    expect(fake.calls.map((c) => c.method)).toEqual(['get', 'apply', 'get', 'apply']);
+    expect(fake.calls.filter((c) => c.method === 'apply').map((c) => (c.args[2] as { expectedGeneration: number }).expectedGeneration)).toEqual([1, 2]);
+  });
+
+  it(`gives up with 409 after ${PATCH_ATTEMPTS} attempts`, async () => {
+    await createWeb();
+    let replicas = 10;
+    fake.beforeApply = (name) => concurrentChange(name, (m) => (m.spec.replicas = replicas++));
+    await expectError(await patch('web', { spec: { replicas: 1 } }), 409, 'Conflict');
+    expect(fake.calls.filter((c) => c.method === 'apply')).toHaveLength(PATCH_ATTEMPTS);
+  });
+
+  it('with a stale If-Match answers 409 at once, without applying', async () => {
+    await createWeb();
+    concurrentChange('web', (m) => (m.spec.replicas = 7));
+    await expectError(await patch('web', { spec: { replicas: 1 } }, { ...MERGE_PATCH, 'if-match': '"1"' }), 409, 'Conflict');
+    expect(fake.calls.map((c) => c.method)).toEqual(['get']);
+  });
+
+  it('with If-Match does not retry a conflict: the client chose the generation', async () => {
+    await createWeb();
+    fake.beforeApply = (name) => concurrentChange(name, (m) => (m.spec.replicas = 9));
+    await expectError(await patch('web', { spec: { replicas: 1 } }, { ...MERGE_PATCH, 'if-match': '1' }), 409, 'Conflict');
+    expect(fake.calls.filter((c) => c.method === 'apply')).toHaveLength(1);
+  });
+
+  it('is 409 for a set being deleted, without applying', async () => {
+    await createWeb();
+    fake.states.get('web')!.deleting = true;
+    const error = await expectError(await patch('web', { spec: { replicas: 1 } }), 409, 'Conflict');
+    expect(error.message).toContain('being deleted');
+    expect(fake.calls.map((c) => c.method)).toEqual(['get']);
+  });
+
+  it('with a current If-Match applies and returns the new ETag', async () => {
+    await createWeb();
+    const res = await patch('web', { spec: { replicas: 2 } }, { ...MERGE_PATCH, 'if-match': '"1"' });
+    await expectSet(res, 200);
+    expect(res.headers.get('etag')).toBe('"2"');
+  });
+});
+
+describe('DELETE /v1/sets/{name}', () => {
+  it('is 202 with the set, then the set is gone', async () => {
+    await createWeb();
+    const set = await expectSet(await request('/v1/sets/web', { method: 'DELETE' }), 202);
+    expect(set.metadata.deletionRequested).toBe(true);
+    expect(set.status.phase).toBe('Deleting');
+    expect(fake.calls).toEqual([{ method: 'delete', args: ['web', 'api'] }]);
+    await expectError(await request('/v1/sets/web'), 404, 'NotFound');
+    await expectError(await request('/v1/sets/web', { method: 'DELETE' }), 404, 'NotFound');
+  });
+
+  it('is 400 for an invalid name', async () => {
+    await expectError(await request('/v1/sets/NOPE', { method: 'DELETE' }), 400, 'BadRequest');
+  });
+});
+
+describe('instances', () => {
+  it('lists the instances of a set', async () => {
+    await createWeb();
+    fake.runInstances('web');
+    const res = await request('/v1/sets/web/instances');
+    expect(res.status).toBe(200);
+    const body = InstanceListSchema.parse(await res.json());
+    expect(body.items.map((i) => [i.name, i.ordinal, i.address, i.dnsName, i.phase, i.ready])).toEqual([
+      ['web-0', 0, '127.77.0.1', 'web-0.web.ordinal.internal', 'Running', true],
+      ['web-1', 1, '127.77.0.2', 'web-1.web.ordinal.internal', 'Running', true],
+      ['web-2', 2, '127.77.0.3', 'web-2.web.ordinal.internal', 'Running', true],
+    ]);
+  });
+
+  it('lists no instances of a new set, and 404 for a missing one', async () => {
+    await createWeb();
+    expect(await (await request('/v1/sets/web/instances')).json()).toEqual({ items: [] });
+    await expectError(await request('/v1/sets/nope/instances'), 404, 'NotFound');
+  });
+
+  it('deletes an instance: 202 with the set', async () => {
+    await createWeb();
+    fake.runInstances('web');
+    await expectSet(await request('/v1/sets/web/instances/1', { method: 'DELETE' }), 202);
+    expect(fake.calls).toEqual([{ method: 'deleteInstance', args: ['web', 1, 'api'] }]);
+    expect(fake.states.get('web')!.instances[1].deleteRequested).toBe(true);
+  });
+
+  it('is 404 for an instance or set that does not exist', async () => {
+    await createWeb();
+    fake.runInstances('web');
+    const error = await expectError(await request('/v1/sets/web/instances/7', { method: 'DELETE' }), 404, 'NotFound');
+    expect(error.message).toContain('web-7');
+    await expectError(await request('/v1/sets/nope/instances/0', { method: 'DELETE' }), 404, 'NotFound');
+  });
+
+  it.each(['01', '-1', '1.5', 'abc', '1e3', '0x1', '+1', '%201', '1234567890'])('rejects the ordinal %s with 400 naming it', async (ordinal) => {
+    await createWeb();
+    const error = await expectError(await request(`/v1/sets/web/instances/${ordinal}`, { method: 'DELETE' }), 400, 'BadRequest');
+    expect(error.details.map((d) => d.path)).toEqual(['ordinal']);
+    expect(fake.calls).toEqual([]);
+  });
+});
+
+describe('errors everywhere have the one shape', () => {
+  it.each(['/', '/nope', '/v1', '/v1/sets/web/unknown', '/v1/sets/web/instances/0/logs', '/v1/sets/'])('unknown route %s is 404', async (path) => {
+    await expectError(await request(path), 404, 'NotFound');
+  });
+
+  it.each([
+    ['POST', '/v1/sets/web', 'GET, PUT, PATCH, DELETE, HEAD'],
+    ['POST', '/v1/sets', 'GET, HEAD'],
+    ['DELETE', '/v1/sets', 'GET, HEAD'],
+    ['PUT', '/healthz', 'GET, HEAD'],
+    ['GET', '/v1/sets/web/instances/0', 'DELETE'],
+    ['PATCH', '/openapi.json', 'GET, HEAD'],
+  ])('%s %s is 405 with Allow', async (method, path, allow) => {
+    const res = await request(path, { method });
+    await expectError(res, 405, 'MethodNotAllowed');
+    expect(res.headers.get('allow')!.split(', ').sort()).toEqual(allow.split(', ').sort());
+  });
+
+  it('maps Unavailable from the sets to 503', async () => {
+    fake.failWith = new SetError('Unavailable', 'Temporal or the Ordinal worker did not answer in time; is the worker running?');
+    for (const [method, path] of [['GET', '/v1/sets'], ['GET', '/v1/sets/web'], ['DELETE', '/v1/sets/web'], ['GET', '/v1/sets/web/instances']]) {
+      const error = await expectError(await request(path, { method }), 503, 'Unavailable');
+      expect(error.message).toMatch(/worker/);
+    }
+    await expectError(await put('web', MANIFEST), 503, 'Unavailable');
+  });
+
+  it('maps an InvalidManifest rejection from the workflow to 400 with its details', async () => {
+    fake.failWith = new SetError('InvalidManifest', 'the manifest is invalid', [{ path: 'spec.replicas', message: 'too many' }]);
+    const error = await expectError(await put('web', MANIFEST), 400, 'InvalidManifest');
+    expect(error.details).toEqual([{ path: 'spec.replicas', message: 'too many' }]);
+  });
+
+  it('maps a Conflict (e.g. a set being deleted) to 409', async () => {
+    await createWeb();
+    fake.states.get('web')!.deleting = true;
+    await expectError(await put('web', MANIFEST), 409, 'Conflict');
+  });
+
+  it('answers an unexpected error with a generic 500 and logs it', async () => {
+    fake.failWith = new Error('connection string postgres://secret');
+    const res = await request('/v1/sets');
+    const error = await expectError(res, 500, 'Internal');
+    expect(error.message).not.toContain('secret');
+    expect(logLines.join('')).toContain('connection string postgres://secret');
+  });
+});
+
+describe('GET /openapi.json', () => {
+  async function document() {
+    const res = await request('/openapi.json');
+    expect(res.status).toBe(200);
+    return (await res.json()) as {
+      openapi: string;
+      info: { title: string; version: string };
+      paths: Record<string, Record<string, { parameters?: Array<{ name: string; in: string }>; requestBody?: any; responses: Record<string, any> }>>;
+      components: { schemas: Record<string, any> };
+    };
+  }
+
+  it('is OpenAPI 3.1 with every route of the API', async () => {
+    const doc = await document();
+    expect(doc.openapi).toBe('3.1.0');
+    expect(doc.info.title).toBe('Ordinal');
+    const operations = Object.entries(doc.paths).flatMap(([path, item]) => Object.keys(item).map((method) => `${method.toUpperCase()} ${path}`));
+    expect(operations.sort()).toEqual(
+      [
+        'GET /healthz',
+        'PUT /v1/sets/{name}',
+        'GET /v1/sets',
+        'GET /v1/sets/{name}',
+        'PATCH /v1/sets/{name}',
+        'DELETE /v1/sets/{name}',
+        'GET /v1/sets/{name}/instances',
+        'DELETE /v1/sets/{name}/instances/{ordinal}',
+        'GET /openapi.json',
+      ].sort(),
+    );
+  });
+
+  it('names the component schemas and every $ref resolves', async () => {
+    const doc = await document();
+    for (const name of ['Manifest', 'Set', 'SetMetadata', 'SetSpec', 'SetStatus', 'Condition', 'InstanceStatus', 'SetList', 'InstanceList', 'Error', 'FieldIssue', 'Health']) {
+      expect(doc.components.schemas[name], name).toBeDefined();
+    }
+    const refs = JSON.stringify(doc).match(/"\$ref":"[^"]+"/g) ?? [];
+    expect(refs.length).toBeGreaterThan(10);
+    for (const ref of refs) {
+      const name = ref.replace(/^"\$ref":"#\/components\/schemas\//, '').replace(/"$/, '');
+      expect(doc.components.schemas[name], ref).toBeDefined();
+    }
+  });
+
+  it('declares the path parameters, If-Match, request bodies and error responses', async () => {
+    const doc = await document();
+    for (const [path, item] of Object.entries(doc.paths)) {
+      const placeholders = [...path.matchAll(/{(\w+)}/g)].map((m) => m[1]);
+      for (const [method, operation] of Object.entries(item)) {
+        const declared = (operation.parameters ?? []).filter((p) => p.in === 'path').map((p) => p.name);
+        expect(declared.sort(), `${method} ${path}`).toEqual(placeholders.sort());
+        expect(operation.responses['500'], `${method} ${path}`).toBeDefined();
+        for (const [status, response] of Object.entries(operation.responses)) {
+          if (Number(status) >= 400) expect(response.content['application/json'].schema).toEqual({ $ref: '#/components/schemas/Error' });
+        }
+      }
+    }
+    const put = doc.paths['/v1/sets/{name}'].put;
+    expect(put.parameters!.map((p) => `${p.in}:${p.name}`)).toContain('header:if-match');
+    expect(Object.keys(put.requestBody.content)).toEqual(['application/json', 'application/yaml']);
+    expect(Object.keys(put.responses).sort()).toEqual(['200', '201', '400', '409', '413', '415', '500', '503']);
+    expect(put.responses['200'].headers.ETag).toBeDefined();
+    const patchOp = doc.paths['/v1/sets/{name}'].patch;
+    expect(Object.keys(patchOp.requestBody.content)).toEqual(['application/merge-patch+json', 'application/json']);
+  });
+
+  it('describes nullable and optional fields as the responses have them', async () => {
+    const { components } = await document();
+    const instance = components.schemas.InstanceStatus;
+    expect(instance.properties.address.type).toEqual(['string', 'null']);
+    expect(instance.required).not.toContain('lastError');
+    expect(instance.required).not.toContain('nextRestartAt');
+    expect(components.schemas.SetStatus.properties.currentRevision.type).toEqual(['string', 'null']);
+    expect(components.schemas.SetMetadata.properties.creationTimestamp.type).toEqual(['string', 'null']);
+    expect(components.schemas.SetMetadata.required).not.toContain('deletionRequested');
+    expect(components.schemas.Manifest.properties.spec.properties.replicas).toMatchObject({ type: 'integer', minimum: 0, maximum: 1000 });
+  });
+});

@@ -1,0 +1,130 @@
+// An in-memory SetsPort for API tests. It runs the same core transitions as the set workflow (checkApply,
+// applyManifest, setView...), so generations, the created flag, Conflict and NotFound behave as in the
+// real thing, and it returns JSON copies, as Temporal's payload converter would.
+import type { SetsPort } from '../../api/sets-port.js';
+import { SetError, type SetErrorCode } from '../../api/sets.js';
+import { initialState, setView, type SetState, type SetView } from '../../core/set-state.js';
+import {
+  applyManifest,
+  checkApply,
+  checkDeleteInstance,
+  requestInstanceDeletion,
+  requestSetDeletion,
+  type Rejection,
+} from '../../core/transitions.js';
+import type { ApplyResult } from '../../workflows/messages.js';
+
+export const FAKE_NOW = Date.parse('2025-01-01T00:00:00Z');
+
+export interface FakeCall {
+  method: keyof SetsPort;
+  args: unknown[];
+}
+
+export class FakeSets implements SetsPort {
+  readonly states = new Map<string, SetState>();
+  readonly calls: FakeCall[] = [];
+  /** healthy() answers this. */
+  isHealthy = true;
+  /** When set, every operation except healthy() throws it (e.g. a SetError('Unavailable') or a bug). */
+  failWith: unknown;
+  /** Runs before each apply, e.g. to apply a concurrent change in between a PATCH's read and write. */
+  beforeApply: ((name: string) => void) | undefined;
+
+  async apply(name: string, manifest: unknown, opts: { expectedGeneration?: number; requestedBy?: string } = {}): Promise<ApplyResult> {
+    this.record('apply', [name, manifest, opts]);
+    this.beforeApply?.(name);
+    // Update-with-start: a new set starts from the initial state; kept only when the apply succeeds.
+    const state = this.states.get(name) ?? initialState(name);
+    const checked = checkApply(state, copy(manifest), opts.expectedGeneration);
+    if (!checked.ok) throw toSetError(checked.rejection);
+    const { created } = applyManifest(state, checked.value, FAKE_NOW);
+    this.states.set(name, state);
+    return copy({ set: setView(state, FAKE_NOW), created });
+  }
+
+  async get(name: string): Promise<SetView | undefined> {
+    this.record('get', [name]);
+    const state = this.states.get(name);
+    return state ? copy(setView(state, FAKE_NOW)) : undefined;
+  }
+
+  async list(): Promise<SetView[]> {
+    this.record('list', []);
+    return [...this.states.values()]
+      .map((state) => copy(setView(state, FAKE_NOW)))
+      .sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
+  }
+
+  /** The real set is gone once its instances are; the fake has nothing to stop, so it goes at once. */
+  async delete(name: string, requestedBy?: string): Promise<SetView> {
+    this.record('delete', [name, requestedBy]);
+    const state = this.existing(name);
+    requestSetDeletion(state);
+    const view = copy(setView(state, FAKE_NOW));
+    this.states.delete(name);
+    return view;
+  }
+
+  async deleteInstance(name: string, ordinal: number, requestedBy?: string): Promise<SetView> {
+    this.record('deleteInstance', [name, ordinal, requestedBy]);
+    const state = this.existing(name);
+    const rejected = checkDeleteInstance(state, ordinal);
+    if (rejected) throw toSetError(rejected);
+    requestInstanceDeletion(state, ordinal);
+    return copy(setView(state, FAKE_NOW));
+  }
+
+  async healthy(): Promise<boolean> {
+    this.calls.push({ method: 'healthy', args: [] });
+    return this.isHealthy;
+  }
+
+  /** Test helper: the set's instances as if the worker had started them all and they were Ready. */
+  runInstances(name: string): void {
+    const state = this.existing(name);
+    const replicas = state.manifest!.spec.replicas;
+    state.instances = Array.from({ length: replicas }, (_, ordinal) => ({
+      ordinal,
+      incarnation: 1,
+      revision: state.updateRevision!,
+      phase: 'Running' as const,
+      ready: true,
+      readySince: FAKE_NOW,
+      restarts: 0,
+      consecutiveFailures: 0,
+      handle: {
+        set: name,
+        ordinal,
+        incarnation: 1,
+        revision: state.updateRevision!,
+        address: `127.77.0.${ordinal + 1}`,
+        pid: 1000 + ordinal,
+        startedAt: FAKE_NOW,
+        logPath: `/tmp/${name}-${ordinal}.log`,
+      },
+    }));
+  }
+
+  private record(method: keyof SetsPort, args: unknown[]): void {
+    this.calls.push({ method, args });
+    if (this.failWith !== undefined) throw this.failWith;
+  }
+
+  private existing(name: string): SetState {
+    const state = this.states.get(name);
+    if (!state) throw new SetError('NotFound', `set '${name}' does not exist`);
+    return state;
+  }
+}
+
+/** As SetsService's translate: rejection types it knows become SetErrors, others stay plain errors. */
+function toSetError(rejection: Rejection): Error {
+  const known: readonly string[] = ['InvalidManifest', 'Conflict', 'NotFound'] satisfies SetErrorCode[];
+  if (!known.includes(rejection.type)) return new Error(rejection.message);
+  return new SetError(rejection.type as SetErrorCode, rejection.message, rejection.details ?? []);
+}
+
+function copy<T>(value: T): T {
+  return JSON.parse(JSON.stringify(value)) as T;
+}
