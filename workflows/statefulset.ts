@@ -40,6 +40,8 @@ import { SearchAttributes, applyUpdate, deleteInstanceUpdate, deleteSetUpdate, g
 
 /** A watch returns after this long without a change, so the loop can continue-as-new when due. */
 const WATCH_MAX_MS = 5 * 60_000;
+/** How long a new set's run waits for its first valid manifest. */
+const NEVER_CREATED_TIMEOUT = '1 minute';
 /** Continue-as-new at this history length even if the server has not suggested it yet. */
 const MAX_HISTORY_EVENTS = 5_000;
 
@@ -124,12 +126,15 @@ export async function statefulSet(input: StatefulSetInput): Promise<{ deleted: t
     },
   );
 
-  // A new set's workflow starts with the update that creates it.
-  await condition(() => state.manifest !== undefined);
+  // A new set's workflow starts with the update that creates it; if that update was rejected, the
+  // set was never created and this run ends instead of waiting for ever.
+  if (!(await condition(() => state.manifest !== undefined, NEVER_CREATED_TIMEOUT))) {
+    return { deleted: true };
+  }
 
   if (state.instances.length === 0 && !state.deleting) {
     // Processes of this set may already run (e.g. Temporal lost its database): adopt, never duplicate.
-    adoptInstances(state, await listInstances({ set: state.name }));
+    adoptInstances(state, await listInstances.executeWithOptions({ summary: `adopt running instances of ${state.name}` }, [{ set: state.name }]));
   }
 
   let lastSearchAttributes = '';

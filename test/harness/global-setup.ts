@@ -7,7 +7,9 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Connection } from '@temporalio/client';
+import { bundleWorkflowCode } from '@temporalio/worker';
 import type { TestProject } from 'vitest/node';
 import { ensureSearchAttributes, startDevServer, type DevServer } from '../../infra/dev-server.js';
 import { startMotoServer, type MotoServer } from '../../infra/moto.js';
@@ -19,6 +21,8 @@ declare module 'vitest' {
     temporalNamespace: string;
     /** 'http://127.0.0.1:PORT' of the shared moto_server. */
     motoEndpoint: string;
+    /** The workflow bundle, built once for the run (workers load it through ORDINAL_WORKFLOW_BUNDLE). */
+    workflowBundlePath: string;
   }
 }
 
@@ -34,23 +38,26 @@ export default async function setup(project: TestProject): Promise<() => Promise
     await fs.rm(tmp, { recursive: true, force: true });
   };
 
-  const [temporal, moto] = await Promise.allSettled([
+  const bundlePath = path.join(tmp, 'workflow-bundle.js');
+  const [temporal, moto, bundle] = await Promise.allSettled([
     startTemporal(namespace, tmp),
     process.env.MOTO_ENDPOINT
       ? Promise.resolve({ endpoint: process.env.MOTO_ENDPOINT })
       : startMotoServer({ logFile: path.join(tmp, 'moto.log') }),
+    bundleWorkflows(bundlePath),
   ]);
   if (temporal.status === 'fulfilled' && 'stop' in temporal.value) stops.push(() => (temporal.value as DevServer).stop());
   if (moto.status === 'fulfilled' && 'stop' in moto.value) stops.push(() => (moto.value as MotoServer).stop());
-  if (temporal.status === 'rejected' || moto.status === 'rejected') {
+  if (temporal.status === 'rejected' || moto.status === 'rejected' || bundle.status === 'rejected') {
     await teardown();
-    const errors = [temporal, moto].filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason);
+    const errors = [temporal, moto, bundle].filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason);
     throw errors.length === 1 ? errors[0] : new AggregateError(errors, errors.map(String).join('\n'));
   }
 
   project.provide('temporalAddress', temporal.value.address);
   project.provide('temporalNamespace', namespace);
   project.provide('motoEndpoint', moto.value.endpoint);
+  project.provide('workflowBundlePath', bundlePath);
   if (process.env.ORDINAL_TEST_VERBOSE) {
     process.stderr.write(
       `[global-setup] temporal ${temporal.value.address}, moto ${moto.value.endpoint} ready in ${Date.now() - started} ms\n`,
@@ -60,6 +67,15 @@ export default async function setup(project: TestProject): Promise<() => Promise
 }
 
 const TMP_PREFIX = 'ordinal-test-';
+
+/** Bundles the workflows once (webpack takes seconds) for every worker of the run. */
+async function bundleWorkflows(file: string): Promise<void> {
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: fileURLToPath(new URL('../../workflows/index.ts', import.meta.url)),
+    logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: (m) => process.stderr.write(`${m}\n`) },
+  });
+  await fs.writeFile(file, code);
+}
 
 /** Temp folders of earlier runs that were killed before their teardown (their owner is gone). */
 async function removeStaleTempDirs(): Promise<void> {

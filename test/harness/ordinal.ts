@@ -13,7 +13,7 @@ import { startDnsServer, type DnsServer } from '../../dns/server.js';
 import { DnsStore } from '../../dns/store.js';
 import { dataPaths, loadConfig, type OrdinalConfig } from '../../infra/config.js';
 import { createOrdinalWorker, type OrdinalWorker } from '../../worker/worker.js';
-import { freePort, temporalAddress, temporalNamespace } from './services.js';
+import { freePort, temporalAddress, temporalNamespace, workflowBundlePath } from './services.js';
 
 let pools = 0;
 
@@ -46,6 +46,7 @@ export interface TestOrdinal {
 }
 
 export async function startTestOrdinal(options: { workflowLimits?: { maxHistoryEvents?: number } } = {}): Promise<TestOrdinal> {
+  process.env.ORDINAL_WORKFLOW_BUNDLE ??= workflowBundlePath();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ordinal-it-'));
   const dnsPort = await freePort();
   const config = loadConfig({

@@ -20,7 +20,12 @@ export function motoEndpoint(): string {
   return provided('motoEndpoint');
 }
 
-function provided(key: 'temporalAddress' | 'temporalNamespace' | 'motoEndpoint'): string {
+/** The workflow bundle built once for the run; set it as ORDINAL_WORKFLOW_BUNDLE for workers. */
+export function workflowBundlePath(): string {
+  return provided('workflowBundlePath');
+}
+
+function provided(key: 'temporalAddress' | 'temporalNamespace' | 'motoEndpoint' | 'workflowBundlePath'): string {
   const value = inject(key);
   if (!value) {
     throw new Error(`${key} was not provided: run this test in the 'integration' project (its globalSetup starts the services)`);
