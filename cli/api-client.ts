@@ -1,0 +1,219 @@
+// A small client of Ordinal's HTTP API (DESIGN.md) over Node's global fetch. Failures come back as
+// two kinds of error: ApiError (the API answered with an error) and UnreachableError (no answer).
+import { DEFAULTS } from '../infra/config.js';
+import type { SetView } from '../core/set-state.js';
+import { formatDuration, type ErrorDetail } from './format.js';
+
+/** Where the CLI looks for the API when neither --api-url nor ORDINAL_API_URL says. */
+export const DEFAULT_API_URL = `http://${DEFAULTS.apiHost}:${DEFAULTS.apiPort}`;
+
+/** How long one request may take before the API counts as unreachable. */
+export const REQUEST_TIMEOUT_MS = 60_000;
+
+/**
+ * The API's base URL: ORDINAL_API_URL, else the address `ordinal api` itself listens on when
+ * ORDINAL_API_HOST / ORDINAL_API_PORT are set (so both sides agree), else http://127.0.0.1:7080.
+ */
+export function defaultApiUrl(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.ORDINAL_API_URL) return env.ORDINAL_API_URL;
+  if (!env.ORDINAL_API_HOST && !env.ORDINAL_API_PORT) return DEFAULT_API_URL;
+  let host = env.ORDINAL_API_HOST || DEFAULTS.apiHost;
+  // A server bound to every address is reached over loopback.
+  if (host === '0.0.0.0') host = '127.0.0.1';
+  if (host === '::' || host === '[::]') host = '::1';
+  if (host.includes(':') && !host.startsWith('[')) host = `[${host}]`;
+  return `http://${host}:${env.ORDINAL_API_PORT || DEFAULTS.apiPort}`;
+}
+
+/** The API answered with an error status; `code`, `message` and `details` come from its error shape. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details: ErrorDetail[] = [],
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+/** The API could not be reached (refused, reset, no such host, no answer in time). */
+export class UnreachableError extends Error {
+  constructor(
+    readonly baseUrl: string,
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      reason === 'ECONNREFUSED'
+        ? `cannot reach the Ordinal API at ${baseUrl} (is "ordinal up" or "ordinal api" running?)`
+        : `cannot reach the Ordinal API at ${baseUrl}: ${reason}`,
+      options,
+    );
+    this.name = 'UnreachableError';
+  }
+}
+
+export type ManifestContentType = 'application/json' | 'application/yaml';
+
+export interface ApiClientOptions {
+  baseUrl: string;
+  /** Sent as `Authorization: Bearer <token>` when set. */
+  token?: string;
+  requestTimeoutMs?: number;
+  fetch?: typeof fetch;
+}
+
+export interface ApplyOutcome {
+  created: boolean;
+  set: SetView;
+}
+
+export class ApiClient {
+  readonly baseUrl: string;
+  private readonly token?: string;
+  private readonly requestTimeoutMs: number;
+  private readonly fetchImpl: typeof fetch;
+
+  constructor(options: ApiClientOptions) {
+    this.baseUrl = normalizeBaseUrl(options.baseUrl);
+    this.token = options.token || undefined;
+    this.requestTimeoutMs = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
+    this.fetchImpl = options.fetch ?? fetch;
+  }
+
+  /** PUT /v1/sets/{name} with the manifest text exactly as read (the server reports its own paths). */
+  async apply(name: string, manifest: string, contentType: ManifestContentType): Promise<ApplyOutcome> {
+    const { status, body } = await this.request('PUT', setPath(name), { body: manifest, contentType });
+    return { created: status === 201, set: body as SetView };
+  }
+
+  async list(): Promise<{ items: SetView[] }> {
+    const { body } = await this.request('GET', '/v1/sets');
+    return body as { items: SetView[] };
+  }
+
+  async get(name: string, timeoutMs?: number): Promise<SetView> {
+    const { body } = await this.request('GET', setPath(name), { timeoutMs });
+    return body as SetView;
+  }
+
+  /** The set, or undefined when the API answers 404. */
+  async find(name: string, timeoutMs?: number): Promise<SetView | undefined> {
+    try {
+      return await this.get(name, timeoutMs);
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 404) return undefined;
+      throw err;
+    }
+  }
+
+  /** PATCH /v1/sets/{name} with a JSON merge patch (RFC 7396). */
+  async patch(name: string, patch: unknown): Promise<SetView> {
+    const { body } = await this.request('PATCH', setPath(name), {
+      body: JSON.stringify(patch),
+      contentType: 'application/merge-patch+json',
+    });
+    return body as SetView;
+  }
+
+  async delete(name: string): Promise<unknown> {
+    const { body } = await this.request('DELETE', setPath(name));
+    return body;
+  }
+
+  async deleteInstance(name: string, ordinal: number): Promise<unknown> {
+    const { body } = await this.request('DELETE', `${setPath(name)}/instances/${ordinal}`);
+    return body;
+  }
+
+  async request(
+    method: string,
+    path: string,
+    options: { body?: string; contentType?: string; timeoutMs?: number } = {},
+  ): Promise<{ status: number; body: unknown }> {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (options.contentType) headers['content-type'] = options.contentType;
+    if (this.token) headers.authorization = `Bearer ${this.token}`;
+    const timeoutMs = options.timeoutMs ?? this.requestTimeoutMs;
+    let response: Response;
+    let text: string;
+    try {
+      response = await this.fetchImpl(`${this.baseUrl}${path}`, {
+        method,
+        headers,
+        body: options.body,
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      text = await response.text();
+    } catch (err) {
+      throw new UnreachableError(this.baseUrl, networkReason(err, timeoutMs), { cause: err });
+    }
+    const body = parseJson(text);
+    if (response.ok) return { status: response.status, body };
+    throw toApiError(response, body, text);
+  }
+}
+
+function setPath(name: string): string {
+  return `/v1/sets/${encodeURIComponent(name)}`;
+}
+
+function normalizeBaseUrl(raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new Error(`invalid API URL '${raw}': use e.g. ${DEFAULT_API_URL}`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new Error(`invalid API URL '${raw}': it must start with http:// or https://`);
+  }
+  return url.href.replace(/\/+$/, '');
+}
+
+function parseJson(text: string): unknown {
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function toApiError(response: Response, body: unknown, text: string): ApiError {
+  const error = (body as { error?: { code?: unknown; message?: unknown; details?: unknown } } | undefined)?.error;
+  if (error && typeof error.message === 'string') {
+    const details = Array.isArray(error.details)
+      ? error.details
+          .filter((d): d is { path?: unknown; message: string } => typeof d?.message === 'string')
+          .map((d) => ({ path: typeof d.path === 'string' ? d.path : '', message: d.message }))
+      : [];
+    return new ApiError(response.status, typeof error.code === 'string' ? error.code : String(response.status), error.message, details);
+  }
+  // Not the API's error shape (a proxy, or something else on that port): say what came back.
+  const excerpt = text.trim().replace(/\s+/g, ' ').slice(0, 200);
+  const statusText = response.statusText ? ` ${response.statusText}` : '';
+  return new ApiError(
+    response.status,
+    String(response.status),
+    `the API answered ${response.status}${statusText}${excerpt ? `: ${excerpt}` : ''}`,
+  );
+}
+
+/** A short reason for a failed fetch: the system error code when there is one. */
+function networkReason(err: unknown, timeoutMs: number): string {
+  if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')) {
+    return `no answer within ${formatDuration(timeoutMs)}`;
+  }
+  let current: unknown = err;
+  for (let depth = 0; current && depth < 5; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && /^E[A-Z_]+$/.test(code)) return code;
+    // AggregateError (several addresses tried): take the first system error.
+    const inner = (current as { errors?: unknown[] }).errors;
+    current = Array.isArray(inner) && inner.length > 0 ? inner[0] : (current as { cause?: unknown }).cause;
+  }
+  return err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
+}

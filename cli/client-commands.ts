@@ -1,0 +1,375 @@
+// The client commands: thin clients of the HTTP API (DESIGN.md) for people and pipelines.
+//   apply -f FILE | get [NAME] | scale NAME N | delete NAME | delete-instance NAME ORDINAL | rollout status NAME
+// Exit codes: 0 success; 1 the request failed (the API rejected it, bad input, a wait timed out or the
+// set went away); 2 the API could not be reached.
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { decodeManifest } from '../core/manifest-text.js';
+import type { SetView } from '../core/set-state.js';
+import { ApiClient, ApiError, DEFAULT_API_URL, REQUEST_TIMEOUT_MS, UnreachableError, defaultApiUrl, type ManifestContentType } from './api-client.js';
+import {
+  formatDuration,
+  formatError,
+  formatObject,
+  formatSetDetail,
+  formatSetList,
+  parseDuration,
+  parseOutputFormat,
+  type ErrorDetail,
+  type OutputFormat,
+} from './format.js';
+import { RolloutProgress, goneMessage, timeoutMessage } from './rollout.js';
+
+export const EXIT_OK = 0;
+export const EXIT_FAILED = 1;
+export const EXIT_UNREACHABLE = 2;
+
+export const EXIT_CODES_HELP = `
+Exit codes:
+  0  success
+  1  the command failed: the API rejected the request (its message and field errors are printed),
+     the input is invalid, a wait timed out, or the set was deleted while waiting
+  2  the Ordinal API could not be reached (is "ordinal up" or "ordinal api" running?)`;
+
+const CONNECTION_HELP = `
+Connection:
+  --api-url, else ORDINAL_API_URL, else ORDINAL_API_HOST/ORDINAL_API_PORT (where "ordinal api"
+  listens), else ${DEFAULT_API_URL}. When ORDINAL_TOKEN is set it is sent as a bearer token.`;
+
+/** A failure of the command itself (bad input, a wait that did not end well): exit code 1. */
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly details: ErrorDetail[] = [],
+    readonly exitCode: number = EXIT_FAILED,
+  ) {
+    super(message);
+    this.name = 'CliError';
+  }
+}
+
+interface ConnectionOptions {
+  apiUrl?: string;
+}
+
+export function registerClientCommands(program: Command): void {
+  program.addHelpText('after', `${EXIT_CODES_HELP}\n${CONNECTION_HELP}`);
+
+  client(program.command('apply'))
+    .description('create or update a set from a manifest (JSON or YAML), like kubectl apply')
+    .requiredOption('-f, --filename <file>', 'manifest file, or - to read standard input')
+    .addHelpText('after', '\nPrints "set NAME created" or "set NAME configured".')
+    .action(run(async (options: ConnectionOptions & { filename: string }) => {
+      const manifest = await readManifest(options.filename);
+      const { created } = await api(options).apply(manifest.name, manifest.text, manifest.contentType);
+      out(`set ${manifest.name} ${created ? 'created' : 'configured'}`);
+    }));
+
+  client(program.command('get'))
+    .description('list the sets, or show one set and its instances')
+    .argument('[name]', 'set name; without it, all sets')
+    .addOption(
+      new Option('-o, --output <format>', 'output format: table, json or yaml (the API objects)')
+        .default('table')
+        .argParser(option(parseOutputFormat)),
+    )
+    .action(run(async (name: string | undefined, options: ConnectionOptions & { output: OutputFormat }) => {
+      const client = api(options);
+      const now = Date.now();
+      if (name === undefined) {
+        const list = await client.list();
+        const items = list?.items ?? [];
+        if (options.output !== 'table') out(formatObject(list, options.output), '');
+        else if (items.length === 0) process.stderr.write('No sets found.\n');
+        else out(formatSetList(items, now), '');
+        return;
+      }
+      const view = await client.get(name);
+      out(options.output === 'table' ? formatSetDetail(view, now) : formatObject(view, options.output), '');
+    }));
+
+  client(program.command('scale'))
+    .description('set the number of replicas of a set (a JSON merge patch of spec.replicas)')
+    .argument('<name>', 'set name')
+    .argument('<replicas>', 'desired number of instances: a non-negative integer', nonNegativeInteger('replicas'))
+    .action(run(async (name: string, replicas: number, options: ConnectionOptions) => {
+      await api(options).patch(name, { spec: { replicas } });
+      out(`set ${name} scaled to ${replicas}`);
+    }));
+
+  client(program.command('delete'))
+    .description('delete a set: its instances stop, highest ordinal first, and their DNS records go with them')
+    .argument('<name>', 'set name')
+    .option('--wait', 'wait until the set is gone (GET answers 404), showing how many instances are left')
+    .addOption(durationOption('--timeout <duration>', 'with --wait: give up after this long (0: never)', '5m'))
+    .addOption(durationOption('--interval <duration>', 'with --wait: time between polls', '1s', true))
+    .action(run(async (name: string, options: ConnectionOptions & { wait?: boolean; timeout: number; interval: number }) => {
+      const client = api(options);
+      await client.delete(name);
+      if (options.wait) await waitUntilDeleted(client, name, options.timeout, options.interval);
+      out(`set ${name} deleted`);
+    }));
+
+  client(program.command('delete-instance'))
+    .description('delete one instance: it is stopped and recreated under the same name (and DNS name)')
+    .argument('<name>', 'set name')
+    .argument('<ordinal>', 'the instance ordinal (1 for web-1)', nonNegativeInteger('ordinal'))
+    .action(run(async (name: string, ordinal: number, options: ConnectionOptions) => {
+      await api(options).deleteInstance(name, ordinal);
+      out(`instance ${name}-${ordinal} deleted; it will be recreated under the same name`);
+    }));
+
+  const rollout = program
+    .command('rollout')
+    .description('follow a set converging to its spec')
+    .addHelpText('after', EXIT_CODES_HELP);
+  client(rollout.command('status'))
+    .description(
+      'wait until the set has observed its latest spec and is Ready, printing each instance as it changes; ' +
+        'fails when the timeout passes or the set is deleted',
+    )
+    .argument('<name>', 'set name')
+    .addOption(durationOption('--timeout <duration>', 'give up after this long, e.g. 90s, 5m, 1h (0: never)', '5m'))
+    .addOption(durationOption('--interval <duration>', 'time between polls', '1s', true))
+    .action(run(async (name: string, options: ConnectionOptions & { timeout: number; interval: number }) => {
+      await rolloutStatus(api(options), name, options.timeout, options.interval);
+    }));
+}
+
+/** The options and help every client command shares. */
+function client(command: Command): Command {
+  return command
+    .addOption(
+      new Option('--api-url <url>', `base URL of the Ordinal API (default: ${DEFAULT_API_URL})`).env('ORDINAL_API_URL'),
+    )
+    .addHelpText('after', `${EXIT_CODES_HELP}\n${CONNECTION_HELP}`);
+}
+
+function api(options: ConnectionOptions): ApiClient {
+  try {
+    return new ApiClient({ baseUrl: options.apiUrl || defaultApiUrl(), token: process.env.ORDINAL_TOKEN });
+  } catch (err) {
+    throw new CliError((err as Error).message);
+  }
+}
+
+function out(text: string, end = '\n'): void {
+  process.stdout.write(text + end);
+}
+
+/** Runs an action; failures are printed as `error: ...` (and field lines) with their exit code. */
+function run<A extends unknown[]>(fn: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    try {
+      await fn(...args);
+    } catch (err) {
+      process.exitCode = report(err);
+    }
+  };
+}
+
+function report(err: unknown): number {
+  if (err instanceof UnreachableError) {
+    process.stderr.write(formatError(err.message));
+    return EXIT_UNREACHABLE;
+  }
+  if (err instanceof ApiError) {
+    let text = formatError(err.message, err.details);
+    if (err.status === 401 && !process.env.ORDINAL_TOKEN) text += 'hint: set ORDINAL_TOKEN to the API token\n';
+    process.stderr.write(text);
+    return EXIT_FAILED;
+  }
+  if (err instanceof CliError) {
+    process.stderr.write(formatError(err.message, err.details));
+    return err.exitCode;
+  }
+  process.stderr.write(formatError(err instanceof Error ? err.message : String(err)));
+  return EXIT_FAILED;
+}
+
+/** Adapts a parser that throws Error to commander's InvalidArgumentError. */
+function option<T>(parse: (text: string) => T): (text: string) => T {
+  return (text) => {
+    try {
+      return parse(text);
+    } catch (err) {
+      throw new InvalidArgumentError((err as Error).message);
+    }
+  };
+}
+
+function durationOption(flags: string, description: string, fallback: string, positive = false): Option {
+  const parse = (text: string) => {
+    const ms = parseDuration(text);
+    if (positive && ms <= 0) throw new Error(`the duration must be more than 0, got '${text}'`);
+    return ms;
+  };
+  return new Option(flags, description).default(parse(fallback), fallback).argParser(option(parse));
+}
+
+/** Parses a non-negative integer argument (no signs, decimals, exponents or blanks). */
+export function parseNonNegativeInteger(text: string, what: string): number {
+  const value = /^\d+$/.test(text.trim()) ? Number(text.trim()) : NaN;
+  if (!Number.isSafeInteger(value)) throw new Error(`${what} must be a non-negative integer, got '${text}'`);
+  return value;
+}
+
+function nonNegativeInteger(what: string): (text: string) => number {
+  return option((text) => parseNonNegativeInteger(text, what));
+}
+
+// ---- apply ----
+
+export interface ManifestFile {
+  name: string;
+  text: string;
+  contentType: ManifestContentType;
+}
+
+/** Reads a manifest file (or stdin for "-"), decides JSON or YAML, and finds metadata.name. */
+async function readManifest(file: string): Promise<ManifestFile> {
+  const source = file === '-' ? 'standard input' : file;
+  let text: string;
+  try {
+    text = file === '-' ? await readStdin() : await readFile(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const reason = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : (err as Error).message;
+    throw new CliError(`cannot read ${source}: ${reason}`);
+  }
+  return manifestFromText(text, source, file === '-' ? undefined : file);
+}
+
+/** Pure part of readManifest: the format (by extension, else by content) and the set's name. */
+export function manifestFromText(text: string, source: string, file?: string): ManifestFile {
+  const format = manifestFormat(text, file);
+  // Decoded only to find the name (with the same limits as the server); the server validates the rest.
+  const decoded = decodeManifest(text, format);
+  if (!decoded.ok) throw new CliError(`cannot apply ${source}`, decoded.issues);
+  const document = decoded.value;
+  const metadata = document.metadata;
+  const name = metadata !== null && typeof metadata === 'object' ? (metadata as { name?: unknown }).name : undefined;
+  if (typeof name !== 'string' || name === '') {
+    const problem = name === undefined || name === '' ? 'is required' : 'must be a string';
+    throw new CliError(`${source} has no metadata.name: the set's name is required to apply it`, [
+      { path: 'metadata.name', message: problem },
+    ]);
+  }
+  return { name, text, contentType: format === 'json' ? 'application/json' : 'application/yaml' };
+}
+
+/** JSON for .json files, YAML for .yaml/.yml; otherwise JSON when the text starts with '{'. */
+export function manifestFormat(text: string, file?: string): 'json' | 'yaml' {
+  const extension = file ? path.extname(file).toLowerCase() : '';
+  if (extension === '.json') return 'json';
+  if (extension === '.yaml' || extension === '.yml') return 'yaml';
+  return text.trimStart().startsWith('{') ? 'json' : 'yaml';
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+// ---- waiting ----
+
+/** Errors worth retrying while polling: no answer, or the API (or Temporal behind it) unavailable. */
+function isTransient(err: unknown): boolean {
+  return err instanceof UnreachableError || (err instanceof ApiError && err.status >= 500);
+}
+
+interface Poll {
+  /** The set, or undefined once GET answers 404. */
+  view: SetView | undefined;
+}
+
+/**
+ * Polls GET /v1/sets/NAME every `intervalMs` until `step` returns true or `timeoutMs` (0: no limit)
+ * passes; then calls `onTimeout`. An API that cannot be reached at the first GET is reported at once
+ * (a wrong address should not wait out the timeout); a 503 (the worker or Temporal restarting) and,
+ * later, any transient failure are retried with one warning, so a restart does not end the wait.
+ */
+async function pollSet(
+  client: ApiClient,
+  name: string,
+  timeoutMs: number,
+  intervalMs: number,
+  step: (poll: Poll, first: boolean) => boolean,
+  onTimeout: () => never,
+): Promise<void> {
+  const deadline = timeoutMs > 0 ? Date.now() + timeoutMs : Infinity;
+  let first = true;
+  let failure: unknown;
+  for (;;) {
+    const remaining = deadline - Date.now();
+    try {
+      const view = await client.find(name, Math.min(REQUEST_TIMEOUT_MS, Math.max(1000, remaining)));
+      if (failure !== undefined) process.stderr.write('the API answers again\n');
+      failure = undefined;
+      if (step({ view }, first)) return;
+      first = false;
+    } catch (err) {
+      if (!isTransient(err) || (first && err instanceof UnreachableError)) throw err;
+      if (failure === undefined) process.stderr.write(`warning: ${(err as Error).message}; retrying\n`);
+      failure = err;
+    }
+    const left = deadline - Date.now();
+    if (left <= 0) {
+      if (failure instanceof UnreachableError) throw failure;
+      onTimeout();
+    }
+    await sleep(Math.min(intervalMs, left));
+  }
+}
+
+async function rolloutStatus(client: ApiClient, name: string, timeoutMs: number, intervalMs: number): Promise<void> {
+  const progress = new RolloutProgress();
+  let last: SetView | undefined;
+  await pollSet(
+    client,
+    name,
+    timeoutMs,
+    intervalMs,
+    ({ view }, first) => {
+      if (view === undefined) throw new CliError(goneMessage(name, !first));
+      last = view;
+      const { verdict, lines } = progress.observe(view);
+      for (const line of lines) out(line);
+      if (verdict.state === 'failed') throw new CliError(verdict.message);
+      if (verdict.state === 'done') {
+        out(verdict.message);
+        return true;
+      }
+      return false;
+    },
+    () => {
+      throw new CliError(timeoutMessage(last, timeoutMs));
+    },
+  );
+}
+
+async function waitUntilDeleted(client: ApiClient, name: string, timeoutMs: number, intervalMs: number): Promise<void> {
+  let left: number | undefined;
+  let printed: string | undefined;
+  await pollSet(
+    client,
+    name,
+    timeoutMs,
+    intervalMs,
+    ({ view }) => {
+      if (view === undefined) return true;
+      left = view.status?.instances?.length ?? 0;
+      const line = `deleting set ${name}: ${left} ${left === 1 ? 'instance' : 'instances'} left`;
+      if (line !== printed) out(line);
+      printed = line;
+      return false;
+    },
+    () => {
+      const what = left === undefined ? '' : `: ${left} ${left === 1 ? 'instance' : 'instances'} left`;
+      throw new CliError(`timed out after ${formatDuration(timeoutMs)} waiting for set ${name} to be deleted${what}`);
+    },
+  );
+}

@@ -1,0 +1,198 @@
+// What `ordinal up`, `worker`, `api` and `dns` run. Loaded only by those commands: the client
+// commands stay quick to start.
+import { mkdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Connection } from '@temporalio/client';
+import { startApiServer, createSetsService } from '../api/server.js';
+import { readManifestText } from '../core/manifest-text.js';
+import { startDnsServer } from '../dns/server.js';
+import { DnsStore } from '../dns/store.js';
+import { dataPaths, loadConfig, type OrdinalConfig } from '../infra/config.js';
+import { ensureSearchAttributes, startDevServer, type DevServer } from '../infra/dev-server.js';
+import { logger } from '../infra/logger.js';
+import { temporalConnectionOptions } from '../infra/temporal-connection.js';
+import { createOrdinalWorker } from '../worker/worker.js';
+import { rolloutProgress } from './rollout.js';
+
+type Stop = () => Promise<void>;
+
+export async function up(config: OrdinalConfig, options: { demo?: boolean; example: string }): Promise<void> {
+  mkdirSync(config.dataDir, { recursive: true });
+  const stops: Stop[] = [];
+  let stopping = false;
+  const stopAll = async () => {
+    if (stopping) return;
+    stopping = true;
+    console.log('\nstopping...');
+    for (const stop of stops.reverse()) {
+      try {
+        await stop();
+      } catch (err) {
+        logger.error({ err }, 'error while stopping');
+      }
+    }
+    console.log('stopped');
+  };
+  process.once('SIGINT', () => void stopAll().then(() => process.exit(0)));
+  process.once('SIGTERM', () => void stopAll().then(() => process.exit(0)));
+
+  try {
+    let uiUrl: string | undefined;
+    if (process.env.TEMPORAL_ADDRESS) {
+      await ensureServerSearchAttributes(config);
+    } else {
+      console.log('starting the Temporal dev server...');
+      const server: DevServer = await startDevServer({
+        dbFile: dataPaths(config.dataDir).temporalDb,
+        ip: '127.0.0.1',
+        port: config.devServer.port,
+        uiPort: config.devServer.uiPort,
+        namespace: config.temporal.namespace,
+        logFile: path.join(config.dataDir, 'temporal.log'),
+        detached: true,
+      });
+      stops.push(() => server.stop());
+      config = { ...config, temporal: { ...config.temporal, address: server.address } };
+      uiUrl = server.uiUrl;
+    }
+
+    stops.push(await startDns(config, { quiet: true }));
+
+    console.log('starting the worker (bundling workflows takes a few seconds)...');
+    const worker = await createOrdinalWorker(config);
+    const running = worker.run();
+    stops.push(async () => {
+      // Stop the worker first so nothing recreates instances while they are being stopped.
+      await worker.shutdown();
+      await running.catch(() => undefined);
+      await worker.driver.stopAll(10_000);
+      clearDnsRecords(config);
+    });
+
+    const { service, close } = await createSetsService(config);
+    const api = await startApiServer({ config, sets: service, logger });
+    stops.push(async () => {
+      await api.close();
+      await close();
+    });
+
+    console.log(`
+Ordinal is up (data in ${config.dataDir})
+  API          ${api.url}
+  DNS          ${config.dns.host}:${config.dns.port} (UDP and TCP), zone ${config.zone}
+  Temporal     ${config.temporal.address}${uiUrl ? `\n  Temporal UI  ${uiUrl}` : ''}
+Press Ctrl-C to stop everything (instances included).
+`);
+
+    if (options.demo) await demo(config, service, options.example);
+    await running;
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
+
+async function demo(config: OrdinalConfig, service: Awaited<ReturnType<typeof createSetsService>>['service'], file: string): Promise<void> {
+  const text = readFileSync(file, 'utf8');
+  const parsed = readManifestText(text, /\.json$/i.test(file) ? 'json' : 'yaml');
+  if (!parsed.ok) throw new Error(`${file}: ${parsed.issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`);
+  const manifest = parsed.value;
+  const name = manifest.metadata.name;
+  const result = await service.apply(name, manifest, { requestedBy: 'ordinal up --demo' });
+  console.log(`set ${name} ${result.created ? 'created' : 'configured'} from ${file}; waiting for it to be Ready...`);
+  let last = '';
+  for (;;) {
+    const view = await service.get(name);
+    if (!view) throw new Error(`set ${name} disappeared`);
+    const progress = rolloutProgress(view);
+    const lines = progress.lines.join('\n');
+    if (lines !== last) console.log(lines);
+    last = lines;
+    if (progress.done) break;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  const spec = manifest.spec;
+  const dnsPort = config.dns.port;
+  const service0 = `${spec.serviceName}.${spec.dns.zone}`;
+  console.log(`
+Try:
+  dig @127.0.0.1 -p ${dnsPort} +short ${name}-0.${service0}
+  dig @127.0.0.1 -p ${dnsPort} +short ${service0}
+  dig @127.0.0.1 -p ${dnsPort} +short SRV _http._tcp.${service0}
+  curl -s http://$(dig @127.0.0.1 -p ${dnsPort} +short ${name}-1.${service0}):8080/
+  ordinal get ${name}
+  ordinal delete-instance ${name} 1     # comes back under the same name, at a new address
+`);
+}
+
+/** `ordinal worker`: polls until SIGINT/SIGTERM; instances keep running after it stops. */
+export async function runWorker(config: OrdinalConfig): Promise<void> {
+  mkdirSync(config.dataDir, { recursive: true });
+  await ensureServerSearchAttributes(config);
+  const worker = await createOrdinalWorker(config);
+  console.log(`worker polling task queue '${config.temporal.taskQueue}' on ${config.temporal.address} (data in ${config.dataDir})`);
+  untilSignal(() => worker.shutdown());
+  await worker.run();
+}
+
+export async function runApi(config: OrdinalConfig): Promise<void> {
+  untilSignal(await startApi(config));
+}
+
+export async function runDns(config: OrdinalConfig): Promise<void> {
+  untilSignal(await startDns(config));
+}
+
+async function startDns(config: OrdinalConfig, opts: { quiet?: boolean } = {}): Promise<Stop> {
+  mkdirSync(config.dataDir, { recursive: true });
+  const store = DnsStore.open(dataPaths(config.dataDir).dnsDb, config.zone);
+  const server = await startDnsServer({ host: config.dns.host, port: config.dns.port, store, logger: logger.child({ component: 'dns' }) });
+  if (!opts.quiet) console.log(`DNS server on ${config.dns.host}:${server.udpPort} (UDP and TCP), zone ${config.zone}, records in ${config.dataDir}`);
+  return async () => {
+    await server.close();
+    store.close();
+  };
+}
+
+async function startApi(config: OrdinalConfig): Promise<Stop> {
+  const { service, close } = await createSetsService(config);
+  const api = await startApiServer({ config, sets: service, logger });
+  console.log(`API on ${api.url} (Temporal ${config.temporal.address})`);
+  return async () => {
+    await api.close();
+    await close();
+  };
+}
+
+/** On a clean local shutdown no instance runs, so no name may resolve to one. */
+function clearDnsRecords(config: OrdinalConfig): void {
+  const store = DnsStore.open(dataPaths(config.dataDir).dnsDb, config.zone);
+  try {
+    store.clear();
+  } finally {
+    store.close();
+  }
+}
+
+async function ensureServerSearchAttributes(config: OrdinalConfig): Promise<void> {
+  const connection = await Connection.connect(temporalConnectionOptions(config));
+  try {
+    await ensureSearchAttributes(connection, config.temporal.namespace);
+  } finally {
+    await connection.close();
+  }
+}
+
+function untilSignal(stop: Stop): void {
+  const handler = () => {
+    void stop().then(
+      () => process.exit(0),
+      (err) => {
+        logger.error({ err }, 'error while stopping');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGINT', handler);
+  process.once('SIGTERM', handler);
+}

@@ -1,0 +1,357 @@
+// What the client commands print: tables, ages, durations, JSON/YAML, API errors, and the pure parts
+// of `ordinal apply` (format detection, metadata.name).
+import { describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import type { InstanceStatus, SetView } from '../../core/set-state.js';
+import { defaultApiUrl } from '../../cli/api-client.js';
+import { CliError, manifestFormat, manifestFromText, parseNonNegativeInteger } from '../../cli/client-commands.js';
+import {
+  formatAge,
+  formatDuration,
+  formatError,
+  formatJson,
+  formatObject,
+  formatSetDetail,
+  formatSetList,
+  formatTable,
+  formatYaml,
+  parseDuration,
+  parseOutputFormat,
+  setAge,
+} from '../../cli/format.js';
+
+const NOW = Date.parse('2025-01-01T12:00:00Z');
+const SECOND = 1000;
+const MINUTE = 60 * SECOND;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+
+function instance(ordinal: number, overrides: Partial<InstanceStatus> = {}): InstanceStatus {
+  return {
+    name: `web-${ordinal}`,
+    ordinal,
+    address: `127.77.0.${ordinal + 1}`,
+    dnsName: `web-${ordinal}.web.ordinal.internal`,
+    phase: 'Running',
+    ready: true,
+    restarts: 0,
+    revision: 'web-5f1c2e9a0b',
+    incarnation: 1,
+    startedAt: new Date(NOW - MINUTE).toISOString(),
+    readySince: new Date(NOW - 50 * SECOND).toISOString(),
+    ...overrides,
+  };
+}
+
+function view(name: string, overrides: { replicas?: number; ready?: number; phase?: SetView['status']['phase']; createdAgoMs?: number | null; instances?: InstanceStatus[] } = {}): SetView {
+  const replicas = overrides.replicas ?? 3;
+  const instances = overrides.instances ?? Array.from({ length: replicas }, (_, i) => instance(i));
+  const ready = overrides.ready ?? instances.filter((i) => i.ready).length;
+  return {
+    apiVersion: 'ordinal.dev/v1',
+    kind: 'StatefulSet',
+    metadata: {
+      name,
+      generation: 1,
+      creationTimestamp: overrides.createdAgoMs === null ? null : new Date(NOW - (overrides.createdAgoMs ?? 5 * MINUTE)).toISOString(),
+    },
+    spec: { replicas, serviceName: name } as SetView['spec'],
+    status: {
+      phase: overrides.phase ?? 'Ready',
+      observedGeneration: 1,
+      replicas: instances.length,
+      readyReplicas: ready,
+      availableReplicas: ready,
+      currentReplicas: instances.length,
+      updatedReplicas: instances.length,
+      currentRevision: `${name}-5f1c2e9a0b`,
+      updateRevision: `${name}-5f1c2e9a0b`,
+      conditions: [],
+      instances,
+    },
+  };
+}
+
+describe('formatTable', () => {
+  it('pads columns to the widest cell with three spaces between, and no trailing whitespace', () => {
+    expect(formatTable(['NAME', 'READY', 'AGE'], [['web', '3/3', '5m'], ['database', '1/1', '10d']])).toBe(
+      'NAME       READY   AGE\n' + 'web        3/3     5m\n' + 'database   1/1     10d\n',
+    );
+  });
+
+  it('prints only the header for no rows', () => {
+    expect(formatTable(['NAME', 'AGE'], [])).toBe('NAME   AGE\n');
+  });
+
+  it('does not pad a short last column', () => {
+    const lines = formatTable(['A', 'LONG HEADER'], [['x', '']]).split('\n');
+    expect(lines[1]).toBe('x');
+    expect(lines.every((line) => line === line.trimEnd())).toBe(true);
+  });
+});
+
+describe('formatAge (kubectl HumanDuration)', () => {
+  it.each([
+    [0, '0s'],
+    [-5 * SECOND, '0s'],
+    [999, '0s'],
+    [45 * SECOND, '45s'],
+    [119 * SECOND, '119s'],
+    [2 * MINUTE, '2m'],
+    [3 * MINUTE + 20 * SECOND, '3m20s'],
+    [9 * MINUTE + 59 * SECOND, '9m59s'],
+    [10 * MINUTE + 30 * SECOND, '10m'],
+    [179 * MINUTE, '179m'],
+    [3 * HOUR, '3h'],
+    [7 * HOUR + 5 * MINUTE, '7h5m'],
+    [20 * HOUR, '20h'],
+    [47 * HOUR, '47h'],
+    [3 * DAY + 4 * HOUR, '3d4h'],
+    [2 * DAY, '2d'],
+    [40 * DAY, '40d'],
+    [729 * DAY, '729d'],
+    [(365 * 2 + 20) * DAY, '2y20d'],
+    [365 * 3 * DAY, '3y'],
+    [365 * 9 * DAY, '9y'],
+  ])('%d ms -> %s', (ms, text) => {
+    expect(formatAge(ms)).toBe(text);
+  });
+
+  it('is <unknown> for a set without (or with an unreadable) creationTimestamp', () => {
+    expect(setAge(view('web', { createdAgoMs: null }), NOW)).toBe('<unknown>');
+    const bad = view('web');
+    bad.metadata.creationTimestamp = 'yesterday-ish';
+    expect(setAge(bad, NOW)).toBe('<unknown>');
+    expect(setAge(view('web', { createdAgoMs: 90 * SECOND }), NOW)).toBe('90s');
+  });
+});
+
+describe('formatSetList', () => {
+  it('prints NAME READY PHASE REVISION AGE, one line per set', () => {
+    const text = formatSetList(
+      [
+        view('web', { createdAgoMs: 5 * MINUTE }),
+        view('database', { replicas: 2, ready: 1, phase: 'Progressing', createdAgoMs: 3 * DAY + 4 * HOUR, instances: [instance(0), instance(1, { ready: false })] }),
+      ],
+      NOW,
+    );
+    expect(text).toBe(
+      [
+        'NAME       READY   PHASE         REVISION              AGE',
+        'web        3/3     Ready         web-5f1c2e9a0b        5m',
+        'database   1/2     Progressing   database-5f1c2e9a0b   3d4h',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('prints <none> for a set without an update revision (nothing applied yet)', () => {
+    const v = view('web', { replicas: 0, instances: [] });
+    v.status.updateRevision = null;
+    expect(formatSetList([v], NOW).split('\n')[1]).toBe('web    0/0     Ready   <none>     5m');
+  });
+});
+
+describe('formatSetDetail', () => {
+  it('prints the set line, a blank line, then NAME PHASE READY ADDRESS DNS NAME RESTARTS REVISION', () => {
+    const text = formatSetDetail(
+      view('web', {
+        ready: 1,
+        phase: 'Degraded',
+        instances: [
+          instance(0),
+          instance(1, { phase: 'CrashLoopBackOff', ready: false, address: null, restarts: 4, lastError: 'the process exited with code 1' }),
+        ],
+        replicas: 2,
+      }),
+      NOW,
+    );
+    expect(text).toBe(
+      [
+        'NAME   READY   PHASE      REVISION         AGE',
+        'web    1/2     Degraded   web-5f1c2e9a0b   5m',
+        '',
+        'NAME    PHASE              READY   ADDRESS      DNS NAME                     RESTARTS   REVISION',
+        'web-0   Running            true    127.77.0.1   web-0.web.ordinal.internal   0          web-5f1c2e9a0b',
+        'web-1   CrashLoopBackOff   false   <none>       web-1.web.ordinal.internal   4          web-5f1c2e9a0b',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('says so when the set has no instances', () => {
+    expect(formatSetDetail(view('web', { replicas: 0, instances: [] }), NOW)).toMatch(/\n\nNo instances\.\n$/);
+  });
+});
+
+describe('JSON and YAML', () => {
+  const list = { items: [view('web')] };
+
+  it('prints indented JSON with a final newline that parses back to the same object', () => {
+    const text = formatJson(list);
+    expect(text.endsWith('}\n')).toBe(true);
+    expect(text).toContain('\n  "items": [');
+    expect(JSON.parse(text)).toEqual(list);
+    expect(formatObject(list, 'json')).toBe(text);
+  });
+
+  it('prints block YAML that parses back to the same object, nulls included', () => {
+    const v = view('web', { createdAgoMs: null });
+    const text = formatYaml(v);
+    expect(text).toMatch(/^apiVersion: ordinal\.dev\/v1\nkind: StatefulSet\nmetadata:\n {2}name: web\n/);
+    expect(text).toContain('creationTimestamp: null');
+    expect(parseYaml(text)).toEqual(v);
+    expect(formatObject(v, 'yaml')).toBe(text);
+  });
+
+  it('does not fold long strings', () => {
+    const long = 'x'.repeat(300);
+    expect(formatYaml({ message: long })).toBe(`message: ${long}\n`);
+  });
+});
+
+describe('parseOutputFormat', () => {
+  it.each(['table', 'json', 'yaml', 'JSON'])('accepts %s', (text) => {
+    expect(parseOutputFormat(text)).toBe(text.toLowerCase());
+  });
+  it('rejects others, naming the choices', () => {
+    expect(() => parseOutputFormat('wide')).toThrow("unknown output format 'wide': use one of table, json, yaml");
+  });
+});
+
+describe('formatError', () => {
+  it('prints the message, then one indented line per detail', () => {
+    expect(
+      formatError('the manifest is invalid', [
+        { path: 'spec.replicas', message: 'must be at least 0' },
+        { path: 'spec.template.ports[0].port', message: 'must be at most 65535' },
+        { path: '', message: 'the document is empty' },
+      ]),
+    ).toBe(
+      'error: the manifest is invalid\n' +
+        '  spec.replicas: must be at least 0\n' +
+        '  spec.template.ports[0].port: must be at most 65535\n' +
+        '  the document is empty\n',
+    );
+  });
+  it('prints one line without details', () => {
+    expect(formatError("set 'web' does not exist")).toBe("error: set 'web' does not exist\n");
+  });
+});
+
+describe('durations', () => {
+  it.each([
+    ['90s', 90 * SECOND],
+    ['5m', 5 * MINUTE],
+    ['1h', HOUR],
+    ['1h30m', 90 * MINUTE],
+    ['2m30s', 150 * SECOND],
+    ['500ms', 500],
+    ['1.5s', 1500],
+    ['1d', DAY],
+    ['30', 30 * SECOND],
+    ['2.5', 2500],
+    ['0', 0],
+    [' 10s ', 10 * SECOND],
+  ])('parses %j as %d ms', (text, ms) => {
+    expect(parseDuration(text)).toBe(ms);
+  });
+
+  it.each(['', 'abc', '5x', '-5s', '5 m', 'm5', '1h 30m', '5s5', '1e3'])('rejects %j', (text) => {
+    expect(() => parseDuration(text)).toThrow(/invalid duration .*: use e\.g\. 90s, 5m, 1h/);
+  });
+
+  it.each([
+    [300_000, '5m'],
+    [90_000, '1m30s'],
+    [1_500, '1.5s'],
+    [3_600_000, '1h'],
+    [5_400_000, '1h30m'],
+    [250, '250ms'],
+    [1_000, '1s'],
+  ])('formats %d ms as %s', (ms, text) => {
+    expect(formatDuration(ms)).toBe(text);
+  });
+});
+
+describe('apply: reading a manifest', () => {
+  const yaml = 'apiVersion: ordinal.dev/v1\nkind: StatefulSet\nmetadata:\n  name: web\nspec:\n  replicas: 3\n';
+  const json = JSON.stringify({ apiVersion: 'ordinal.dev/v1', kind: 'StatefulSet', metadata: { name: 'web' }, spec: {} });
+
+  it('chooses the format by extension, else by content', () => {
+    expect(manifestFormat(json, 'web.json')).toBe('json');
+    expect(manifestFormat(yaml, 'web.yaml')).toBe('yaml');
+    expect(manifestFormat(yaml, 'web.YML')).toBe('yaml');
+    expect(manifestFormat('  \n{"a": 1}', 'web.txt')).toBe('json');
+    expect(manifestFormat('{"a": 1}')).toBe('json');
+    expect(manifestFormat(yaml)).toBe('yaml');
+    // A YAML file whose content looks like JSON is still sent as YAML.
+    expect(manifestFormat('{a: 1}', 'x.yaml')).toBe('yaml');
+  });
+
+  it('keeps the text untouched and finds metadata.name', () => {
+    expect(manifestFromText(yaml, 'web.yaml', 'web.yaml')).toEqual({ name: 'web', text: yaml, contentType: 'application/yaml' });
+    expect(manifestFromText(json, 'standard input')).toEqual({ name: 'web', text: json, contentType: 'application/json' });
+    // Invalid fields are the server's to report: only the name matters here.
+    expect(manifestFromText('metadata: {name: db}\nspec: {replicas: -1}\n', 'x').name).toBe('db');
+  });
+
+  function cliError(fn: () => unknown): CliError {
+    try {
+      fn();
+    } catch (err) {
+      expect(err).toBeInstanceOf(CliError);
+      return err as CliError;
+    }
+    throw new Error('expected a CliError');
+  }
+
+  it('names the missing field', () => {
+    const err = cliError(() => manifestFromText('apiVersion: ordinal.dev/v1\nspec: {}\n', 'web.yaml', 'web.yaml'));
+    expect(err.message).toBe("web.yaml has no metadata.name: the set's name is required to apply it");
+    expect(err.details).toEqual([{ path: 'metadata.name', message: 'is required' }]);
+    expect(cliError(() => manifestFromText('{"metadata": {"name": 5}}', 'x.json', 'x.json')).details).toEqual([
+      { path: 'metadata.name', message: 'must be a string' },
+    ]);
+    expect(cliError(() => manifestFromText('metadata:\n  name: ""\n', 'x')).details[0].path).toBe('metadata.name');
+  });
+
+  it('rejects empty files, syntax errors, non-objects and several documents, with the decoder\'s reasons', () => {
+    expect(cliError(() => manifestFromText(' \n', 'web.yaml')).message).toBe('cannot apply web.yaml');
+    expect(cliError(() => manifestFromText(' \n', 'web.yaml')).details).toEqual([{ path: '', message: 'the document is empty' }]);
+    const json = cliError(() => manifestFromText('{"metadata": ', 'x.json', 'x.json'));
+    expect(json.message).toBe('cannot apply x.json');
+    expect(json.details[0].message).toMatch(/^invalid JSON at line 1, column \d+/);
+    const yamlError = cliError(() => manifestFromText('metadata:\n  name: web\n   bad: [\n', 'x.yaml', 'x.yaml'));
+    expect(yamlError.details[0].message).toMatch(/^invalid YAML/);
+    expect(cliError(() => manifestFromText('- a\n- b\n', 'x.yaml')).details[0].message).toMatch(/must be a YAML mapping, not a list/);
+    expect(cliError(() => manifestFromText('just text', 'x')).details[0].message).toMatch(/must be a YAML mapping/);
+    expect(cliError(() => manifestFromText(`${yaml}---\n${yaml}`, 'x.yaml')).details[0].message).toMatch(/several YAML documents/);
+    // A leading document marker is one document.
+    expect(manifestFromText(`---\n${yaml}`, 'x.yaml').name).toBe('web');
+  });
+});
+
+describe('arguments', () => {
+  it.each([
+    ['0', 0],
+    ['3', 3],
+    ['007', 7],
+  ])('accepts %j as %d', (text, n) => {
+    expect(parseNonNegativeInteger(text, 'replicas')).toBe(n);
+  });
+  it.each(['-1', '1.5', 'three', '', '1e3', '0x10', '99999999999999999999'])('rejects %j', (text) => {
+    expect(() => parseNonNegativeInteger(text, 'replicas')).toThrow(`replicas must be a non-negative integer, got '${text}'`);
+  });
+});
+
+describe('defaultApiUrl', () => {
+  it('prefers ORDINAL_API_URL, then where "ordinal api" listens, then the default', () => {
+    expect(defaultApiUrl({})).toBe('http://127.0.0.1:7080');
+    expect(defaultApiUrl({ ORDINAL_API_URL: 'https://ordinal.example.com', ORDINAL_API_PORT: '9000' })).toBe('https://ordinal.example.com');
+    expect(defaultApiUrl({ ORDINAL_API_PORT: '9000' })).toBe('http://127.0.0.1:9000');
+    expect(defaultApiUrl({ ORDINAL_API_HOST: '0.0.0.0' })).toBe('http://127.0.0.1:7080');
+    expect(defaultApiUrl({ ORDINAL_API_HOST: '::', ORDINAL_API_PORT: '81' })).toBe('http://[::1]:81');
+    expect(defaultApiUrl({ ORDINAL_API_HOST: '10.0.0.5' })).toBe('http://10.0.0.5:7080');
+  });
+});
