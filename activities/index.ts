@@ -27,12 +27,9 @@ export function createActivities(deps: ActivityDependencies): Activities {
         dnsServer: deps.dnsServer,
       };
       try {
-        return await deps.driver.create({
-          identity,
-          incarnation: request.incarnation,
-          revision: request.revision,
-          template: request.template,
-        });
+        return await heartbeating(() =>
+          deps.driver.create({ identity, incarnation: request.incarnation, revision: request.revision, template: request.template }),
+        );
       } catch (err) {
         // A retry cannot fix a missing program or a bad working directory: fail the create at once.
         if (err instanceof DriverError && !err.retryable) throw ApplicationFailure.nonRetryable(err.message, 'DriverError');
@@ -41,14 +38,8 @@ export function createActivities(deps: ActivityDependencies): Activities {
     },
 
     async deleteInstance(request) {
-      // Stopping may take the whole grace period: heartbeat meanwhile so a dead worker is noticed.
-      const context = Context.current();
-      const timer = setInterval(() => context.heartbeat(), 1_000);
-      try {
-        await deps.driver.delete(request.set, request.ordinal, request.gracePeriodSeconds * 1000);
-      } finally {
-        clearInterval(timer);
-      }
+      // Stopping may take the whole grace period.
+      await heartbeating(() => deps.driver.delete(request.set, request.ordinal, request.gracePeriodSeconds * 1000));
     },
 
     async listInstances(request) {
@@ -61,4 +52,16 @@ export function createActivities(deps: ActivityDependencies): Activities {
       await deps.dns.apply(request.set, request.zone, request.records);
     },
   };
+}
+
+/** Heartbeats while `work` runs, so Temporal notices a dead worker within the heartbeat timeout. */
+async function heartbeating<T>(work: () => Promise<T>): Promise<T> {
+  const context = Context.current();
+  context.heartbeat();
+  const timer = setInterval(() => context.heartbeat(), 1_000);
+  try {
+    return await work();
+  } finally {
+    clearInterval(timer);
+  }
 }

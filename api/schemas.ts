@@ -47,11 +47,19 @@ export function generationFromIfMatch(value: string | undefined): number | undef
 // ---- request bodies ----
 
 /**
+ * zod 4 attaches methods to each schema instance when it is built, so a core schema built before
+ * @hono/zod-openapi extended zod has no `.openapi()`; a clone made now does. Parsing is unchanged.
+ */
+function documented<T extends z.ZodType>(schema: T): T {
+  return schema.meta({}) as T;
+}
+
+/**
  * The manifest as a document component: the same zod schema the core validates with. Routes refer to
  * it by $ref instead of embedding the zod schema, so zod-openapi does not parse the body itself (the
  * API reads JSON and YAML with the core's decoder, which reports positions and enforces limits).
  */
-export const ManifestComponent = manifestSchema.openapi({
+export const ManifestComponent = documented(manifestSchema).openapi({
   description: 'A StatefulSet manifest. On PUT, metadata.name may be omitted; it defaults to the name in the path.',
 });
 export const manifestRef = { $ref: '#/components/schemas/Manifest' } as const;
@@ -141,7 +149,7 @@ export const SetMetadataSchema = z
   .openapi('SetMetadata');
 
 /** The spec as the core validates it (defaults are filled in responses). */
-export const SetSpecSchema = manifestSchema.in.shape.spec.openapi('SetSpec');
+export const SetSpecSchema = documented(manifestSchema.in.shape.spec).openapi('SetSpec');
 
 export const SetSchema = z
   .object({

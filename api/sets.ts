@@ -148,7 +148,8 @@ function translate(err: unknown, name: string | undefined): unknown {
       return new SetError(failure.type, failure.message, details);
     }
   }
-  const code = (err as { code?: number }).code;
+  // The gRPC status is on the error, or on its cause when the client wrapped it (ServiceError).
+  const code = (err as { code?: number }).code ?? (err as { cause?: { code?: number } }).cause?.code;
   if (code === GRPC_DEADLINE_EXCEEDED || code === GRPC_UNAVAILABLE) {
     return new SetError('Unavailable', 'Temporal or the Ordinal worker did not answer in time; is the worker running?');
   }

@@ -11,6 +11,8 @@ export interface OrdinalConfig {
   /** Where Ordinal keeps its state: Temporal's database, DNS records, instance state and logs. */
   dataDir: string;
   temporal: { address: string; namespace: string; taskQueue: string };
+  /** Where `ordinal up` runs its own Temporal dev server when TEMPORAL_ADDRESS is not set. */
+  devServer: { port: number; uiPort: number };
   api: HostPort;
   dns: HostPort;
   /** The default DNS zone the embedded server is authoritative for. */
@@ -22,6 +24,7 @@ export interface OrdinalConfig {
 export const DEFAULTS = {
   dataDir: '.ordinal',
   temporalAddress: '127.0.0.1:7233',
+  temporalPort: 7233,
   temporalUiPort: 8233,
   namespace: 'default',
   taskQueue: 'ordinal',
@@ -40,6 +43,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
       address: env.TEMPORAL_ADDRESS || DEFAULTS.temporalAddress,
       namespace: env.TEMPORAL_NAMESPACE || DEFAULTS.namespace,
       taskQueue: env.ORDINAL_TASK_QUEUE || DEFAULTS.taskQueue,
+    },
+    devServer: {
+      port: parsePort('ORDINAL_TEMPORAL_PORT', env.ORDINAL_TEMPORAL_PORT, DEFAULTS.temporalPort),
+      uiPort: parsePort('ORDINAL_TEMPORAL_UI_PORT', env.ORDINAL_TEMPORAL_UI_PORT, DEFAULTS.temporalUiPort),
     },
     api: {
       host: env.ORDINAL_API_HOST || DEFAULTS.apiHost,

@@ -45,15 +45,21 @@ const NEVER_CREATED_TIMEOUT = '1 minute';
 /** Continue-as-new at this history length even if the server has not suggested it yet. */
 const MAX_HISTORY_EVENTS = 5_000;
 
-const { createInstance, listInstances, publishRecords } = proxyActivities<Activities>({
-  // Short: a create that never answers (its worker died) is retried soon; the driver makes it idempotent.
-  startToCloseTimeout: '30s',
+const { createInstance } = proxyActivities<Activities>({
+  // Heartbeats notice a dead worker within seconds; the retry is safe, the driver makes it idempotent.
+  startToCloseTimeout: '5m',
+  heartbeatTimeout: '10s',
   retry: { initialInterval: '1s', maximumInterval: '10s', maximumAttempts: 5 },
 });
+const { listInstances, publishRecords } = proxyActivities<Activities>({
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '1s', maximumInterval: '10s' },
+});
 const { deleteInstance } = proxyActivities<Activities>({
-  // The grace period plus margin; heartbeats notice a dead worker sooner. Retried until confirmed.
-  startToCloseTimeout: '1h',
-  heartbeatTimeout: '15s',
+  // Bounded by the grace period (at most an hour); heartbeats notice a dead worker sooner. Retried
+  // until the instance is confirmed gone: its successor must never start before.
+  startToCloseTimeout: '70m',
+  heartbeatTimeout: '10s',
   retry: { initialInterval: '1s', maximumInterval: '10s' },
 });
 const { watchInstances } = proxyActivities<Activities>({

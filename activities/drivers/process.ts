@@ -254,6 +254,11 @@ export class ProcessDriver implements InstanceDriver {
     });
   }
 
+  /** Every live instance process of this data dir, whatever the state says: what is really running. */
+  running(): Array<{ set: string; ordinal: number; incarnation: number; pid: number; address: string }> {
+    return this.scan('').map(({ set, ordinal, incarnation, pid, address }) => ({ set, ordinal, incarnation, pid, address }));
+  }
+
   /** Stops every instance of this data dir (recorded or found in /proc), e.g. when `ordinal up` exits. */
   async stopAll(gracePeriodMs: number): Promise<void> {
     const identities = new Map<string, [string, number]>();
