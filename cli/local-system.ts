@@ -9,7 +9,7 @@ import { startDnsServer } from '../dns/server.js';
 import { DnsStore } from '../dns/store.js';
 import { dataPaths, loadConfig, type OrdinalConfig } from '../infra/config.js';
 import { ensureSearchAttributes, startDevServer, type DevServer } from '../infra/dev-server.js';
-import { logger } from '../infra/logger.js';
+import { logToFile, logger } from '../infra/logger.js';
 import { temporalConnectionOptions } from '../infra/temporal-connection.js';
 import { createOrdinalWorker } from '../worker/worker.js';
 import { rolloutProgress } from './rollout.js';
@@ -18,6 +18,9 @@ type Stop = () => Promise<void>;
 
 export async function up(config: OrdinalConfig, options: { demo?: boolean; example: string }): Promise<void> {
   mkdirSync(config.dataDir, { recursive: true });
+  // The terminal shows what people need; the components' logs go to a file.
+  const logFile = path.join(config.dataDir, 'logs', 'ordinal.log');
+  logToFile(logFile);
   const stops: Stop[] = [];
   let stopping = false;
   const stopAll = async () => {
@@ -66,6 +69,7 @@ export async function up(config: OrdinalConfig, options: { demo?: boolean; examp
       await worker.shutdown();
       await running.catch(() => undefined);
       await worker.driver.stopAll(10_000);
+      worker.driver.close();
       clearDnsRecords(config);
     });
 
@@ -81,6 +85,7 @@ Ordinal is up (data in ${config.dataDir})
   API          ${api.url}
   DNS          ${config.dns.host}:${config.dns.port} (UDP and TCP), zone ${config.zone}
   Temporal     ${config.temporal.address}${uiUrl ? `\n  Temporal UI  ${uiUrl}` : ''}
+  Logs         ${logFile} (instances: ${path.join(config.dataDir, 'logs')}/<name>.log)
 Press Ctrl-C to stop everything (instances included).
 `);
 

@@ -1,9 +1,40 @@
-// One structured logger for every component: JSON lines on stderr, level from ORDINAL_LOG_LEVEL.
+// One structured logger for every component: JSON lines, level from ORDINAL_LOG_LEVEL (default info),
+// on stderr; `ordinal up` sends them to a file instead so the terminal shows only what people need.
+// The Temporal SDK's own logs (worker, workflows, the Rust core) go through the same logger.
 import pino from 'pino';
+import { DefaultLogger, Runtime, makeTelemetryFilterString, type LogLevel } from '@temporalio/worker';
 
-export const logger = pino(
-  { level: process.env.ORDINAL_LOG_LEVEL || 'info', base: { pid: process.pid } },
-  pino.destination({ dest: 2, sync: true }),
-);
+function create(destination: pino.DestinationStream): pino.Logger {
+  return pino({ level: process.env.ORDINAL_LOG_LEVEL || 'info', base: { pid: process.pid } }, destination);
+}
+
+/** Live binding: modules that log read it when they log, so logToFile() reaches them all. */
+export let logger: pino.Logger = create(pino.destination({ dest: 2, sync: true }));
 
 export type Logger = pino.Logger;
+
+/** Sends every log line to `file` (created with its folder) from now on. */
+export function logToFile(file: string): void {
+  logger = create(pino.destination({ dest: file, mkdir: true, sync: true }));
+}
+
+let runtimeInstalled = false;
+
+/** Routes the Temporal SDK's logs into ours; must run before the first worker connection. */
+export function installTemporalLogging(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  const levels: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = {
+    TRACE: 'trace',
+    DEBUG: 'debug',
+    INFO: 'info',
+    WARN: 'warn',
+    ERROR: 'error',
+  };
+  Runtime.install({
+    logger: new DefaultLogger('INFO', (entry) => {
+      logger[levels[entry.level]]({ component: 'temporal', ...entry.meta }, entry.message);
+    }),
+    telemetryOptions: { logging: { forward: {}, filter: makeTelemetryFilterString({ core: 'WARN' }) } },
+  });
+}

@@ -7,7 +7,7 @@ import { ProcessDriver } from '../activities/drivers/process.js';
 import { DnsStore } from '../dns/store.js';
 import { dataPaths, type OrdinalConfig } from '../infra/config.js';
 import { temporalConnectionOptions } from '../infra/temporal-connection.js';
-import { logger } from '../infra/logger.js';
+import { installTemporalLogging, logger } from '../infra/logger.js';
 
 const require = createRequire(import.meta.url);
 
@@ -31,11 +31,12 @@ export interface OrdinalWorker {
   driver: ProcessDriver;
   /** Runs until shutdown() (or a fatal error). */
   run(): Promise<void>;
-  /** Stops polling, lets running activities finish or fail over, then closes resources. */
+  /** Stops polling, lets running activities finish or fail over, then closes the connection. */
   shutdown(): Promise<void>;
 }
 
 export async function createOrdinalWorker(config: OrdinalConfig, options: { bundle?: WorkflowBundleOption } = {}): Promise<OrdinalWorker> {
+  installTemporalLogging();
   const paths = dataPaths(config.dataDir);
   const driver = new ProcessDriver({ dataDir: config.dataDir, addressPool: config.addressPool, logger: logger.child({ component: 'driver' }) });
   const store = DnsStore.open(paths.dnsDb, config.zone);
@@ -52,8 +53,9 @@ export async function createOrdinalWorker(config: OrdinalConfig, options: { bund
     }),
     // Each set keeps one long watch activity running: allow many at once (they are cheap awaits).
     maxConcurrentActivityTaskExecutions: 2_000,
-    // On shutdown, activities get this long before they are failed over to the next worker.
-    shutdownGraceTime: '5s',
+    // On shutdown, running activities (mostly watches) are cancelled after this long and retried by the
+    // next worker; every activity is idempotent, so a short grace is safe and makes Ctrl-C quick.
+    shutdownGraceTime: '1s',
   });
 
   let running: Promise<void> | undefined;
@@ -61,10 +63,10 @@ export async function createOrdinalWorker(config: OrdinalConfig, options: { bund
     worker,
     driver,
     run() {
+      // The driver stays open: whoever runs the worker may still stop instances through it.
       running ??= worker.run().finally(async () => {
         await connection.close();
         store.close();
-        driver.close();
       });
       return running;
     },

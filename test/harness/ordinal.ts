@@ -75,6 +75,7 @@ export async function startTestOrdinal(options: { workflowLimits?: { maxHistoryE
   const stopWorker = async () => {
     await worker?.shutdown();
     await running?.catch(() => undefined);
+    worker?.driver.close();
     worker = undefined;
   };
   await startWorker();
