@@ -4,6 +4,8 @@ import { defineConfig } from 'vitest/config';
 // server (and other real services) started once per run by test/harness/global-setup.ts.
 export default defineConfig({
   test: {
+    // Components log JSON lines; keep test output to warnings unless asked (ORDINAL_LOG_LEVEL=info).
+    env: { ORDINAL_LOG_LEVEL: process.env.ORDINAL_LOG_LEVEL ?? 'warn' },
     projects: [
       {
         test: {

@@ -125,8 +125,10 @@ Try:
   dig @127.0.0.1 -p ${dnsPort} +short ${service0}
   dig @127.0.0.1 -p ${dnsPort} +short SRV _http._tcp.${service0}
   curl -s http://$(dig @127.0.0.1 -p ${dnsPort} +short ${name}-1.${service0}):8080/
-  ordinal get ${name}
-  ordinal delete-instance ${name} 1     # comes back under the same name, at a new address
+  ./bin/ordinal.js get ${name}
+  kill -9 $(curl -s http://$(dig @127.0.0.1 -p ${dnsPort} +short ${name}-1.${service0}):8080/pid)
+  ./bin/ordinal.js get ${name}          # ${name}-1 is back under the same name, at a new address
+  ./bin/ordinal.js delete-instance ${name} 2
 `);
 }
 

@@ -11,12 +11,18 @@ const identity = {
   dnsName: process.env.ORDINAL_DNS_NAME,
   incarnation: Number(process.env.ORDINAL_INCARNATION),
   greeting: process.env.GREETING ?? 'hello',
+  pid: process.pid,
   startedAt: new Date().toISOString(),
 };
 
 const server = http.createServer((req, res) => {
   if (req.url === '/healthz') {
     res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+    return;
+  }
+  if (req.url === '/pid') {
+    // For the demo: `kill -9 $(curl -s http://<address>:8080/pid)`.
+    res.writeHead(200, { 'content-type': 'text/plain' }).end(`${process.pid}\n`);
     return;
   }
   res.writeHead(200, { 'content-type': 'application/json' }).end(`${JSON.stringify(identity)}\n`);
