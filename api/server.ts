@@ -60,9 +60,12 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   return { url, port: address.port, close };
 }
 
-/** Connects to Temporal as configured (address, namespace, TLS, API key) and returns the sets over it. */
+/**
+ * The sets over a Temporal connection as configured (address, namespace, TLS, API key). The connection
+ * is lazy: the API starts while Temporal is still down and answers 503 until it is reachable.
+ */
 export async function createSetsService(config: OrdinalConfig): Promise<{ service: SetsService; close(): Promise<void> }> {
-  const connection = await Connection.connect(temporalConnectionOptions(config));
+  const connection = Connection.lazy(temporalConnectionOptions(config));
   const client = new Client({ connection, namespace: config.temporal.namespace });
   const service = new SetsService(client, { taskQueue: config.temporal.taskQueue });
   return { service, close: () => connection.close() };

@@ -38,18 +38,22 @@ export interface SetsServiceOptions {
   taskQueue: string;
   /** Passed to new set workflows (tests use a low history limit to exercise continue-as-new). */
   workflowLimits?: StatefulSetInput['limits'];
-  /** How long a Query may wait for the worker to answer. */
+  /** How long a read (Query, listing) may wait for Temporal and the worker (default 10 s). */
   queryTimeoutMs?: number;
+  /** How long a change (Update) may wait for the worker to accept it (default 30 s). */
+  updateTimeoutMs?: number;
 }
 
 export class SetsService {
   private readonly queryTimeoutMs: number;
+  private readonly updateTimeoutMs: number;
 
   constructor(
     private readonly client: Client,
     private readonly options: SetsServiceOptions,
   ) {
     this.queryTimeoutMs = options.queryTimeoutMs ?? 10_000;
+    this.updateTimeoutMs = options.updateTimeoutMs ?? 30_000;
   }
 
   /** Creates or updates a set: one Update-with-Start, so creation and the first spec are atomic. */
@@ -73,10 +77,11 @@ export class SetsService {
   async get(name: string): Promise<SetView | undefined> {
     try {
       const handle = this.client.workflow.getHandle(workflowIdForSet(name));
-      const description = await handle.describe();
-      if (description.status.name !== 'RUNNING') return undefined;
-      const view = await this.withQueryDeadline(() => handle.query(getSetQuery));
-      return view ?? undefined;
+      return await this.within(this.queryTimeoutMs, async () => {
+        const description = await handle.describe();
+        if (description.status.name !== 'RUNNING') return undefined;
+        return (await handle.query(getSetQuery)) ?? undefined;
+      });
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) return undefined;
       throw translate(err, name);
@@ -86,12 +91,14 @@ export class SetsService {
   async list(): Promise<SetView[]> {
     const names: string[] = [];
     try {
-      for await (const execution of this.client.workflow.list({
-        query: `WorkflowType = '${WORKFLOW_TYPE}' AND ExecutionStatus = 'Running'`,
-      })) {
-        const name = execution.searchAttributes?.OrdinalSet?.[0] ?? execution.workflowId.replace(/^statefulset\//, '');
-        names.push(String(name));
-      }
+      await this.within(this.queryTimeoutMs, async () => {
+        for await (const execution of this.client.workflow.list({
+          query: `WorkflowType = '${WORKFLOW_TYPE}' AND ExecutionStatus = 'Running' AND TaskQueue = '${this.options.taskQueue}'`,
+        })) {
+          const name = execution.searchAttributes?.OrdinalSet?.[0] ?? execution.workflowId.replace(/^statefulset\//, '');
+          names.push(String(name));
+        }
+      });
     } catch (err) {
       throw translate(err, undefined);
     }
@@ -121,16 +128,18 @@ export class SetsService {
     }
   }
 
+  /** A change: bounded, so a missing worker gives 503 rather than a hung request. */
   private async call<T>(name: string, fn: () => Promise<T>): Promise<T> {
     try {
-      return await fn();
+      return await this.within(this.updateTimeoutMs, fn);
     } catch (err) {
       throw translate(err, name);
     }
   }
 
-  private withQueryDeadline<T>(fn: () => Promise<T>): Promise<T> {
-    return this.client.connection.withDeadline(Date.now() + this.queryTimeoutMs, fn);
+  /** Every Temporal call made inside `fn` shares one deadline. */
+  private within<T>(timeoutMs: number, fn: () => Promise<T>): Promise<T> {
+    return this.client.connection.withDeadline(Date.now() + timeoutMs, fn);
   }
 }
 

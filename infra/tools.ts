@@ -260,7 +260,8 @@ async function acquireLock(lockDir: string, purpose: string, timeoutMs = 15 * 60
   }
 }
 
-function isAlive(pid: number): boolean {
+/** True while a process with this pid exists (EPERM: it exists, owned by someone else). */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -13,6 +13,7 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 import type { TestProject } from 'vitest/node';
 import { ensureSearchAttributes, startDevServer, type DevServer } from '../../infra/dev-server.js';
 import { startMotoServer, type MotoServer } from '../../infra/moto.js';
+import { isAlive } from '../../infra/tools.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -91,14 +92,6 @@ async function removeStaleTempDirs(): Promise<void> {
   );
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 async function startTemporal(namespace: string, tmp: string): Promise<DevServer | { address: string }> {
   const external = process.env.TEMPORAL_ADDRESS;

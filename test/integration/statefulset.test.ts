@@ -4,8 +4,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SetError } from '../../api/sets.js';
-import { instanceDnsName } from '../../core/names.js';
+import { SetError, SetsService } from '../../api/sets.js';
+import { instanceDnsName, workflowIdForSet } from '../../core/names.js';
 import { startTestOrdinal, uniqueName, type TestOrdinal } from '../harness/ordinal.js';
 import { fixtureManifest, isReady, queryTcp, readEvents, resolveA, waitForSet } from '../harness/sets.js';
 import { waitFor } from '../harness/services.js';
@@ -182,6 +182,20 @@ describe.sequential('a StatefulSet on Temporal', () => {
     await expect(ordinal.sets.apply(neverName, never)).rejects.toMatchObject({ code: 'InvalidManifest' });
     expect(await ordinal.sets.get(neverName)).toBeUndefined();
     expect(await ordinal.driver().describe(neverName)).toEqual([]);
+  });
+
+  it('answers Unavailable in bounded time when no worker serves the set', async () => {
+    const orphanQueue = uniqueName('nobody-polls');
+    const sets = new SetsService(ordinal.client, { taskQueue: orphanQueue, queryTimeoutMs: 2_000, updateTimeoutMs: 3_000 });
+    const name = uniqueName('orphan');
+    const started = Date.now();
+    try {
+      await expect(sets.apply(name, fixtureManifest(name, { replicas: 1 }))).rejects.toMatchObject({ code: 'Unavailable' });
+      expect(Date.now() - started).toBeLessThan(15_000);
+      await expect(sets.get(name)).rejects.toMatchObject({ code: 'Unavailable' });
+    } finally {
+      await ordinal.client.workflow.getHandle(workflowIdForSet(name)).terminate('test finished').catch(() => undefined);
+    }
   });
 
   it('restarts an instance that fails its liveness probe', async () => {
