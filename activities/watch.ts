@@ -9,6 +9,8 @@ import type { runProbe as RunProbe } from './probes.js';
 
 /** Heartbeat (and re-check process liveness) at least this often. */
 const TICK_MS = 1_000;
+/** How long to wait for the exit code of a process seen dead. */
+const EXIT_REPORT_WAIT_MS = 1_000;
 
 type ProbeKind = 'readiness' | 'liveness';
 
@@ -74,7 +76,12 @@ export function createWatchActivity(deps: { driver: InstanceDriver; runProbe: ty
         context.heartbeat();
 
         const gone = request.instances.filter((w) => !deps.driver.isAlive(w.handle));
-        if (gone.length > 0) return gone.map((w) => exitChange(w, exit));
+        if (gone.length > 0) {
+          // A child of ours can be seen dead (a zombie) just before Node reaps it and reports its exit
+          // code: give that report a moment, so the status can say how it ended.
+          if (!exit) await Promise.race([exited, delay(EXIT_REPORT_WAIT_MS, stopWatching.signal)]);
+          return gone.map((w) => exitChange(w, exit));
+        }
 
         const changes = await probeDue(request.instances, memory, deps.runProbe, signal);
         if (changes.length > 0) return changes;

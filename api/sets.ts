@@ -6,6 +6,7 @@ import {
   WithStartWorkflowOperation,
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
+  WorkflowUpdateRPCTimeoutOrCancelledError,
 } from '@temporalio/client';
 import type { FieldIssue } from '../core/manifest.js';
 import { workflowIdForSet } from '../core/names.js';
@@ -143,6 +144,7 @@ export class SetsService {
   }
 }
 
+const GRPC_CANCELLED = 1;
 const GRPC_DEADLINE_EXCEEDED = 4;
 const GRPC_UNAVAILABLE = 14;
 
@@ -157,9 +159,13 @@ function translate(err: unknown, name: string | undefined): unknown {
       return new SetError(failure.type, failure.message, details);
     }
   }
+  if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) {
+    return new SetError('Unavailable', 'the Ordinal worker did not take the change in time; is it running? (GET the set to see whether it was applied)');
+  }
   // The gRPC status is on the error, or on its cause when the client wrapped it (ServiceError).
   const code = (err as { code?: number }).code ?? (err as { cause?: { code?: number } }).cause?.code;
-  if (code === GRPC_DEADLINE_EXCEEDED || code === GRPC_UNAVAILABLE) {
+  // Our deadline shows as DEADLINE_EXCEEDED or, when it cuts a call in flight, CANCELLED.
+  if (code === GRPC_DEADLINE_EXCEEDED || code === GRPC_UNAVAILABLE || code === GRPC_CANCELLED) {
     return new SetError('Unavailable', 'Temporal or the Ordinal worker did not answer in time; is the worker running?');
   }
   // A workflow that completed between the describe and the update: the set is gone.
