@@ -28,7 +28,13 @@ export function createActivities(deps: ActivityDependencies): Activities {
       };
       try {
         return await heartbeating(() =>
-          deps.driver.create({ identity, incarnation: request.incarnation, revision: request.revision, template: request.template }),
+          deps.driver.create({
+            identity,
+            incarnation: request.incarnation,
+            revision: request.revision,
+            template: request.template,
+            volumes: request.volumes,
+          }),
         );
       } catch (err) {
         // A retry cannot fix a missing program or a bad working directory: fail the create at once.
@@ -40,6 +46,8 @@ export function createActivities(deps: ActivityDependencies): Activities {
     async deleteInstance(request) {
       // Stopping may take the whole grace period.
       await heartbeating(() => deps.driver.delete(request.set, request.ordinal, request.gracePeriodSeconds * 1000));
+      // Only once the instance is confirmed gone, so nothing writes to a volume being deleted.
+      if (request.deleteVolumes?.length) await deps.driver.deleteVolumes(request.set, request.ordinal, request.deleteVolumes);
     },
 
     async listInstances(request) {

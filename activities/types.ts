@@ -12,12 +12,16 @@ export interface CreateInstanceRequest {
   serviceName: string;
   zone: string;
   template: Template;
+  /** Names of the set's volumeClaimTemplates: each instance gets (and keeps) its own volume of each. */
+  volumes: string[];
 }
 
 export interface DeleteInstanceRequest {
   set: string;
   ordinal: number;
   gracePeriodSeconds: number;
+  /** Volumes (template names) to delete once the instance is gone; [] keeps them (Retain). */
+  deleteVolumes: string[];
 }
 
 export interface WatchedInstance {

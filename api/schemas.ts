@@ -4,7 +4,7 @@
 import { z } from '@hono/zod-openapi';
 import { manifestSchema } from '../core/manifest.js';
 import { DNS1123_LABEL, SET_NAME_MAX } from '../core/names.js';
-import type { Condition, InstanceStatus, SetStatus, SetView } from '../core/set-state.js';
+import type { Condition, InstanceStatus, RevisionView, SetStatus, SetView } from '../core/set-state.js';
 import { ERROR_CODES } from './errors.js';
 
 // ---- parameters ----
@@ -107,6 +107,8 @@ export const InstanceStatusSchema = z
     incarnation: count,
     startedAt: timestamp.nullable().openapi({ description: 'When the current process started; null without one.' }),
     readySince: timestamp.nullable().openapi({ description: 'When it last became Ready; null while not Ready.' }),
+    available: z.boolean().openapi({ description: 'Ready for at least minReadySeconds.' }),
+    cordoned: z.boolean().openapi({ description: 'Out of the service records, kept running.' }),
     lastError: z.string().optional(),
     nextRestartAt: timestamp.optional(),
   })
@@ -114,7 +116,7 @@ export const InstanceStatusSchema = z
 
 export const ConditionSchema = z
   .object({
-    type: z.enum(['Ready', 'Progressing', 'ReplicaFailure']),
+    type: z.enum(['Ready', 'Progressing', 'Available', 'ReplicaFailure']),
     status: z.enum(['True', 'False', 'Unknown']),
     reason: z.string(),
     message: z.string(),
@@ -123,7 +125,7 @@ export const ConditionSchema = z
 
 export const SetStatusSchema = z
   .object({
-    phase: z.enum(['Pending', 'Progressing', 'Ready', 'Degraded', 'Deleting']),
+    phase: z.enum(['Pending', 'Progressing', 'Ready', 'Degraded', 'Paused', 'Deleting']),
     observedGeneration: count,
     replicas: count,
     readyReplicas: count,
@@ -134,6 +136,10 @@ export const SetStatusSchema = z
     updateRevision: z.string().nullable(),
     conditions: z.array(ConditionSchema),
     instances: z.array(InstanceStatusSchema),
+    lastRollback: z
+      .object({ from: z.string(), to: z.string(), at: timestamp, reason: z.string() })
+      .optional()
+      .openapi({ description: 'The last automatic rollback (autoRollback).' }),
   })
   .openapi('SetStatus');
 
@@ -148,8 +154,11 @@ export const SetMetadataSchema = z
   })
   .openapi('SetMetadata');
 
-/** The spec as the core validates it (defaults are filled in responses). */
-export const SetSpecSchema = documented(manifestSchema.in.shape.spec).openapi('SetSpec');
+/** The instance template as the core validates it: one component, shared by the spec and the revisions. */
+export const TemplateSchema = documented(manifestSchema.in.shape.spec.shape.template).openapi('Template');
+
+/** The spec as the core validates it (defaults are filled in responses); its template is the Template component. */
+export const SetSpecSchema = documented(manifestSchema.in.shape.spec).extend({ template: TemplateSchema }).openapi('SetSpec');
 
 export const SetSchema = z
   .object({
@@ -164,6 +173,25 @@ export const SetSchema = z
 export const SetListSchema = z.object({ items: z.array(SetSchema) }).openapi('SetList');
 export const InstanceListSchema = z.object({ items: z.array(InstanceStatusSchema) }).openapi('InstanceList');
 
+export const RevisionSchema = z
+  .object({
+    name: z.string().openapi({ description: 'Named from a hash of the template.', example: 'web-83eefc881f' }),
+    revision: z
+      .number()
+      .int()
+      .min(1)
+      .openapi({ description: '1, 2, 3 ... in order of (re)introduction; a template rolled back to gets the next number.', example: 3 }),
+    generation: count.openapi({ description: 'The set generation that introduced (or last reintroduced) it.' }),
+    createdAt: timestamp.openapi({ description: 'When it was (re)introduced.' }),
+    current: z.boolean().openapi({ description: "It is the set's currentRevision." }),
+    update: z.boolean().openapi({ description: "It is the set's updateRevision: the template of the spec." }),
+    replicas: count.openapi({ description: 'Running instances on it now.' }),
+    template: TemplateSchema,
+  })
+  .openapi('Revision');
+
+export const RevisionListSchema = z.object({ items: z.array(RevisionSchema) }).openapi('RevisionList', { description: 'Newest first.' });
+
 // Compile-time checks: whatever the core returns must fit the documented schemas (schemathesis checks
 // responses against the document), and the documented status must not promise more than the core has.
 type Assignable<From, To> = [From] extends [To] ? true : false;
@@ -172,4 +200,5 @@ const statusMatches: Assignable<SetStatus, z.infer<typeof SetStatusSchema>> & As
 const instanceMatches: Assignable<InstanceStatus, z.infer<typeof InstanceStatusSchema>> &
   Assignable<z.infer<typeof InstanceStatusSchema>, InstanceStatus> = true;
 const conditionMatches: Assignable<Condition, z.infer<typeof ConditionSchema>> & Assignable<z.infer<typeof ConditionSchema>, Condition> = true;
-void [viewFitsSchema, statusMatches, instanceMatches, conditionMatches];
+const revisionMatches: Assignable<RevisionView, z.infer<typeof RevisionSchema>> & Assignable<z.infer<typeof RevisionSchema>, RevisionView> = true;
+void [viewFitsSchema, statusMatches, instanceMatches, conditionMatches, revisionMatches];

@@ -10,14 +10,16 @@ import {
 } from '@temporalio/client';
 import type { FieldIssue } from '../core/manifest.js';
 import { workflowIdForSet } from '../core/names.js';
-import { initialState, type SetView } from '../core/set-state.js';
+import { initialState, type RevisionView, type SetView } from '../core/set-state.js';
 import {
   SearchAttributes,
   WORKFLOW_TYPE,
   applyUpdate,
   deleteInstanceUpdate,
   deleteSetUpdate,
+  getRevisionsQuery,
   getSetQuery,
+  setCordonUpdate,
   type ApplyResult,
 } from '../workflows/messages.js';
 import type { StatefulSetInput } from '../workflows/statefulset.js';
@@ -109,6 +111,29 @@ export class SetsService {
 
   async delete(name: string, requestedBy?: string): Promise<SetView> {
     return this.call(name, () => this.client.workflow.getHandle(workflowIdForSet(name)).executeUpdate(deleteSetUpdate, { args: [{ requestedBy }] }));
+  }
+
+  /** The set's revisions, newest first, or undefined when the set does not exist. */
+  async revisions(name: string): Promise<RevisionView[] | undefined> {
+    try {
+      const handle = this.client.workflow.getHandle(workflowIdForSet(name));
+      return await this.within(this.queryTimeoutMs, async () => {
+        const description = await handle.describe();
+        if (description.status.name !== 'RUNNING') return undefined;
+        const view = await handle.query(getSetQuery);
+        return view ? await handle.query(getRevisionsQuery) : undefined;
+      });
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return undefined;
+      throw translate(err, name);
+    }
+  }
+
+  /** Cordons (or uncordons) an instance: out of the service records, kept running. */
+  async cordon(name: string, ordinal: number, cordoned: boolean, requestedBy?: string): Promise<SetView> {
+    return this.call(name, () =>
+      this.client.workflow.getHandle(workflowIdForSet(name)).executeUpdate(setCordonUpdate, { args: [{ ordinal, cordoned, requestedBy }] }),
+    );
   }
 
   async deleteInstance(name: string, ordinal: number, requestedBy?: string): Promise<SetView> {

@@ -19,6 +19,8 @@ export interface RecordSet {
 export interface PublishedInstance {
   ordinal: number;
   address: string;
+  /** False: its own name resolves, but it is left out of the service records (cordoned). */
+  inService?: boolean;
 }
 
 export interface RecordInput {
@@ -51,11 +53,13 @@ export function desiredRecords(input: RecordInput): RecordSet[] {
       values: [instance.address],
     });
   }
+  const inService = instances.filter((i) => i.inService !== false);
+  if (inService.length === 0) return records.sort(compareRecordSets);
   records.push({
     name: service,
     type: 'A',
     ttl: input.ttl,
-    values: uniqueSorted(instances.map((i) => i.address)),
+    values: uniqueSorted(inService.map((i) => i.address)),
   });
   for (const port of input.ports) {
     if (port.name === undefined) continue;
@@ -63,7 +67,7 @@ export function desiredRecords(input: RecordInput): RecordSet[] {
       name: `_${port.name}._${port.protocol.toLowerCase()}.${service}`,
       type: 'SRV',
       ttl: input.ttl,
-      values: instances.map(
+      values: inService.map(
         (i) => `0 ${SRV_WEIGHT} ${port.port} ${instanceDnsName(input.set, i.ordinal, input.serviceName, input.zone)}`,
       ),
     });

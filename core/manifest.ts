@@ -14,6 +14,8 @@ export const API_VERSION = 'ordinal.dev/v1';
 export const KIND = 'StatefulSet';
 export const DEFAULT_ZONE = 'ordinal.internal';
 export const MAX_REPLICAS = 1000;
+/** Ordinals stay below this (ordinals.start, partitions and reserved ordinals included). */
+export const MAX_ORDINAL = 100_000;
 
 const LABEL_RULE = "must be a DNS-1123 label: lowercase letters, digits and '-', starting and ending with a letter or digit";
 
@@ -114,14 +116,78 @@ const dns = z.strictObject({
     .refine(isDnsZone, 'must be a DNS name: dot-separated DNS-1123 labels, at most 253 characters, no trailing dot')
     .default(DEFAULT_ZONE),
   ttl: int(0, 86400).default(5),
+  /** As a Kubernetes Service's publishNotReadyAddresses: names resolve as soon as instances run. */
+  publishNotReadyAddresses: z.boolean({ error: 'must be true or false' }).default(false),
 });
+
+/** An integer, or a percentage of replicas such as "25%", as Kubernetes' IntOrString. */
+const intOrPercent = z.union([int(1, MAX_REPLICAS), z.string().regex(/^(100|[1-9][0-9]?)%$/, 'must be a percentage from 1% to 100%')], {
+  error: 'must be a positive integer or a percentage such as "25%"',
+});
+
+const updateStrategy = z
+  .strictObject({
+    type: z.enum(['RollingUpdate', 'OnDelete'], { error: 'must be RollingUpdate or OnDelete' }).default('RollingUpdate'),
+    rollingUpdate: z
+      .strictObject({
+        /** Ordinals at or above it take the update revision; below it keep the current one. */
+        partition: int(0, MAX_ORDINAL).default(0),
+        maxUnavailable: intOrPercent.default(1),
+        /** A paused rollout replaces nothing; scaling and healing go on. */
+        paused: z.boolean({ error: 'must be true or false' }).default(false),
+      })
+      .optional(),
+  })
+  .superRefine((u, ctx) => {
+    if (u.type === 'OnDelete' && u.rollingUpdate !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['rollingUpdate'], message: 'is only allowed with type RollingUpdate' });
+    }
+  });
+
+/** Kubernetes resource quantity, e.g. 1Gi, 500Mi, 10G. */
+const QUANTITY = /^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$/;
+
+const volumeClaimTemplate = z.strictObject({
+  metadata: z.strictObject({ name: z.string().min(1, 'must not be empty').max(40, 'must be at most 40 characters').refine(isDns1123Label, LABEL_RULE) }),
+  spec: z
+    .strictObject({
+      accessModes: z.array(z.enum(['ReadWriteOnce', 'ReadWriteOncePod', 'ReadOnlyMany', 'ReadWriteMany'])).optional(),
+      storageClassName: z.string().min(1).optional(),
+      resources: z
+        .strictObject({
+          requests: z.strictObject({ storage: z.string().regex(QUANTITY, 'must be a quantity such as 1Gi or 500Mi').default('1Gi') }).prefault({}),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
+});
+
+const retention = z.enum(['Retain', 'Delete'], { error: 'must be Retain or Delete' }).default('Retain');
 
 const spec = z.strictObject({
   serviceName: serviceName.optional(),
   replicas: int(0, MAX_REPLICAS).default(1),
-  podManagementPolicy: z
-    .literal('OrderedReady', { error: 'must be OrderedReady (Parallel is not supported yet)' })
-    .default('OrderedReady'),
+  /** As Kubernetes' spec.ordinals: the first ordinal (web-5, web-6, ... for start 5). */
+  ordinals: z.strictObject({ start: int(0, MAX_ORDINAL).default(0) }).prefault({}),
+  /** As OpenKruise's reserveOrdinals: ordinals skipped, so one member can go without renumbering the rest. */
+  reserveOrdinals: z
+    .array(int(0, MAX_ORDINAL))
+    .max(MAX_REPLICAS, `must list at most ${MAX_REPLICAS} ordinals`)
+    .refine((list) => new Set(list).size === list.length, 'must not repeat an ordinal')
+    .default([]),
+  podManagementPolicy: z.enum(['OrderedReady', 'Parallel'], { error: 'must be OrderedReady or Parallel' }).default('OrderedReady'),
+  /** An instance is Available once Ready for this long; OrderedReady and updates wait for Available. */
+  minReadySeconds: int(0, 86400).default(0),
+  updateStrategy: updateStrategy.prefault({}),
+  revisionHistoryLimit: int(0, 1000).default(10),
+  /** A rollout making no progress for this long is reported as failed (ProgressDeadlineExceeded). */
+  progressDeadlineSeconds: int(1, 86400 * 7).default(600),
+  /** After ProgressDeadlineExceeded, go back to the last revision that was fully Ready. */
+  autoRollback: z.boolean({ error: 'must be true or false' }).default(false),
+  volumeClaimTemplates: z.array(volumeClaimTemplate).max(16, 'must list at most 16 templates').default([]),
+  persistentVolumeClaimRetentionPolicy: z
+    .strictObject({ whenDeleted: retention, whenScaled: retention })
+    .prefault({}),
   template,
   dns: dns.prefault({}),
 });
@@ -227,11 +293,19 @@ function checkCrossFieldRules(m: { metadata: { name: string }; spec: Parsed }, c
   // Every name the set publishes must still be a valid DNS name (253 characters): the longest
   // instance name, and the SRV name of each named port.
   const service = m.spec.serviceName ?? m.metadata.name;
-  const highest = Math.max(0, m.spec.replicas - 1);
+  const highest = Math.max(...desiredOrdinals(m.spec), m.spec.ordinals.start);
   const names = [
     instanceDnsName(m.metadata.name, highest, service, m.spec.dns.zone),
     ...t.ports.filter((p) => p.name).map((p) => `_${p.name}._${p.protocol.toLowerCase()}.${service}.${m.spec.dns.zone}`),
   ];
+  const volumes = new Set<string>();
+  m.spec.volumeClaimTemplates.forEach((v, i) => {
+    const env = volumeEnvName(v.metadata.name);
+    if (volumes.has(env)) {
+      ctx.addIssue({ code: 'custom', path: ['spec', 'volumeClaimTemplates', i, 'metadata', 'name'], message: `duplicate volume (${env})` });
+    }
+    volumes.add(env);
+  });
   const tooLong = names.find((name) => name.length > 253);
   if (tooLong) {
     ctx.addIssue({
@@ -286,3 +360,34 @@ export function parseManifest(document: unknown): ParseResult<Manifest> {
   if (result.success) return { ok: true, value: result.data };
   return { ok: false, issues: toFieldIssues(result.error) };
 }
+
+/**
+ * The ordinals a spec wants, lowest first: `replicas` of them from `ordinals.start`, skipping
+ * `reserveOrdinals`.
+ */
+export function desiredOrdinals(spec: { replicas: number; ordinals: { start: number }; reserveOrdinals: number[] }): number[] {
+  const reserved = new Set(spec.reserveOrdinals);
+  const ordinals: number[] = [];
+  for (let ordinal = spec.ordinals.start; ordinals.length < spec.replicas; ordinal++) {
+    if (!reserved.has(ordinal)) ordinals.push(ordinal);
+  }
+  return ordinals;
+}
+
+/** maxUnavailable as a number of instances: a percentage of replicas, rounded down, at least 1. */
+export function maxUnavailableCount(spec: { replicas: number; updateStrategy: { rollingUpdate?: { maxUnavailable: number | string } } }): number {
+  const value = spec.updateStrategy.rollingUpdate?.maxUnavailable ?? 1;
+  if (typeof value === 'number') return value;
+  return Math.max(1, Math.floor((spec.replicas * Number(value.slice(0, -1))) / 100));
+}
+
+/** The environment variable holding a volume's path: ORDINAL_VOLUME_DATA for template "data". */
+export function volumeEnvName(template: string): string {
+  return `ORDINAL_VOLUME_${template.toUpperCase().replace(/-/g, '_')}`;
+}
+
+/** Spec fields that cannot change once a set exists, and why. */
+export const IMMUTABLE_FIELDS = {
+  serviceName: 'it names every DNS record clients use; create a new set to change it',
+  volumeClaimTemplates: "existing instances' data lives in the volumes; create a new set to change them",
+} as const;

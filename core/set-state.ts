@@ -1,7 +1,8 @@
 // The durable state of one set, as its workflow holds it (and carries across continue-as-new), and
 // the status view derived from it. Pure data and pure functions.
 import type { InstanceHandle } from '../activities/drivers/driver.js';
-import type { Manifest, Template } from './manifest.js';
+import { maxUnavailableCount, type Manifest, type Template } from './manifest.js';
+import { SetPlanView, plan } from './planner.js';
 import { instanceDnsName, instanceName } from './names.js';
 
 /**
@@ -35,13 +36,31 @@ export interface InstanceState {
   notReadyReason?: string;
   /** A user asked to delete this instance: stop it, then recreate it under the same name. */
   deleteRequested?: boolean;
+  /** Its own A record is published. */
+  published?: boolean;
+  /** Workflow time its own record was withdrawn; it is stopped one TTL later (ordered cutover). */
+  unpublishedAt?: number;
+  /** Cordoned: out of the service records, kept running (maintenance). */
+  cordoned?: boolean;
 }
 
 export interface Revision {
   name: string;
+  /** 1, 2, 3 ... in order of (re)introduction, as Kubernetes' ControllerRevision.revision. */
+  number: number;
   template: Template;
   /** The generation that introduced (or last reintroduced) it. */
   generation: number;
+  /** Workflow time it was (re)introduced. */
+  createdAt: number;
+}
+
+export interface Rollback {
+  from: string;
+  to: string;
+  /** Workflow time. */
+  at: number;
+  reason: string;
 }
 
 export interface SetState {
@@ -62,6 +81,12 @@ export interface SetState {
   deleting: boolean;
   /** Generation the controller last acted on. */
   observedGeneration: number;
+  /** Workflow time of the last progress (a new generation, an instance Ready, one removed). */
+  progressAt?: number;
+  /** The last update revision that was fully Ready: where autoRollback returns. */
+  lastGoodRevision?: string;
+  /** The last automatic rollback. */
+  lastRollback?: Rollback;
 }
 
 export function initialState(name: string): SetState {
@@ -109,7 +134,7 @@ export function recordFailure(instance: InstanceState, error: string, now: numbe
 export type ConditionStatus = 'True' | 'False' | 'Unknown';
 
 export interface Condition {
-  type: 'Ready' | 'Progressing' | 'ReplicaFailure';
+  type: 'Ready' | 'Progressing' | 'Available' | 'ReplicaFailure';
   status: ConditionStatus;
   reason: string;
   message: string;
@@ -131,13 +156,17 @@ export interface InstanceStatus {
   startedAt: string | null;
   /** ISO time it last became Ready, null while not Ready. */
   readySince: string | null;
+  /** Ready for at least minReadySeconds. */
+  available: boolean;
+  /** Out of the service records, kept running. */
+  cordoned: boolean;
   lastError?: string;
   /** ISO time of the next restart attempt while in CrashLoopBackOff. */
   nextRestartAt?: string;
 }
 
 /** The set's overall phase, also the OrdinalPhase search attribute. */
-export type SetPhase = 'Pending' | 'Progressing' | 'Ready' | 'Degraded' | 'Deleting';
+export type SetPhase = 'Pending' | 'Progressing' | 'Ready' | 'Degraded' | 'Paused' | 'Deleting';
 
 export interface SetStatus {
   phase: SetPhase;
@@ -151,6 +180,8 @@ export interface SetStatus {
   updateRevision: string | null;
   conditions: Condition[];
   instances: InstanceStatus[];
+  /** The last automatic rollback (autoRollback), if any. */
+  lastRollback?: { from: string; to: string; at: string; reason: string };
 }
 
 export interface SetView {
@@ -177,6 +208,8 @@ export function instanceStatus(state: SetState, instance: InstanceState, now: nu
     incarnation: instance.incarnation,
     startedAt: instance.handle ? new Date(instance.handle.startedAt).toISOString() : null,
     readySince: instance.ready && instance.readySince !== undefined ? new Date(instance.readySince).toISOString() : null,
+    available: new SetPlanView(state, now).available(instance),
+    cordoned: instance.cordoned === true,
   };
   if (instance.lastError !== undefined) status.lastError = instance.lastError;
   if (backingOff) status.nextRestartAt = new Date(instance.backoffUntil!).toISOString();
@@ -185,9 +218,12 @@ export function instanceStatus(state: SetState, instance: InstanceState, now: nu
 
 export function setStatus(state: SetState, now: number): SetStatus {
   const spec = state.manifest!.spec;
+  const view = new SetPlanView(state, now);
+  const next = plan(state, now);
   const instances = [...state.instances].sort((a, b) => a.ordinal - b.ordinal).map((i) => instanceStatus(state, i, now));
   const live = state.instances.filter((i) => i.phase === 'Running');
   const readyReplicas = live.filter((i) => i.ready).length;
+  const availableReplicas = live.filter((i) => view.available(i)).length;
   const currentReplicas = live.filter((i) => i.revision === state.currentRevision).length;
   const updatedReplicas = live.filter((i) => i.revision === state.updateRevision).length;
   // lastError stays for the record after a recovery; only a current failure makes a condition: a
@@ -201,21 +237,43 @@ export function setStatus(state: SetState, now: number): SetStatus {
     )
     .sort((a, b) => a.ordinal - b.ordinal)
     .map((i) => ({ ...instanceStatus(state, i, now), reason: i.phase === 'Running' ? i.notReadyReason : i.lastError }));
-  const converged =
-    !state.deleting &&
-    state.observedGeneration === state.generation &&
-    state.instances.length === spec.replicas &&
-    readyReplicas === spec.replicas &&
-    updatedReplicas === spec.replicas;
+  const pausedUpdate = view.paused && state.instances.some((i) => view.isWanted(i.ordinal) && view.outdated(i));
+  const observed = state.observedGeneration === state.generation;
+  const converged = !state.deleting && observed && next.settled && next.actions.length === 0 && !pausedUpdate;
+  const deadline = view.progressDeadline();
+  const stuck = !state.deleting && !converged && !pausedUpdate && deadline !== undefined && now >= deadline;
+  const rollingBack = state.lastRollback !== undefined && state.lastRollback.to === state.updateRevision && !converged;
+  const readyMessage = `${readyReplicas} of ${spec.replicas} instances Ready`;
+  const waiting = next.waitingFor ? `waiting for ${next.waitingFor}` : progressMessage(state, readyReplicas);
 
-  const conditions: Condition[] = [
-    converged
-      ? { type: 'Ready', status: 'True', reason: 'AllReplicasReady', message: `${readyReplicas} of ${spec.replicas} instances Ready` }
-      : { type: 'Ready', status: 'False', reason: state.deleting ? 'Deleting' : 'ReplicasNotReady', message: `${readyReplicas} Ready, ${spec.replicas} wanted` },
-    converged
-      ? { type: 'Progressing', status: 'False', reason: 'Converged', message: 'the set matches its spec' }
-      : { type: 'Progressing', status: 'True', reason: state.deleting ? 'Deleting' : 'Reconciling', message: progressMessage(state, readyReplicas) },
-  ];
+  const conditions: Condition[] = [];
+  if (converged) conditions.push({ type: 'Ready', status: 'True', reason: 'AllReplicasReady', message: readyMessage });
+  else {
+    const reason = state.deleting ? 'Deleting' : pausedUpdate ? 'RolloutPaused' : 'ReplicasNotReady';
+    conditions.push({ type: 'Ready', status: 'False', reason, message: `${readyReplicas} Ready, ${spec.replicas} wanted` });
+  }
+  if (state.deleting) {
+    conditions.push({ type: 'Progressing', status: 'True', reason: 'Deleting', message: progressMessage(state, readyReplicas) });
+  } else if (pausedUpdate) {
+    conditions.push({ type: 'Progressing', status: 'Unknown', reason: 'RolloutPaused', message: 'the rollout is paused; resume it to go on' });
+  } else if (stuck) {
+    conditions.push({
+      type: 'Progressing',
+      status: 'False',
+      reason: 'ProgressDeadlineExceeded',
+      message: `no progress for ${spec.progressDeadlineSeconds}s; ${waiting}`,
+    });
+  } else if (converged) {
+    conditions.push({ type: 'Progressing', status: 'True', reason: 'RolloutComplete', message: `${state.updateRevision} is rolled out` });
+  } else {
+    conditions.push({ type: 'Progressing', status: 'True', reason: rollingBack ? 'RollingBack' : 'Reconciling', message: waiting });
+  }
+  const minimum = Math.max(0, spec.replicas - (spec.updateStrategy.type === 'RollingUpdate' ? maxUnavailableCount(spec) : 0));
+  conditions.push(
+    availableReplicas >= minimum
+      ? { type: 'Available', status: 'True', reason: 'MinimumReplicasAvailable', message: `${availableReplicas} available, at least ${minimum} needed` }
+      : { type: 'Available', status: 'False', reason: 'MinimumReplicasUnavailable', message: `${availableReplicas} available, at least ${minimum} needed` },
+  );
   if (failing.length > 0) {
     const first = failing[0];
     conditions.push({
@@ -229,17 +287,17 @@ export function setStatus(state: SetState, now: number): SetStatus {
   let phase: SetPhase;
   if (state.deleting) phase = 'Deleting';
   else if (converged) phase = 'Ready';
-  else if (failing.length > 0) phase = 'Degraded';
+  else if (failing.length > 0 || stuck) phase = 'Degraded';
+  else if (pausedUpdate) phase = 'Paused';
   else if (state.instances.length === 0 && spec.replicas > 0) phase = 'Pending';
   else phase = 'Progressing';
 
-  return {
+  const status: SetStatus = {
     phase,
     observedGeneration: state.observedGeneration,
     replicas: state.instances.length,
     readyReplicas,
-    // Available = Ready for minReadySeconds; without that setting (a later issue) the two agree.
-    availableReplicas: readyReplicas,
+    availableReplicas,
     currentReplicas,
     updatedReplicas,
     currentRevision: state.currentRevision ?? null,
@@ -247,6 +305,11 @@ export function setStatus(state: SetState, now: number): SetStatus {
     conditions,
     instances,
   };
+  if (state.lastRollback) {
+    const { from, to, at, reason } = state.lastRollback;
+    status.lastRollback = { from, to, at: new Date(at).toISOString(), reason };
+  }
+  return status;
 }
 
 function progressMessage(state: SetState, readyReplicas: number): string {
@@ -265,4 +328,33 @@ export function setView(state: SetState, now: number): SetView {
   };
   if (state.deleting) metadata.deletionRequested = true;
   return { apiVersion: manifest.apiVersion, kind: manifest.kind, metadata, spec: manifest.spec, status: setStatus(state, now) };
+}
+
+export interface RevisionView {
+  name: string;
+  /** 1, 2, 3 ...: `ordinal rollout undo --to-revision N` takes it. */
+  revision: number;
+  generation: number;
+  createdAt: string;
+  current: boolean;
+  update: boolean;
+  /** Instances running it now. */
+  replicas: number;
+  template: Template;
+}
+
+/** The set's revisions, newest first, as GET /v1/sets/{name}/revisions lists them. */
+export function revisionsView(state: SetState): RevisionView[] {
+  return [...state.revisions]
+    .sort((a, b) => b.number - a.number)
+    .map((r) => ({
+      name: r.name,
+      revision: r.number,
+      generation: r.generation,
+      createdAt: new Date(r.createdAt).toISOString(),
+      current: r.name === state.currentRevision,
+      update: r.name === state.updateRevision,
+      replicas: state.instances.filter((i) => i.phase === 'Running' && i.revision === r.name).length,
+      template: r.template,
+    }));
 }

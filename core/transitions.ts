@@ -3,7 +3,7 @@
 import type { InstanceHandle } from '../activities/drivers/driver.js';
 import type { InstanceChange } from '../activities/types.js';
 import type { Action } from './planner.js';
-import { parseManifest, type FieldIssue, type Manifest } from './manifest.js';
+import { IMMUTABLE_FIELDS, desiredOrdinals, parseManifest, type FieldIssue, type Manifest } from './manifest.js';
 import { instanceName } from './names.js';
 import { canonicalJson, revisionName } from './revision.js';
 import { recordFailure, type InstanceState, type SetState } from './set-state.js';
@@ -15,9 +15,6 @@ export interface Rejection {
   message: string;
   details?: FieldIssue[];
 }
-
-/** Revisions kept beyond those in use. */
-export const REVISION_HISTORY = 10;
 
 // ---- requests (validated synchronously by update validators, then applied by the handlers) ----
 
@@ -43,6 +40,12 @@ export function checkApply(state: SetState, document: unknown, expectedGeneratio
       details: [{ path: 'metadata.name', message: `must be '${state.name}', the name of the set it is applied to` }],
     });
   }
+  if (state.manifest) {
+    const details = (Object.keys(IMMUTABLE_FIELDS) as Array<keyof typeof IMMUTABLE_FIELDS>)
+      .filter((field) => canonicalJson(state.manifest!.spec[field]) !== canonicalJson(parsed.value.spec[field]))
+      .map((field) => ({ path: `spec.${field}`, message: `cannot change once the set exists: ${IMMUTABLE_FIELDS[field]}` }));
+    if (details.length > 0) return reject({ type: 'InvalidManifest', message: 'the manifest changes immutable fields', details });
+  }
   return { ok: true, value: parsed.value };
 }
 
@@ -55,14 +58,47 @@ export function applyManifest(state: SetState, manifest: Manifest, now: number):
   if (!specChanged) return { created };
 
   state.generation += 1;
-  const revision = revisionName(state.name, manifest.spec.template);
-  const known = state.revisions.find((r) => r.name === revision);
-  if (known) known.generation = state.generation;
-  else state.revisions.push({ name: revision, template: manifest.spec.template, generation: state.generation });
-  state.updateRevision = revision;
-  if (created) state.currentRevision = revision;
-  pruneRevisions(state);
+  // A new generation starts a new rollout: the progress deadline counts from here.
+  state.progressAt = now;
+  useRevision(state, revisionName(state.name, manifest.spec.template), manifest.spec.template, now);
+  if (created) state.currentRevision = state.updateRevision;
   return { created };
+}
+
+/**
+ * Makes `name` the update revision. A template seen before keeps its name (a rollback) but, as in
+ * Kubernetes, gets the next revision number.
+ */
+function useRevision(state: SetState, name: string, template: Manifest['spec']['template'], now: number): void {
+  const number = Math.max(0, ...state.revisions.map((r) => r.number)) + 1;
+  const known = state.revisions.find((r) => r.name === name);
+  if (known) Object.assign(known, { number: known.name === state.updateRevision ? known.number : number, generation: state.generation, createdAt: now });
+  else state.revisions.push({ name, number, template, generation: state.generation, createdAt: now });
+  state.updateRevision = name;
+  pruneRevisions(state);
+}
+
+/** autoRollback: the spec's template goes back to an earlier revision, as a new generation. */
+export function applyRollback(state: SetState, action: Extract<Action, { kind: 'rollback' }>, now: number): void {
+  const target = state.revisions.find((r) => r.name === action.revision);
+  if (!target || !state.manifest) return;
+  const from = state.updateRevision!;
+  state.manifest = { ...state.manifest, spec: { ...state.manifest.spec, template: target.template } };
+  state.generation += 1;
+  state.progressAt = now;
+  useRevision(state, target.name, target.template, now);
+  state.lastRollback = { from, to: target.name, at: now, reason: action.reason };
+}
+
+/** Once settled: with every wanted instance on the update revision, it becomes current and known good. */
+export function noteSettled(state: SetState): void {
+  const wanted = new Set(desiredOrdinals(state.manifest!.spec));
+  const instances = state.instances.filter((i) => wanted.has(i.ordinal));
+  if (instances.length === wanted.size && instances.every((i) => i.revision === state.updateRevision)) {
+    state.currentRevision = state.updateRevision;
+    state.lastGoodRevision = state.updateRevision;
+    pruneRevisions(state);
+  }
 }
 
 export function checkDeleteInstance(state: SetState, ordinal: unknown): Rejection | undefined {
@@ -79,6 +115,16 @@ export function checkDeleteInstance(state: SetState, ordinal: unknown): Rejectio
 export function requestInstanceDeletion(state: SetState, ordinal: number): void {
   const instance = state.instances.find((i) => i.ordinal === ordinal);
   if (instance) instance.deleteRequested = true;
+}
+
+export function checkCordon(state: SetState, ordinal: unknown): Rejection | undefined {
+  return checkDeleteInstance(state, ordinal);
+}
+
+/** Cordon: out of the service records (A and SRV), its own name kept, kept running. */
+export function setCordon(state: SetState, ordinal: number, cordoned: boolean): void {
+  const found = state.instances.find((i) => i.ordinal === ordinal);
+  if (found) found.cordoned = cordoned;
 }
 
 export function requestSetDeletion(state: SetState): void {
@@ -109,16 +155,14 @@ function upsertInstance(state: SetState, next: InstanceState): void {
 export function markCreating(state: SetState, action: Extract<Action, { kind: 'create' }>): void {
   const existing = instance(state, action.ordinal);
   upsertInstance(state, {
+    restarts: 0,
+    consecutiveFailures: 0,
+    incarnation: 0,
+    ...existing,
     ordinal: action.ordinal,
-    incarnation: existing?.incarnation ?? 0,
     revision: action.revision,
     phase: 'Pending',
     ready: false,
-    restarts: existing?.restarts ?? 0,
-    consecutiveFailures: existing?.consecutiveFailures ?? 0,
-    backoffUntil: existing?.backoffUntil,
-    lastError: existing?.lastError,
-    deleteRequested: existing?.deleteRequested,
   });
 }
 
@@ -126,6 +170,9 @@ export function applyCreated(state: SetState, action: Extract<Action, { kind: 'c
   const existing = instance(state, action.ordinal);
   const hasReadinessProbe = templateOf(state, action.revision).readinessProbe !== undefined;
   upsertInstance(state, {
+    restarts: 0,
+    consecutiveFailures: 0,
+    ...existing,
     ordinal: action.ordinal,
     incarnation: action.incarnation,
     revision: action.revision,
@@ -134,12 +181,12 @@ export function applyCreated(state: SetState, action: Extract<Action, { kind: 'c
     ready: !hasReadinessProbe,
     readySince: hasReadinessProbe ? undefined : handle.startedAt,
     handle,
-    restarts: existing?.restarts ?? 0,
-    consecutiveFailures: existing?.consecutiveFailures ?? 0,
     backoffUntil: undefined,
-    lastError: existing?.lastError,
-    deleteRequested: existing?.deleteRequested,
+    notReadyReason: undefined,
+    published: false,
+    unpublishedAt: undefined,
   });
+  if (!hasReadinessProbe) state.progressAt = handle.startedAt;
 }
 
 /** A create that failed for good (e.g. no such program): counts as a crash, with back-off. */
@@ -162,14 +209,17 @@ export function markDeleting(state: SetState, ordinal: number): void {
   if (existing && existing.phase !== 'Failed') upsertInstance(state, { ...existing, phase: 'Terminating', ready: false });
 }
 
-export function applyDeleted(state: SetState, action: Extract<Action, { kind: 'delete' }>): void {
+export function applyDeleted(state: SetState, action: Extract<Action, { kind: 'delete' }>, now: number): void {
   const existing = instance(state, action.ordinal);
   if (!existing) return;
   if (action.remove) {
     state.instances = state.instances.filter((i) => i.ordinal !== action.ordinal);
+    state.progressAt = now;
     return;
   }
   const failed = action.reason === 'failed';
+  // OnDelete: deleting an instance is how it takes the update revision.
+  const takesUpdate = action.reason === 'update' || (action.reason === 'requested' && state.manifest?.spec.updateStrategy.type === 'OnDelete');
   upsertInstance(state, {
     ...existing,
     phase: 'Pending',
@@ -181,13 +231,25 @@ export function applyDeleted(state: SetState, action: Extract<Action, { kind: 'd
     // A failed instance keeps its back-off; a deleted or updated one comes back at once, afresh.
     backoffUntil: failed ? existing.backoffUntil : undefined,
     consecutiveFailures: failed ? existing.consecutiveFailures : 0,
-    revision: action.reason === 'update' ? state.updateRevision! : existing.revision,
+    revision: takesUpdate ? state.updateRevision! : existing.revision,
+    published: false,
   });
 }
 
-export function applyPublished(state: SetState, fingerprint: string, names: string[]): void {
-  state.publishedDns = fingerprint;
-  state.publishedNames = names;
+/** Records what is published, and when each instance's own record was withdrawn (for the cutover). */
+export function applyPublished(state: SetState, action: Extract<Action, { kind: 'publish' }>, now: number): void {
+  state.publishedDns = action.fingerprint;
+  state.publishedNames = action.records.map((r) => `${r.name} ${r.type}`);
+  const published = new Set(action.published);
+  for (const i of state.instances) {
+    if (published.has(i.ordinal)) {
+      i.published = true;
+      i.unpublishedAt = undefined;
+    } else if (i.published) {
+      i.published = false;
+      i.unpublishedAt = now;
+    }
+  }
 }
 
 /** Applies what the watch saw; changes about an older incarnation are ignored. */
@@ -198,6 +260,7 @@ export function applyChanges(state: SetState, changes: InstanceChange[], now: nu
     switch (change.kind) {
       case 'ready':
         upsertInstance(state, { ...current, ready: true, readySince: now, notReadyReason: undefined });
+        state.progressAt = now;
         break;
       case 'unready':
         upsertInstance(state, { ...current, ready: false, readySince: undefined, lastError: change.message, notReadyReason: change.message });
@@ -228,9 +291,11 @@ export function adoptInstances(state: SetState, handles: InstanceHandle[]): void
   }
 }
 
+/** Keeps revisions in use (and the last good one) plus the newest revisionHistoryLimit others. */
 function pruneRevisions(state: SetState): void {
-  const inUse = new Set([state.updateRevision, state.currentRevision, ...state.instances.map((i) => i.revision)]);
-  const unused = state.revisions.filter((r) => !inUse.has(r.name)).sort((a, b) => b.generation - a.generation);
-  const keep = new Set(unused.slice(0, REVISION_HISTORY).map((r) => r.name));
+  const limit = state.manifest?.spec.revisionHistoryLimit ?? 10;
+  const inUse = new Set([state.updateRevision, state.currentRevision, state.lastGoodRevision, ...state.instances.map((i) => i.revision)]);
+  const unused = state.revisions.filter((r) => !inUse.has(r.name)).sort((a, b) => b.number - a.number);
+  const keep = new Set(unused.slice(0, limit).map((r) => r.name));
   state.revisions = state.revisions.filter((r) => inUse.has(r.name) || keep.has(r.name));
 }

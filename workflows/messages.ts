@@ -1,7 +1,7 @@
 // The set workflow's messages: shared by the workflow (handlers) and its clients (API, CLI, tests).
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import type { SetView } from '../core/set-state.js';
+import type { RevisionView, SetView } from '../core/set-state.js';
 
 export const WORKFLOW_TYPE = 'statefulSet';
 
@@ -25,7 +25,17 @@ export interface DeleteInstanceRequest {
   requestedBy?: string;
 }
 
+export interface CordonRequest {
+  ordinal: number;
+  cordoned: boolean;
+  requestedBy?: string;
+}
+
 export const applyUpdate = defineUpdate<ApplyResult, [ApplyRequest]>('apply');
+/** Cordon (or uncordon) an instance: out of the service records, kept running. */
+export const setCordonUpdate = defineUpdate<SetView, [CordonRequest]>('setCordon');
+/** The set's revisions, newest first. */
+export const getRevisionsQuery = defineQuery<RevisionView[]>('getRevisions');
 export const deleteSetUpdate = defineUpdate<SetView, [{ requestedBy?: string }]>('deleteSet');
 export const deleteInstanceUpdate = defineUpdate<SetView, [DeleteInstanceRequest]>('deleteInstance');
 /** The set as GET returns it; null before the first apply. */
@@ -34,6 +44,7 @@ export const getSetQuery = defineQuery<SetView | null>('getSet');
 /** ApplicationFailure types the workflow rejects updates with; the API maps them to HTTP statuses. */
 export const FailureType = {
   InvalidManifest: 'InvalidManifest',
+  BadRequest: 'BadRequest',
   Conflict: 'Conflict',
   NotFound: 'NotFound',
 } as const;

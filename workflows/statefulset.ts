@@ -16,9 +16,9 @@ import {
 } from '@temporalio/workflow';
 import type { Activities, InstanceChange, WatchedInstance } from '../activities/types.js';
 import type { Action } from '../core/planner.js';
-import { plan } from '../core/planner.js';
+import { plan, slowStartBatches } from '../core/planner.js';
 import { instanceDnsName, instanceName, serviceDnsName } from '../core/names.js';
-import { setStatus, setView, type SetState } from '../core/set-state.js';
+import { revisionsView, setStatus, setView, type SetState } from '../core/set-state.js';
 import {
   adoptInstances,
   applyChanges,
@@ -27,16 +27,28 @@ import {
   applyDeleted,
   applyManifest,
   applyPublished,
+  applyRollback,
   checkApply,
+  checkCordon,
   checkDeleteInstance,
   markCreating,
   markDeleting,
+  noteSettled,
   requestInstanceDeletion,
+  setCordon,
   requestSetDeletion,
   templateOf,
   type Rejection,
 } from '../core/transitions.js';
-import { SearchAttributes, applyUpdate, deleteInstanceUpdate, deleteSetUpdate, getSetQuery } from './messages.js';
+import {
+  SearchAttributes,
+  applyUpdate,
+  deleteInstanceUpdate,
+  deleteSetUpdate,
+  getRevisionsQuery,
+  getSetQuery,
+  setCordonUpdate,
+} from './messages.js';
 
 /** A watch returns after this long without a change, so the loop can continue-as-new when due. */
 const WATCH_MAX_MS = 5 * 60_000;
@@ -82,6 +94,23 @@ export async function statefulSet(input: StatefulSetInput): Promise<{ deleted: t
   let changed = false;
 
   setHandler(getSetQuery, () => (state.manifest ? setView(state, Date.now()) : null));
+  setHandler(getRevisionsQuery, () => revisionsView(state));
+
+  setHandler(
+    setCordonUpdate,
+    (request) => {
+      setCordon(state, request.ordinal, request.cordoned);
+      log.info(request.cordoned ? 'instance cordoned' : 'instance uncordoned', { set: state.name, ordinal: request.ordinal, requestedBy: request.requestedBy });
+      changed = true;
+      return setView(state, Date.now());
+    },
+    {
+      validator: (request) => {
+        const rejected = state.manifest ? checkCordon(state, request.ordinal) : notFound(state);
+        if (rejected) throw rejection(rejected);
+      },
+    },
+  );
 
   setHandler(
     applyUpdate,
@@ -148,12 +177,13 @@ export async function statefulSet(input: StatefulSetInput): Promise<{ deleted: t
     changed = false;
     state.observedGeneration = state.generation;
     const next = plan(state, Date.now());
-    if (next.settled && state.currentRevision !== state.updateRevision) state.currentRevision = state.updateRevision;
+    if (next.settled && next.actions.length === 0) noteSettled(state);
     lastSearchAttributes = publishSearchAttributes(state, lastSearchAttributes);
     if (next.done) break;
 
     if (next.actions.length > 0) {
-      for (const action of next.actions) await execute(action);
+      // Several actions come only under Parallel: they run concurrently, creations in doubling batches.
+      for (const batch of slowStartBatches(next.actions)) await Promise.all(batch.map((action) => execute(action)));
       continue;
     }
 
@@ -177,7 +207,7 @@ export async function statefulSet(input: StatefulSetInput): Promise<{ deleted: t
           { summary: `publish DNS for ${state.name} (${action.records.length} record sets)` },
           [{ set: state.name, zone: spec.dns.zone, records: action.records }],
         );
-        applyPublished(state, action.fingerprint, action.records.map((r) => `${r.name} ${r.type}`));
+        applyPublished(state, action, Date.now());
         return;
       }
       case 'create': {
@@ -193,6 +223,7 @@ export async function statefulSet(input: StatefulSetInput): Promise<{ deleted: t
               serviceName: spec.serviceName,
               zone: spec.dns.zone,
               template: templateOf(state, action.revision),
+              volumes: spec.volumeClaimTemplates.map((v) => v.metadata.name),
             },
           ]);
           applyCreated(state, action, handle);
@@ -209,10 +240,22 @@ export async function statefulSet(input: StatefulSetInput): Promise<{ deleted: t
         markDeleting(state, action.ordinal);
         const template = templateOf(state, instance?.revision ?? state.updateRevision!);
         await deleteInstance.executeWithOptions(
-          { summary: `delete ${instanceName(state.name, action.ordinal)} (${action.reason})` },
-          [{ set: state.name, ordinal: action.ordinal, gracePeriodSeconds: template.terminationGracePeriodSeconds }],
+          { summary: `delete ${instanceName(state.name, action.ordinal)} (${action.reason}${action.deleteVolumes ? ', with its volumes' : ''})` },
+          [
+            {
+              set: state.name,
+              ordinal: action.ordinal,
+              gracePeriodSeconds: template.terminationGracePeriodSeconds,
+              deleteVolumes: action.deleteVolumes ? spec.volumeClaimTemplates.map((v) => v.metadata.name) : [],
+            },
+          ],
         );
-        applyDeleted(state, action);
+        applyDeleted(state, action, Date.now());
+        return;
+      }
+      case 'rollback': {
+        log.warn('rolling back', { set: state.name, from: state.updateRevision, to: action.revision, reason: action.reason });
+        applyRollback(state, action, Date.now());
         return;
       }
     }

@@ -22,6 +22,8 @@ export interface CreateRequest {
   incarnation: number;
   revision: string;
   template: Template;
+  /** volumeClaimTemplates names: the instance gets its own volume of each, reattached across incarnations. */
+  volumes?: string[];
 }
 
 /** A running (or once running) incarnation of an identity, as the driver reports it. */
@@ -61,6 +63,8 @@ export interface InstanceDriver {
    * period; resolves once it is confirmed gone. Idempotent.
    */
   delete(set: string, ordinal: number, gracePeriodMs: number): Promise<void>;
+  /** Deletes the identity's volumes of these templates (after delete). Idempotent. */
+  deleteVolumes(set: string, ordinal: number, templates: string[]): Promise<void>;
   /** True while the incarnation's process is alive. Cheap: called often. */
   isAlive(handle: InstanceHandle): boolean;
   /** Resolves with the first of `handles` to exit; rejects with an AbortError when `signal` aborts. */

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import type { Template } from '../../core/manifest.js';
+import { volumeEnvName, type Template } from '../../core/manifest.js';
 import { isDns1123Label } from '../../core/names.js';
 import { dataPaths } from '../../infra/config.js';
 import { logger as rootLogger, type Logger } from '../../infra/logger.js';
@@ -308,6 +308,13 @@ export class ProcessDriver implements InstanceDriver {
     Object.assign(env, template.process.env, ordinalEnv(identity, incarnation, address), {
       [MARKER]: `${this.markerPrefix(set, ordinal, incarnation)}${revision}`,
     });
+    // Each volume is a directory of its own per identity: it outlives incarnations (reattached on
+    // recreation and on scaling back up) until the retention policy deletes it.
+    for (const volume of request.volumes ?? []) {
+      const dir = this.volumePath(set, ordinal, volume);
+      fs.mkdirSync(dir, { recursive: true });
+      env[volumeEnvName(volume)] = dir;
+    }
 
     fs.mkdirSync(this.logsDir, { recursive: true });
     const fd = fs.openSync(logPath, 'a');
@@ -602,6 +609,22 @@ export class ProcessDriver implements InstanceDriver {
     } finally {
       release();
       if (this.locks.get(key) === mine) this.locks.delete(key);
+    }
+  }
+
+  /** `<dataDir>/volumes/<template>-<set>-<ordinal>`, as Kubernetes names a StatefulSet's claims. */
+  volumePath(set: string, ordinal: number, template: string): string {
+    checkIdentity(set, ordinal);
+    if (!isDns1123Label(template)) throw new DriverError(`invalid volume name '${template}': must be a DNS-1123 label`, false);
+    return this.confined(path.join(this.dataDir, 'volumes', `${template}-${set}-${ordinal}`));
+  }
+
+  async deleteVolumes(set: string, ordinal: number, templates: string[]): Promise<void> {
+    for (const template of templates) {
+      const dir = this.volumePath(set, ordinal, template);
+      if (!fs.existsSync(dir)) continue;
+      await fs.promises.rm(dir, { recursive: true, force: true });
+      this.log.info({ set, ordinal, volume: template, dir }, 'volume deleted');
     }
   }
 

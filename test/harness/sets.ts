@@ -19,6 +19,10 @@ export interface FixtureManifestOptions {
   livenessProbe?: Record<string, unknown>;
   readinessPeriodSeconds?: number;
   env?: Record<string, string>;
+  /** DNS TTL: also how long an instance keeps running after its record is withdrawn (default 1 s). */
+  ttl?: number;
+  /** Extra spec fields (Kubernetes StatefulSet fields: updateStrategy, minReadySeconds, ...). */
+  spec?: Record<string, unknown>;
 }
 
 /** A manifest whose instances run the fixture on port 8080, Ready when /healthz answers 200. */
@@ -37,6 +41,8 @@ export function fixtureManifest(name: string, options: FixtureManifestOptions) {
         ...(options.livenessProbe ? { livenessProbe: options.livenessProbe } : {}),
         terminationGracePeriodSeconds: 5,
       },
+      dns: { ttl: options.ttl ?? 1 },
+      ...options.spec,
     },
   };
 }

@@ -95,12 +95,21 @@ describe('manifest: defaults of the minimal manifest', () => {
         serviceName: 'web',
         replicas: 1,
         podManagementPolicy: 'OrderedReady',
+        ordinals: { start: 0 },
+        reserveOrdinals: [],
+        minReadySeconds: 0,
+        updateStrategy: { type: 'RollingUpdate' },
+        revisionHistoryLimit: 10,
+        progressDeadlineSeconds: 600,
+        autoRollback: false,
+        volumeClaimTemplates: [],
+        persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
         template: {
           process: { command: ['node', 'server.mjs'], env: {} },
           ports: [],
           terminationGracePeriodSeconds: 30,
         },
-        dns: { provider: 'embedded', zone: 'ordinal.internal', ttl: 5 },
+        dns: { provider: 'embedded', zone: 'ordinal.internal', ttl: 5, publishNotReadyAddresses: false },
       },
     });
   });
@@ -184,9 +193,9 @@ describe('manifest: defaults of the minimal manifest', () => {
   it('dns: a partial block gets the other defaults', () => {
     const d = minimal();
     d.spec.dns = { ttl: 30 };
-    expect(valid(d).spec.dns).toEqual({ provider: 'embedded', zone: 'ordinal.internal', ttl: 30 });
+    expect(valid(d).spec.dns).toEqual({ provider: 'embedded', zone: 'ordinal.internal', ttl: 30, publishNotReadyAddresses: false });
     d.spec.dns = { zone: 'example.test' };
-    expect(valid(d).spec.dns).toEqual({ provider: 'embedded', zone: 'example.test', ttl: 5 });
+    expect(valid(d).spec.dns).toEqual({ provider: 'embedded', zone: 'example.test', ttl: 5, publishNotReadyAddresses: false });
   });
 
   it('explicit defaults give the same manifest as omitted ones', () => {
@@ -219,7 +228,7 @@ metadata:
 spec:
   serviceName: web              # DNS-1123 label; the "headless service" name
   replicas: 3
-  podManagementPolicy: OrderedReady   # Parallel too (later issue)
+  podManagementPolicy: OrderedReady
   template:
     process:                    # the default driver: a local OS process per instance
       command: ["node", "examples/echo-server.mjs"]   # argv, never a shell string
@@ -243,6 +252,15 @@ describe('manifest: the DESIGN.md example', () => {
         serviceName: 'web',
         replicas: 3,
         podManagementPolicy: 'OrderedReady',
+        ordinals: { start: 0 },
+        reserveOrdinals: [],
+        minReadySeconds: 0,
+        updateStrategy: { type: 'RollingUpdate' },
+        revisionHistoryLimit: 10,
+        progressDeadlineSeconds: 600,
+        autoRollback: false,
+        volumeClaimTemplates: [],
+        persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
         template: {
           process: { command: ['node', 'examples/echo-server.mjs'], env: { GREETING: 'hello' } },
           ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
@@ -264,7 +282,7 @@ describe('manifest: the DESIGN.md example', () => {
           },
           terminationGracePeriodSeconds: 30,
         },
-        dns: { provider: 'embedded', zone: 'ordinal.internal', ttl: 5 },
+        dns: { provider: 'embedded', zone: 'ordinal.internal', ttl: 5, publishNotReadyAddresses: false },
       },
     });
   });
@@ -373,9 +391,9 @@ const violationCases: Array<{ name: string; mutate: Mutate; issues: Expected[] }
   { name: 'replicas above the maximum', mutate: (d) => (d.spec.replicas = 1001), issues: [{ path: 'spec.replicas', message: 'must be at most 1000' }] },
   { name: 'replicas infinite', mutate: (d) => (d.spec.replicas = Infinity), issues: [{ path: 'spec.replicas', message: /./ }] },
   {
-    name: 'podManagementPolicy Parallel',
-    mutate: (d) => (d.spec.podManagementPolicy = 'Parallel'),
-    issues: [{ path: 'spec.podManagementPolicy', message: 'must be OrderedReady (Parallel is not supported yet)' }],
+    name: 'podManagementPolicy neither OrderedReady nor Parallel',
+    mutate: (d) => (d.spec.podManagementPolicy = 'Random'),
+    issues: [{ path: 'spec.podManagementPolicy', message: 'must be OrderedReady or Parallel' }],
   },
   {
     name: 'podManagementPolicy unknown',
@@ -738,9 +756,9 @@ describe('manifest: several violations at once are all reported', () => {
     { name: 'replicas as a string', mutate: (d) => (d.spec.replicas = '3'), issue: { path: 'spec.replicas', message: 'must be a number' } },
     { name: 'wrong apiVersion', mutate: (d) => (d.apiVersion = 'apps/v1'), issue: { path: 'apiVersion', message: 'must be ordinal.dev/v1' } },
     {
-      name: 'podManagementPolicy Parallel',
-      mutate: (d) => (d.spec.podManagementPolicy = 'Parallel'),
-      issue: { path: 'spec.podManagementPolicy', message: 'must be OrderedReady (Parallel is not supported yet)' },
+      name: 'an unknown podManagementPolicy',
+      mutate: (d) => (d.spec.podManagementPolicy = 'Random'),
+      issue: { path: 'spec.podManagementPolicy', message: 'must be OrderedReady or Parallel' },
     },
   ];
   for (const c of outside) {

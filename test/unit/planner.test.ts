@@ -66,7 +66,7 @@ function setWith(replicas: number, instances: Record<number, Shorthand>, options
     };
     state.instances.push({ ...base, ...variants[shape] });
   }
-  if (options.publishCurrent !== false) state.publishedDns = recordsFingerprint(recordsFor(state));
+  if (options.publishCurrent !== false) state.publishedDns = recordsFingerprint(recordsFor(state).records);
   return state;
 }
 

@@ -15,6 +15,8 @@ import {
   type SetState,
 } from '../../core/set-state.js';
 import { applyManifest } from '../../core/transitions.js';
+import { recordsFor } from '../../core/planner.js';
+import { recordsFingerprint } from '../../core/dns-records.js';
 
 const NOW = 1_700_000_000_000;
 const CREATED = NOW - 3_600_000;
@@ -108,6 +110,9 @@ function setWith(replicas: number, shapes: Record<number, Shape>, options: { obs
     };
     state.instances.push({ ...base, ...variants[shape] });
   }
+  // The records already match the instances, and the rollout is within its progress deadline.
+  state.publishedDns = recordsFingerprint(recordsFor(state).records);
+  state.progressAt = NOW - 1_000;
   return state;
 }
 
@@ -238,7 +243,7 @@ describe('setStatus: phase, counts and conditions', () => {
       phase: 'Ready',
       counts: { replicas: 0, readyReplicas: 0, availableReplicas: 0, currentReplicas: 0, updatedReplicas: 0 },
       ready: { status: 'True', reason: 'AllReplicasReady', message: '0 of 0 instances Ready' },
-      progressing: { status: 'False', reason: 'Converged', message: 'the set matches its spec' },
+      progressing: { status: 'True', reason: 'RolloutComplete' },
     },
     {
       name: 'empty set with replicas 0, generation not yet observed',
@@ -262,7 +267,7 @@ describe('setStatus: phase, counts and conditions', () => {
       phase: 'Progressing',
       counts: { replicas: 2, readyReplicas: 1, availableReplicas: 1, currentReplicas: 2, updatedReplicas: 2 },
       ready: { status: 'False', reason: 'ReplicasNotReady', message: '1 Ready, 3 wanted' },
-      progressing: { status: 'True', reason: 'Reconciling', message: '1/3 instances Ready' },
+      progressing: { status: 'True', reason: 'Reconciling', message: 'waiting for web-1 to become Ready' },
     },
     {
       name: 'all Ready',
@@ -270,7 +275,7 @@ describe('setStatus: phase, counts and conditions', () => {
       phase: 'Ready',
       counts: { replicas: 3, readyReplicas: 3, availableReplicas: 3, currentReplicas: 3, updatedReplicas: 3 },
       ready: { status: 'True', reason: 'AllReplicasReady', message: '3 of 3 instances Ready' },
-      progressing: { status: 'False', reason: 'Converged', message: 'the set matches its spec' },
+      progressing: { status: 'True', reason: 'RolloutComplete' },
     },
     {
       name: 'all Ready but the new generation not yet observed',
@@ -310,7 +315,7 @@ describe('setStatus: phase, counts and conditions', () => {
       phase: 'Degraded',
       counts: { replicas: 2, readyReplicas: 1, availableReplicas: 1, currentReplicas: 1, updatedReplicas: 1 },
       ready: { status: 'False', reason: 'ReplicasNotReady', message: '1 Ready, 2 wanted' },
-      progressing: { status: 'True', reason: 'Reconciling', message: '1/2 instances Ready' },
+      progressing: { status: 'True', reason: 'Reconciling', message: 'waiting for web-1 to restart after a crash-loop back-off' },
       failure: { status: 'True', reason: 'CrashLoopBackOff', message: 'web-1: exited with code 1' },
     },
     {
@@ -399,10 +404,10 @@ describe('setStatus: phase, counts and conditions', () => {
       expect(condition(status.conditions, 'Progressing')).toMatchObject({ type: 'Progressing', ...c.progressing });
       if (c.failure) {
         expect(condition(status.conditions, 'ReplicaFailure')).toMatchObject({ type: 'ReplicaFailure', ...c.failure });
-        expect(status.conditions).toHaveLength(3);
+        expect(status.conditions).toHaveLength(4);
       } else {
         expect(condition(status.conditions, 'ReplicaFailure')).toBeUndefined();
-        expect(status.conditions).toHaveLength(2);
+        expect(status.conditions).toHaveLength(3);
       }
     });
   }
@@ -426,15 +431,15 @@ describe('setStatus: instances', () => {
     expect(setStatus(state, NOW).instances).toEqual([
       {
         name: 'web-0', ordinal: 0, address: '127.77.0.1', dnsName: 'web-0.web.ordinal.internal', phase: 'Running', ready: true, restarts: 0, revision: rev, incarnation: 1,
-        startedAt: new Date(NOW - 10_000).toISOString(), readySince: new Date(NOW - 5_000).toISOString(),
+        startedAt: new Date(NOW - 10_000).toISOString(), readySince: new Date(NOW - 5_000).toISOString(), available: true, cordoned: false,
       },
       {
         name: 'web-1', ordinal: 1, address: '127.77.0.2', dnsName: 'web-1.web.ordinal.internal', phase: 'Running', ready: false, restarts: 0, revision: rev, incarnation: 1,
-        startedAt: new Date(NOW - 10_000).toISOString(), readySince: null,
+        startedAt: new Date(NOW - 10_000).toISOString(), readySince: null, available: false, cordoned: false,
       },
       {
         name: 'web-2', ordinal: 2, address: null, dnsName: 'web-2.web.ordinal.internal', phase: 'Pending', ready: false, restarts: 0, revision: rev, incarnation: 0,
-        startedAt: null, readySince: null,
+        startedAt: null, readySince: null, available: false, cordoned: false,
       },
     ]);
   });

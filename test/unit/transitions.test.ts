@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { recordsFingerprint } from '../../core/dns-records.js';
+import { recordsFor } from '../../core/planner.js';
 import type { InstanceHandle } from '../../activities/drivers/driver.js';
 import type { InstanceChange } from '../../activities/types.js';
 import { parseManifest, type Manifest } from '../../core/manifest.js';
@@ -6,7 +8,6 @@ import type { Action } from '../../core/planner.js';
 import { revisionName } from '../../core/revision.js';
 import { initialState, setStatus, type InstanceState, type SetState } from '../../core/set-state.js';
 import {
-  REVISION_HISTORY,
   adoptInstances,
   applyChanges,
   applyCreateFailed,
@@ -183,12 +184,28 @@ describe('checkApply', () => {
       ],
     },
     {
-      name: 'Parallel is not supported yet',
+      name: 'an unknown podManagementPolicy',
       state: () => initialState('web'),
-      document: document({ spec: { podManagementPolicy: 'Parallel' } }),
+      document: document({ spec: { podManagementPolicy: 'Random' } }),
       type: 'InvalidManifest',
       message: 'the manifest is invalid',
-      details: [{ path: 'spec.podManagementPolicy', message: 'must be OrderedReady (Parallel is not supported yet)' }],
+      details: [{ path: 'spec.podManagementPolicy', message: 'must be OrderedReady or Parallel' }],
+    },
+    {
+      name: 'a change of serviceName (immutable)',
+      state: () => appliedSet(),
+      document: document({ spec: { serviceName: 'other' } }),
+      type: 'InvalidManifest',
+      message: 'the manifest changes immutable fields',
+      details: [{ path: 'spec.serviceName', message: /cannot change once the set exists/ }],
+    },
+    {
+      name: 'a change of volumeClaimTemplates (immutable)',
+      state: () => appliedSet(),
+      document: document({ spec: { volumeClaimTemplates: [{ metadata: { name: 'data' } }] } }),
+      type: 'InvalidManifest',
+      message: 'the manifest changes immutable fields',
+      details: [{ path: 'spec.volumeClaimTemplates', message: /cannot change once the set exists/ }],
     },
     {
       name: 'a document that is not an object',
@@ -254,7 +271,7 @@ describe('applyManifest', () => {
     expect(state.createdAt).toBe(NOW);
     expect(state.updateRevision).toBe(revisionName('web', m.spec.template));
     expect(state.currentRevision).toBe(state.updateRevision);
-    expect(state.revisions).toEqual([{ name: state.updateRevision, template: m.spec.template, generation: 1 }]);
+    expect(state.revisions).toEqual([{ name: state.updateRevision, number: 1, template: m.spec.template, generation: 1, createdAt: NOW }]);
   });
 
   const steps: Array<{
@@ -318,8 +335,7 @@ describe('applyManifest', () => {
     expect(a.updateRevision).toBe(b.updateRevision);
   });
 
-  it(`revisions beyond the history limit (${REVISION_HISTORY}) are pruned, oldest first`, () => {
-    expect(REVISION_HISTORY).toBe(10);
+  it('revisions beyond revisionHistoryLimit (default 10) are pruned, oldest first', () => {
     const state = initialState('web');
     const names: string[] = [];
     for (let v = 0; v <= 15; v++) {
@@ -351,7 +367,7 @@ describe('applyManifest', () => {
     expect(kept.has(names[0])).toBe(true); // currentRevision
     expect(kept.has(names[1])).toBe(true); // run by web-0
     expect(kept.has(names[20])).toBe(true); // updateRevision
-    expect(state.revisions).toHaveLength(3 + REVISION_HISTORY);
+    expect(state.revisions).toHaveLength(3 + 10);
     expect(kept.has(names[2])).toBe(false);
     expect(templateOf(state, names[1])).toEqual(manifest({ template: version(1) }).spec.template);
   });
@@ -601,6 +617,7 @@ describe('applyDeleted', () => {
     ordinal,
     reason,
     remove,
+    deleteVolumes: false,
   });
 
   const removing: Array<{ reason: Extract<Action, { kind: 'delete' }>['reason'] }> = [{ reason: 'scale-down' }, { reason: 'set-deleted' }];
@@ -608,7 +625,7 @@ describe('applyDeleted', () => {
     it(`${c.reason} with remove: the identity is gone`, () => {
       const state = appliedSet();
       state.instances.push(instanceOf(state, { ordinal: 0 }), instanceOf(state, { ordinal: 1, phase: 'Terminating', ready: false }));
-      applyDeleted(state, deleteAction(1, c.reason, true));
+      applyDeleted(state, deleteAction(1, c.reason, true), NOW);
       expect(state.instances.map((i) => i.ordinal)).toEqual([0]);
     });
   }
@@ -616,7 +633,7 @@ describe('applyDeleted', () => {
   it('failed: kept as Pending, with its back-off and counters', () => {
     const state = appliedSet();
     state.instances.push(instanceOf(state, { ordinal: 0, phase: 'Failed', ready: false, readySince: undefined, restarts: 3, consecutiveFailures: 3, backoffUntil: NOW + 2_000, lastError: 'exited' }));
-    applyDeleted(state, deleteAction(0, 'failed', false));
+    applyDeleted(state, deleteAction(0, 'failed', false), NOW);
     const i = find(state, 0)!;
     expect(i).toMatchObject({ phase: 'Pending', ready: false, restarts: 3, consecutiveFailures: 3, backoffUntil: NOW + 2_000, lastError: 'exited', incarnation: 1, deleteRequested: false });
     expect(i.handle).toBeUndefined();
@@ -626,7 +643,7 @@ describe('applyDeleted', () => {
   it('requested: kept as Pending, comes back at once, the request is cleared', () => {
     const state = appliedSet();
     state.instances.push(instanceOf(state, { ordinal: 1, phase: 'Terminating', ready: false, deleteRequested: true, backoffUntil: NOW + 10_000 }));
-    applyDeleted(state, deleteAction(1, 'requested', false));
+    applyDeleted(state, deleteAction(1, 'requested', false), NOW);
     const i = find(state, 1)!;
     expect(i).toMatchObject({ phase: 'Pending', ready: false, deleteRequested: false, restarts: 0, revision: state.updateRevision });
     expect(i.backoffUntil).toBeUndefined();
@@ -638,7 +655,7 @@ describe('applyDeleted', () => {
     const old = state.updateRevision!;
     state.instances.push(instanceOf(state, { ordinal: 2, phase: 'Terminating', ready: false, revision: old }));
     applyManifest(state, manifest({ template: version(2) }), NOW);
-    applyDeleted(state, deleteAction(2, 'update', false));
+    applyDeleted(state, deleteAction(2, 'update', false), NOW);
     const i = find(state, 2)!;
     expect(i.revision).toBe(state.updateRevision);
     expect(i.revision).not.toBe(old);
@@ -651,7 +668,7 @@ describe('applyDeleted', () => {
     const old = state.updateRevision!;
     state.instances.push(instanceOf(state, { ordinal: 0, phase: 'Failed', ready: false, revision: old }));
     applyManifest(state, manifest({ template: version(2) }), NOW);
-    applyDeleted(state, deleteAction(0, 'failed', false));
+    applyDeleted(state, deleteAction(0, 'failed', false), NOW);
     expect(find(state, 0)?.revision).toBe(old);
   });
 
@@ -659,18 +676,39 @@ describe('applyDeleted', () => {
     const state = appliedSet();
     state.instances.push(instanceOf(state, { ordinal: 0 }));
     const before = structuredClone(state.instances);
-    applyDeleted(state, deleteAction(4, 'scale-down', true));
-    applyDeleted(state, deleteAction(4, 'failed', false));
+    applyDeleted(state, deleteAction(4, 'scale-down', true), NOW);
+    applyDeleted(state, deleteAction(4, 'failed', false), NOW);
     expect(state.instances).toEqual(before);
   });
 });
 
 describe('applyPublished', () => {
+  const records = [
+    { name: 'web-0.web.ordinal.internal', type: 'A' as const, ttl: 5, values: ['127.77.0.1'] },
+    { name: 'web.ordinal.internal', type: 'A' as const, ttl: 5, values: ['127.77.0.1'] },
+  ];
+
   it('remembers the fingerprint and names', () => {
     const state = appliedSet();
-    applyPublished(state, '0123456789abcdef', ['web-0.web.ordinal.internal', 'web.ordinal.internal']);
+    applyPublished(state, { kind: 'publish', records, fingerprint: '0123456789abcdef', published: [0] }, NOW);
     expect(state.publishedDns).toBe('0123456789abcdef');
-    expect(state.publishedNames).toEqual(['web-0.web.ordinal.internal', 'web.ordinal.internal']);
+    expect(state.publishedNames).toEqual(['web-0.web.ordinal.internal A', 'web.ordinal.internal A']);
+  });
+
+  it('marks instances published, and when a withdrawn one lost its record', () => {
+    const state = appliedSet();
+    state.instances.push(instanceOf(state, { ordinal: 0 }), instanceOf(state, { ordinal: 1 }));
+    applyPublished(state, { kind: 'publish', records, fingerprint: 'a', published: [0, 1] }, NOW);
+    expect(state.instances.map((i) => [i.published, i.unpublishedAt])).toEqual([
+      [true, undefined],
+      [true, undefined],
+    ]);
+    applyPublished(state, { kind: 'publish', records, fingerprint: 'b', published: [0] }, NOW + 500);
+    expect(find(state, 1)).toMatchObject({ published: false, unpublishedAt: NOW + 500 });
+    // Withdrawn once: a later publish does not move the time.
+    applyPublished(state, { kind: 'publish', records, fingerprint: 'c', published: [0] }, NOW + 900);
+    expect(find(state, 1)?.unpublishedAt).toBe(NOW + 500);
+    expect(find(state, 0)).toMatchObject({ published: true });
   });
 });
 
@@ -814,7 +852,14 @@ describe('scenarios across transitions and status', () => {
     const rev = state.updateRevision!;
     markCreating(state, createAction(0, 1, rev));
     applyCreated(state, createAction(0, 1, rev), handle(0, 1, rev));
+    publishNow(state);
     return state;
+  }
+
+  /** What the workflow does after a change: publish the planner's records. */
+  function publishNow(state: SetState): void {
+    const { records, published } = recordsFor(state);
+    applyPublished(state, { kind: 'publish', records, fingerprint: recordsFingerprint(records), published }, NOW);
   }
 
   it('create, Ready, crash, clean-up, back-off, recreate, Ready again', () => {
@@ -824,9 +869,10 @@ describe('scenarios across transitions and status', () => {
     applyChanges(state, [{ ordinal: 0, incarnation: 1, kind: 'exited', message: 'exited with code 1' }], NOW);
     expect(setStatus(state, NOW)).toMatchObject({ phase: 'Degraded', readyReplicas: 0 });
     markDeleting(state, 0);
-    applyDeleted(state, { kind: 'delete', ordinal: 0, reason: 'failed', remove: false });
+    applyDeleted(state, { kind: 'delete', ordinal: 0, reason: 'failed', remove: false, deleteVolumes: false }, NOW);
     markCreating(state, createAction(0, 2, rev));
     applyCreated(state, createAction(0, 2, rev), handle(0, 2, rev));
+    publishNow(state);
     expect(find(state, 0)).toMatchObject({ incarnation: 2, phase: 'Running', ready: true, restarts: 1 });
     expect(setStatus(state, NOW)).toMatchObject({ phase: 'Ready', readyReplicas: 1 });
     expect(setStatus(state, NOW).instances[0]).toMatchObject({ restarts: 1, lastError: 'exited with code 1', address: '127.77.2.1' });
@@ -841,7 +887,7 @@ describe('scenarios across transitions and status', () => {
     applyManifest(state, manifest({ replicas: 1, template: version(2) }), NOW);
     state.observedGeneration = state.generation;
     markDeleting(state, 0);
-    applyDeleted(state, { kind: 'delete', ordinal: 0, reason: 'update', remove: false });
+    applyDeleted(state, { kind: 'delete', ordinal: 0, reason: 'update', remove: false, deleteVolumes: false }, NOW);
     const status = setStatus(state, NOW);
     expect(status.conditions.find((c) => c.type === 'ReplicaFailure')).toBeUndefined();
     expect(status.phase).toBe('Progressing');

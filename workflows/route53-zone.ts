@@ -1,0 +1,316 @@
+// One durable publisher per Route 53 hosted zone (workflow id route53-zone/<hostedZoneId>). Sets submit
+// their desired records (Update `submit`, sent with update-with-start); the publisher gathers the
+// submits that arrive close together and flushes them with ONE activity, so many sets cost a few API
+// calls instead of one per record per set, and the account's request rate is shared sanely. It also
+// repairs drift periodically, and continues-as-new with what the sets want.
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  log,
+  proxyActivities,
+  setHandler,
+  sleep,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { RecordSet } from '../core/dns-records.js';
+import type { Route53Activities } from '../activities/dns/route53/activities.js';
+import type { Route53ErrorInfo } from '../activities/dns/route53/client.js';
+import type { FlushResult } from '../activities/dns/route53/publisher.js';
+import {
+  pendingQuery,
+  reconcileUpdate,
+  statusQuery,
+  submitUpdate,
+  type FlushSummary,
+  type ReconcileSummary,
+  type SetPublishResult,
+  type SubmitRequest,
+  type ZoneStatus,
+} from './route53-messages.js';
+
+export interface Route53ZoneOptions {
+  /** After the first pending submit, wait this long for others before flushing (default 200 ms). */
+  coalesceMs?: number;
+  /** Drift repair period (default 5 min; 0: never, except on request). */
+  reconcileIntervalMs?: number;
+  /** Periodic drift repair only plans and logs (default false). */
+  reconcileDryRun?: boolean;
+  /** How long a flush waits for INSYNC before reporting names as still propagating (default 5 min). */
+  inSyncTimeoutMs?: number;
+  /** After a failed flush, retry after this long, doubling up to retryMaxMs (defaults 5 s, 5 min). */
+  retryInitialMs?: number;
+  retryMaxMs?: number;
+  /** Continue-as-new at this history length even if the server has not suggested it (default 10,000). */
+  maxHistoryEvents?: number;
+}
+
+export interface Route53ZoneState {
+  /** What each known set wants in this zone. An empty list stays until its removal has landed. */
+  desired: Record<string, RecordSet[]>;
+  /** Last outcome per set. */
+  results: Record<string, SetPublishResult>;
+  /** Sets whose latest records a failed flush did not publish: flushed again at nextRetryAt. */
+  retry: string[];
+  retryDelayMs?: number;
+  nextRetryAt?: number;
+  nextReconcileAt?: number;
+  /** Changes not INSYNC yet, with the sets and names they touch. */
+  unsynced: Record<string, { sets: string[]; names: string[] }>;
+  lastFlush?: FlushSummary;
+  lastReconcile?: ReconcileSummary;
+  lastError?: Route53ErrorInfo & { at: number };
+}
+
+export interface Route53ZoneInput {
+  hostedZoneId: string;
+  /** The zone's name, for display. */
+  zone: string;
+  options?: Route53ZoneOptions;
+  /** Carried across continue-as-new. */
+  state?: Route53ZoneState;
+}
+
+const DEFAULTS = {
+  coalesceMs: 200,
+  reconcileIntervalMs: 5 * 60_000,
+  reconcileDryRun: false,
+  inSyncTimeoutMs: 5 * 60_000,
+  retryInitialMs: 5_000,
+  retryMaxMs: 5 * 60_000,
+  maxHistoryEvents: 10_000,
+};
+
+const { route53FlushZone, route53ReconcileZone } = proxyActivities<Route53Activities>({
+  // Throttling is retried inside the activity; INSYNC may take minutes. Heartbeats notice a dead worker.
+  startToCloseTimeout: '30m',
+  heartbeatTimeout: '30s',
+  retry: { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: 5 },
+});
+
+export async function route53Zone(input: Route53ZoneInput): Promise<void> {
+  const options = { ...DEFAULTS, ...input.options };
+  const state: Route53ZoneState = input.state ?? { desired: {}, results: {}, retry: [], unsynced: {} };
+  const zoneId = input.hostedZoneId;
+
+  // Per run (no handler outlives a run): a version per submit, so a set's submit resolves only once a
+  // flush that started after it has finished.
+  let versions = 0;
+  const submitted = new Map<string, number>();
+  const flushed = new Map<string, number>();
+  const pending = new Set<string>();
+  const reconcileRequests: Array<{ id: number; dryRun: boolean }> = [];
+  const reconcileResults = new Map<number, ReconcileSummary>();
+
+  setHandler(
+    submitUpdate,
+    async (request) => {
+      const version = ++versions;
+      submitted.set(request.set, version);
+      state.desired[request.set] = request.records;
+      pending.add(request.set);
+      await condition(() => (flushed.get(request.set) ?? 0) >= version);
+      return state.results[request.set] ?? emptyResult(request.set);
+    },
+    { validator: validateSubmit },
+  );
+
+  setHandler(reconcileUpdate, async (request) => {
+    const id = ++versions;
+    reconcileRequests.push({ id, dryRun: request.dryRun === true });
+    await condition(() => reconcileResults.has(id));
+    const result = reconcileResults.get(id)!;
+    reconcileResults.delete(id);
+    return result;
+  });
+
+  setHandler(pendingQuery, () => [...new Set([...pending, ...state.retry])].sort());
+  setHandler(statusQuery, (): ZoneStatus => {
+    const sets: ZoneStatus['sets'] = {};
+    for (const set of Object.keys(state.desired).sort()) {
+      const result = state.results[set] ?? emptyResult(set);
+      sets[set] = { ...result, records: state.desired[set].length, pending: pending.has(set) || state.retry.includes(set) };
+    }
+    return {
+      hostedZoneId: zoneId,
+      zone: input.zone,
+      sets,
+      pending: [...new Set([...pending, ...state.retry])].sort(),
+      lastFlush: state.lastFlush,
+      lastReconcile: state.lastReconcile,
+      lastError: state.lastError,
+      nextReconcileAt: state.nextReconcileAt,
+      nextRetryAt: state.nextRetryAt,
+    };
+  });
+
+  if (state.nextReconcileAt === undefined && options.reconcileIntervalMs > 0) state.nextReconcileAt = Date.now() + options.reconcileIntervalMs;
+
+  const hasWork = () => pending.size > 0 || reconcileRequests.length > 0;
+  for (;;) {
+    if (!hasWork()) {
+      const info = workflowInfo();
+      if (info.continueAsNewSuggested || info.historyLength > options.maxHistoryEvents) {
+        // Let finished handlers return first; a new submit meanwhile is served before moving on.
+        await condition(() => allHandlersFinished() || hasWork());
+        if (!hasWork()) await continueAsNew<typeof route53Zone>({ ...input, state });
+        continue;
+      }
+      const wakeAt = Math.min(state.nextReconcileAt ?? Infinity, state.nextRetryAt ?? Infinity);
+      if (wakeAt === Infinity) await condition(hasWork);
+      else await condition(hasWork, Math.max(1, wakeAt - Date.now()));
+    }
+
+    if (pending.size > 0) {
+      await sleep(options.coalesceMs); // gather the submits of other sets arriving meanwhile
+      await flush([...pending].sort());
+    } else if (reconcileRequests.length > 0) {
+      const request = reconcileRequests.shift()!;
+      reconcileResults.set(request.id, await reconcile(request.dryRun));
+    } else if (state.nextRetryAt !== undefined && Date.now() >= state.nextRetryAt) {
+      state.nextRetryAt = undefined;
+      for (const set of state.retry) pending.add(set);
+    } else if (state.nextReconcileAt !== undefined && Date.now() >= state.nextReconcileAt) {
+      await reconcile(options.reconcileDryRun);
+      state.nextReconcileAt = Date.now() + options.reconcileIntervalMs;
+    }
+  }
+
+  async function flush(sets: string[]): Promise<void> {
+    pending.clear();
+    const covered = new Map(sets.map((set) => [set, submitted.get(set) ?? 0]));
+    const desired: Record<string, RecordSet[]> = {};
+    for (const set of sets) desired[set] = state.desired[set] ?? [];
+    const awaitChangeIds = Object.keys(state.unsynced).filter((id) => state.unsynced[id].sets.some((s) => covered.has(s)));
+    const started = Date.now();
+    try {
+      const result = await route53FlushZone.executeWithOptions(
+        { summary: `publish ${sets.length} set${sets.length === 1 ? '' : 's'} to ${input.zone}: ${sets.slice(0, 5).join(', ')}${sets.length > 5 ? ', ...' : ''}` },
+        [{ zoneId, desired, awaitChangeIds, inSyncTimeoutMs: options.inSyncTimeoutMs }],
+      );
+      trackChanges(result);
+      for (const set of sets) {
+        state.results[set] = resultOf(set, result);
+        forget(set);
+      }
+      state.retry = state.retry.filter((s) => !covered.has(s));
+      if (state.retry.length === 0) state.retryDelayMs = undefined;
+      state.lastError = undefined;
+      state.lastFlush = {
+        at: started,
+        sets,
+        applied: result.applied.length,
+        conflicts: result.conflicts.length,
+        failed: result.failed.length,
+        changeIds: result.changeIds,
+        durationMs: Date.now() - started,
+      };
+    } catch (err) {
+      // The whole flush failed (credentials, access, zone, or retries exhausted): every set in it gets
+      // the error now; its records stay wanted and are flushed again with backoff.
+      const error = errorInfo(err);
+      log.warn('Route 53 flush failed', { hostedZoneId: zoneId, code: error.code, message: error.message });
+      state.lastError = { ...error, at: Date.now() };
+      for (const set of sets) {
+        state.results[set] = { ...emptyResult(set), propagated: false, error };
+        if (!state.retry.includes(set)) state.retry.push(set);
+      }
+      state.retryDelayMs = Math.min((state.retryDelayMs ?? options.retryInitialMs / 2) * 2, options.retryMaxMs);
+      state.nextRetryAt = Date.now() + state.retryDelayMs;
+    }
+    for (const [set, version] of covered) flushed.set(set, version);
+  }
+
+  async function reconcile(dryRun: boolean): Promise<ReconcileSummary> {
+    const at = Date.now();
+    let summary: ReconcileSummary;
+    try {
+      const result = await route53ReconcileZone.executeWithOptions(
+        { summary: `reconcile ${input.zone}${dryRun ? ' (dry run)' : ''}` },
+        [{ zoneId, desired: state.desired, dryRun, awaitChangeIds: dryRun ? [] : Object.keys(state.unsynced), inSyncTimeoutMs: options.inSyncTimeoutMs }],
+      );
+      if (!dryRun) {
+        trackChanges(result);
+        for (const set of Object.keys(state.desired)) {
+          // A submit in flight has its own flush coming; the others get the repaired view.
+          if (pending.has(set)) continue;
+          state.results[set] = resultOf(set, result);
+          forget(set);
+        }
+      }
+      summary = { at, dryRun, text: result.text, planned: result.planned, applied: result.applied.length, conflicts: result.conflicts, vanished: result.vanished };
+      if (dryRun) log.info(result.text, { hostedZoneId: zoneId });
+    } catch (err) {
+      const error = errorInfo(err);
+      state.lastError = { ...error, at };
+      summary = { at, dryRun, text: `reconcile failed: ${error.code}: ${error.message}`, planned: 0, applied: 0, conflicts: [], vanished: [], error };
+    }
+    state.lastReconcile = summary;
+    return summary;
+  }
+
+  /** Remembers which changes are not INSYNC yet, and which sets and names they touch. */
+  function trackChanges(result: FlushResult): void {
+    for (const applied of result.applied) {
+      const entry = (state.unsynced[applied.changeId] ??= { sets: [], names: [] });
+      if (!entry.sets.includes(applied.set)) entry.sets.push(applied.set);
+      if (!entry.names.includes(applied.name)) entry.names.push(applied.name);
+    }
+    for (const [id, status] of Object.entries(result.changes)) {
+      if (status === 'INSYNC') delete state.unsynced[id];
+    }
+  }
+
+  function resultOf(set: string, result: FlushResult): SetPublishResult {
+    const propagating = Object.values(state.unsynced)
+      .filter((c) => c.sets.includes(set))
+      .flatMap((c) => c.names);
+    return {
+      set,
+      propagated: propagating.length === 0,
+      propagating: [...new Set(propagating)].sort(),
+      conflicts: result.conflicts.filter((c) => c.set === set),
+      failed: result.failed.filter((f) => f.set === set),
+    };
+  }
+
+  /** A set whose removal has fully landed is no longer tracked. */
+  function forget(set: string): void {
+    const result = state.results[set];
+    if (state.desired[set]?.length === 0 && result.propagated && result.conflicts.length === 0 && result.failed.length === 0 && !pending.has(set)) {
+      delete state.desired[set];
+      delete state.results[set];
+    }
+  }
+}
+
+function validateSubmit(request: SubmitRequest): void {
+  if (typeof request?.set !== 'string' || request.set === '') throw ApplicationFailure.nonRetryable('submit: set is required', 'InvalidRequest');
+  if (!Array.isArray(request.records)) throw ApplicationFailure.nonRetryable('submit: records must be a list', 'InvalidRequest');
+  for (const record of request.records) {
+    if (typeof record?.name !== 'string' || !Array.isArray(record.values) || typeof record.ttl !== 'number') {
+      throw ApplicationFailure.nonRetryable(`submit: invalid record set ${JSON.stringify(record)}`, 'InvalidRequest');
+    }
+  }
+}
+
+function emptyResult(set: string): SetPublishResult {
+  return { set, propagated: true, propagating: [], conflicts: [], failed: [] };
+}
+
+/** The AWS code, message and hint an activity failed with (see activities/dns/route53/activities.ts). */
+function errorInfo(err: unknown): Route53ErrorInfo {
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  if (cause instanceof ApplicationFailure) {
+    const details = cause.details?.[0] as Partial<Route53ErrorInfo> | undefined;
+    return {
+      code: details?.code ?? cause.type ?? 'Error',
+      message: details?.message ?? cause.message,
+      hint: details?.hint ?? '',
+      retryable: details?.retryable ?? !cause.nonRetryable,
+    };
+  }
+  return { code: 'Error', message: cause instanceof Error ? cause.message : String(cause), hint: '', retryable: true };
+}
