@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+import { startApiServer } from '../../api/server.js';
 import { SetsService } from '../../api/sets.js';
 import { ProcessDriver } from '../../activities/drivers/process.js';
 import { startDnsServer, type DnsServer } from '../../dns/server.js';
@@ -32,6 +33,10 @@ export function uniqueName(prefix: string): string {
 export interface TestOrdinal {
   config: OrdinalConfig;
   sets: SetsService;
+  /** The real HTTP API over `sets`, e.g. http://127.0.0.1:PORT. */
+  apiUrl: string;
+  /** fetch() against the API: `api('/v1/sets/web')`, JSON bodies encoded. */
+  api(path: string, init?: { method?: string; body?: unknown; headers?: Record<string, string> }): Promise<{ status: number; body: any }>;
   client: Client;
   dnsPort: number;
   /** A resolver pointed at the embedded DNS server. */
@@ -63,6 +68,16 @@ export async function startTestOrdinal(options: { workflowLimits?: { maxHistoryE
   const connection = await Connection.connect({ address: config.temporal.address });
   const client = new Client({ connection, namespace: config.temporal.namespace });
   const sets = new SetsService(client, { taskQueue: config.temporal.taskQueue, workflowLimits: options.workflowLimits });
+  const apiServer = await startApiServer({ config: { ...config, api: { host: '127.0.0.1', port: 0 } }, sets });
+  const api: TestOrdinal['api'] = async (path, init = {}) => {
+    const res = await fetch(`${apiServer.url}${path}`, {
+      method: init.method ?? 'GET',
+      headers: { ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}), ...init.headers },
+      body: init.body === undefined ? undefined : typeof init.body === 'string' ? init.body : JSON.stringify(init.body),
+    });
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : undefined };
+  };
   const resolver = new dns.promises.Resolver({ timeout: 1000, tries: 2 });
   resolver.setServers([`127.0.0.1:${dnsPort}`]);
 
@@ -84,6 +99,8 @@ export async function startTestOrdinal(options: { workflowLimits?: { maxHistoryE
   return {
     config,
     sets,
+    apiUrl: apiServer.url,
+    api,
     client,
     dnsPort,
     resolver,
@@ -99,6 +116,7 @@ export async function startTestOrdinal(options: { workflowLimits?: { maxHistoryE
         await client.workflow.getHandle(execution.workflowId, execution.runId).terminate('test finished').catch(() => undefined);
       }
       await stopWorker();
+      await apiServer.close();
       await driver.stopAll(2_000);
       driver.close();
       await dnsServer.close();
