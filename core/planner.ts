@@ -81,7 +81,9 @@ export function plan(state: SetState, now: number): Plan {
     return false;
   });
 
-  if (!step.settled && !state.deleting) wakeAt = earliest(wakeAt, view.progressDeadline());
+  // Wake at the progress deadline to report it (only while it is ahead: a passed one stays reported).
+  const deadline = view.progressDeadline();
+  if (!step.settled && !state.deleting && deadline !== undefined && deadline > now) wakeAt = earliest(wakeAt, deadline);
   return {
     actions,
     wakeAt,

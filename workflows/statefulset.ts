@@ -52,6 +52,8 @@ import {
 
 /** A watch returns after this long without a change, so the loop can continue-as-new when due. */
 const WATCH_MAX_MS = 5 * 60_000;
+/** The shortest timer the idle wait sets. */
+const MIN_WAKE_MS = 100;
 /** How long a new set's run waits for its first valid manifest. */
 const NEVER_CREATED_TIMEOUT = '1 minute';
 /** Continue-as-new at this history length even if the server has not suggested it yet. */
@@ -264,7 +266,8 @@ export async function statefulSet(input: StatefulSetInput): Promise<{ deleted: t
   /** Waits for an instance change, a message, or `wakeAt`, whichever comes first. */
   async function waitForChange(wakeAt: number | undefined): Promise<void> {
     const watched = watchedInstances(state);
-    const timeout = wakeAt === undefined ? undefined : Math.max(1, wakeAt - Date.now());
+    // The planner only asks to wake in the future; the floor guards against a busy loop all the same.
+    const timeout = wakeAt === undefined ? undefined : Math.max(MIN_WAKE_MS, wakeAt - Date.now());
     let changes: InstanceChange[] | undefined;
     let failed = false;
     const scope = new CancellationScope();

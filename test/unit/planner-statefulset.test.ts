@@ -502,6 +502,11 @@ describe('progress deadline and autoRollback', () => {
     expect(next(state).wakeAt).toBe(NOW - 1_000 + 60_000);
   });
 
+  it('a deadline already passed does not wake the workflow again and again', () => {
+    const state = build({ spec: { progressDeadlineSeconds: 60 }, instances: { 0: 'ready', 1: 'running' } });
+    expect(next(state, NOW + 120_000).wakeAt).toBeUndefined();
+  });
+
   it('a settled set has no deadline', () => {
     const state = build({ spec: { progressDeadlineSeconds: 60 }, instances: { 0: 'ready', 1: 'ready', 2: 'ready' } });
     const p = next(state);
