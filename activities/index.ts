@@ -3,14 +3,15 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { instanceDnsName, instanceName, serviceDnsName } from '../core/names.js';
 import { DriverError, type InstanceDriver } from './drivers/driver.js';
-import type { DnsProvider } from './dns/provider.js';
+import { PUBLISHED, type DnsProvider } from './dns/provider.js';
 import { runProbe } from './probes.js';
 import type { Activities } from './types.js';
 import { createWatchActivity } from './watch.js';
 
 export interface ActivityDependencies {
   driver: InstanceDriver;
-  dns: DnsProvider;
+  /** One provider per manifest `dns.provider`; a set names the one it uses. */
+  dns: { embedded: DnsProvider; route53?: DnsProvider };
   /** host:port of the embedded DNS server, handed to instances as ORDINAL_DNS_SERVER. */
   dnsServer: string;
 }
@@ -57,7 +58,14 @@ export function createActivities(deps: ActivityDependencies): Activities {
     watchInstances: createWatchActivity({ driver: deps.driver, runProbe }),
 
     async publishRecords(request) {
-      await deps.dns.apply(request.set, request.zone, request.records);
+      const provider = deps.dns[request.target.provider];
+      if (!provider) {
+        return {
+          ...PUBLISHED,
+          error: { code: 'ProviderUnavailable', message: `this worker has no ${request.target.provider} DNS provider`, hint: 'configure it on the worker' },
+        };
+      }
+      return provider.apply(request.set, request.target, request.records);
     },
   };
 }

@@ -1,6 +1,6 @@
 // The activities' contract, as the workflow sees it. Types only: the workflow bundle never loads
 // activity code.
-import type { RecordSet } from '../core/dns-records.js';
+import type { DnsTarget, PublishOutcome, RecordSet } from '../core/dns-records.js';
 import type { PortSpec, Probe, Template } from '../core/manifest.js';
 import type { InstanceHandle } from './drivers/driver.js';
 
@@ -54,7 +54,7 @@ export interface InstanceChange {
 
 export interface PublishRequest {
   set: string;
-  zone: string;
+  target: DnsTarget;
   records: RecordSet[];
 }
 
@@ -67,6 +67,6 @@ export interface Activities {
   listInstances(request: { set: string }): Promise<InstanceHandle[]>;
   /** Watches processes and probes; returns the changes as soon as there is at least one. */
   watchInstances(request: WatchRequest): Promise<InstanceChange[]>;
-  /** Makes the set's published records exactly `records` (idempotent). */
-  publishRecords(request: PublishRequest): Promise<void>;
+  /** Makes the set's published records exactly `records` (idempotent); Route 53 waits until INSYNC. */
+  publishRecords(request: PublishRequest): Promise<PublishOutcome>;
 }

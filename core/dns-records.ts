@@ -89,3 +89,27 @@ export function compareRecordSets(a: RecordSet, b: RecordSet): number {
 function uniqueSorted(values: string[]): string[] {
   return [...new Set(values)].sort();
 }
+
+/** Where a set's records go: the provider and, for Route 53, which hosted zone. */
+export interface DnsTarget {
+  provider: 'embedded' | 'route53';
+  zone: string;
+  hostedZoneId?: string;
+  private?: boolean;
+}
+
+/** What publishing a set's records came to (the embedded provider always succeeds at once). */
+export interface PublishOutcome {
+  /** Names the set wants that someone else's records hold: never overwritten. */
+  conflicts: Array<{ name: string; type: string; reason: string }>;
+  /** Names whose change the provider has not confirmed as propagated yet. */
+  propagating: string[];
+  /** Changes the provider rejected. */
+  failed: Array<{ name: string; type: string; code: string; message: string }>;
+  /** Publishing could not run at all (credentials, access, zone): the provider's code and what to do. */
+  error?: { code: string; message: string; hint: string };
+}
+
+export function sameTarget(a: DnsTarget | undefined, b: DnsTarget | undefined): boolean {
+  return canonicalJson(a ?? null) === canonicalJson(b ?? null);
+}

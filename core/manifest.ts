@@ -14,6 +14,8 @@ export const API_VERSION = 'ordinal.dev/v1';
 export const KIND = 'StatefulSet';
 export const DEFAULT_ZONE = 'ordinal.internal';
 export const MAX_REPLICAS = 1000;
+/** Route 53 ownership records live at `_ordinal-<type>.<name>`: names must leave room for that. */
+export const ROUTE53_OWNERSHIP_OVERHEAD = 14;
 /** Ordinals stay below this (ordinals.start, partitions and reserved ordinals included). */
 export const MAX_ORDINAL = 100_000;
 
@@ -110,7 +112,14 @@ const template = z
   .superRefine((t, ctx) => checkTemplateRules(t, ctx));
 
 const dns = z.strictObject({
-  provider: z.enum(['embedded'], { error: 'must be embedded (the only provider so far)' }).default('embedded'),
+  provider: z.enum(['embedded', 'route53'], { error: 'must be embedded or route53' }).default('embedded'),
+  /** Route 53: this hosted zone (checked against `zone`) instead of finding it by name. */
+  hostedZoneId: z
+    .string()
+    .regex(/^(\/hostedzone\/)?[A-Z0-9]{1,32}$/, 'must be a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ')
+    .optional(),
+  /** Route 53: the private (true) or public (false) zone, when both have the name. */
+  private: z.boolean({ error: 'must be true or false' }).optional(),
   zone: z
     .string()
     .refine(isDnsZone, 'must be a DNS name: dot-separated DNS-1123 labels, at most 253 characters, no trailing dot')
@@ -306,13 +315,19 @@ function checkCrossFieldRules(m: { metadata: { name: string }; spec: Parsed }, c
     }
     volumes.add(env);
   });
-  const tooLong = names.find((name) => name.length > 253);
+  // Route 53 records carry an ownership TXT record at a name 14 characters longer.
+  const limit = m.spec.dns.provider === 'route53' ? 253 - ROUTE53_OWNERSHIP_OVERHEAD : 253;
+  const tooLong = names.find((name) => name.length > limit);
   if (tooLong) {
     ctx.addIssue({
       code: 'custom',
       path: ['spec', 'dns', 'zone'],
-      message: `published DNS names such as '${tooLong.slice(0, 40)}...' would exceed 253 characters`,
+      message: `published DNS names such as '${tooLong.slice(0, 40)}...' would exceed ${limit} characters`,
     });
+  }
+  const dnsProvider = m.spec.dns.provider;
+  if (dnsProvider !== 'route53' && (m.spec.dns.hostedZoneId !== undefined || m.spec.dns.private !== undefined)) {
+    ctx.addIssue({ code: 'custom', path: ['spec', 'dns', 'provider'], message: 'must be route53 when hostedZoneId or private is set' });
   }
 }
 

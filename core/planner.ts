@@ -1,6 +1,6 @@
 // The planner: desired spec + observed instances + time in, the next actions out. Every StatefulSet
 // ordering rule lives here, so the workflow only executes what this decides. Pure and deterministic.
-import { desiredRecords, recordsFingerprint, type RecordSet } from './dns-records.js';
+import { desiredRecords, recordsFingerprint, sameTarget, type DnsTarget, type RecordSet } from './dns-records.js';
 import { desiredOrdinals, maxUnavailableCount, type SetSpec } from './manifest.js';
 import { instanceName } from './names.js';
 import type { InstanceState, SetState } from './set-state.js';
@@ -19,7 +19,7 @@ export type DeleteReason =
 
 export type Action =
   /** Make the set's records exactly `records`; `published` lists the ordinals with a record of their own. */
-  | { kind: 'publish'; records: RecordSet[]; fingerprint: string; published: number[] }
+  | { kind: 'publish'; records: RecordSet[]; fingerprint: string; published: number[]; target: DnsTarget; previous?: DnsTarget }
   | { kind: 'create'; ordinal: number; incarnation: number; revision: string }
   /**
    * Stop the instance and confirm it gone; `remove` drops the identity (scale-down, set deletion);
@@ -63,8 +63,14 @@ export function plan(state: SetState, now: number): Plan {
   const stopping = new Set(step.actions.filter((a) => a.kind === 'delete').map((a) => a.ordinal));
   const { records, published } = recordsFor(state, stopping);
   const fingerprint = recordsFingerprint(records);
-  if (fingerprint !== (state.publishedDns ?? EMPTY_FINGERPRINT)) {
-    return { actions: [{ kind: 'publish', records, fingerprint, published }], settled: false, done: false };
+  const target = dnsTarget(view.spec);
+  const moved = state.dnsTarget !== undefined && !sameTarget(state.dnsTarget, target);
+  const retry = state.dnsRetryAt !== undefined && state.dnsRetryAt <= now;
+  if (fingerprint !== (state.publishedDns ?? EMPTY_FINGERPRINT) || moved || retry) {
+    const publish: Action = { kind: 'publish', records, fingerprint, published, target };
+    // A new provider or zone: the old place is emptied first.
+    if (moved) publish.previous = state.dnsTarget;
+    return { actions: [publish], settled: false, done: false };
   }
 
   // Ordered cutover: an instance whose record was just withdrawn keeps running for one TTL, so clients
@@ -84,6 +90,7 @@ export function plan(state: SetState, now: number): Plan {
   // Wake at the progress deadline to report it (only while it is ahead: a passed one stays reported).
   const deadline = view.progressDeadline();
   if (!step.settled && !state.deleting && deadline !== undefined && deadline > now) wakeAt = earliest(wakeAt, deadline);
+  wakeAt = earliest(wakeAt, state.dnsRetryAt);
   return {
     actions,
     wakeAt,
@@ -352,6 +359,14 @@ export function recordsFor(state: SetState, stopping: ReadonlySet<number> = new 
     instances,
   });
   return { records, published: instances.map((i) => i.ordinal) };
+}
+
+/** Where a spec's records go. */
+export function dnsTarget(spec: SetSpec): DnsTarget {
+  const target: DnsTarget = { provider: spec.dns.provider, zone: spec.dns.zone };
+  if (spec.dns.hostedZoneId !== undefined) target.hostedZoneId = spec.dns.hostedZoneId;
+  if (spec.dns.private !== undefined) target.private = spec.dns.private;
+  return target;
 }
 
 /**

@@ -1,6 +1,7 @@
 // The durable state of one set, as its workflow holds it (and carries across continue-as-new), and
 // the status view derived from it. Pure data and pure functions.
 import type { InstanceHandle } from '../activities/drivers/driver.js';
+import type { DnsTarget, PublishOutcome } from './dns-records.js';
 import { maxUnavailableCount, type Manifest, type Template } from './manifest.js';
 import { SetPlanView, plan } from './planner.js';
 import { instanceDnsName, instanceName } from './names.js';
@@ -87,6 +88,12 @@ export interface SetState {
   lastGoodRevision?: string;
   /** The last automatic rollback. */
   lastRollback?: Rollback;
+  /** Where the records were last published (a change of provider or zone clears the old place). */
+  dnsTarget?: DnsTarget;
+  /** What the last publish came to: conflicts, propagation, provider errors. */
+  dnsOutcome?: PublishOutcome;
+  /** Publish again at this workflow time even if nothing changed (after a conflict or an error). */
+  dnsRetryAt?: number;
 }
 
 export function initialState(name: string): SetState {
@@ -134,7 +141,7 @@ export function recordFailure(instance: InstanceState, error: string, now: numbe
 export type ConditionStatus = 'True' | 'False' | 'Unknown';
 
 export interface Condition {
-  type: 'Ready' | 'Progressing' | 'Available' | 'ReplicaFailure';
+  type: 'Ready' | 'Progressing' | 'Available' | 'ReplicaFailure' | 'DNSReady' | 'DNSConflict';
   status: ConditionStatus;
   reason: string;
   message: string;
@@ -182,6 +189,17 @@ export interface SetStatus {
   instances: InstanceStatus[];
   /** The last automatic rollback (autoRollback), if any. */
   lastRollback?: { from: string; to: string; at: string; reason: string };
+  /** Where the names are published and what is not settled there yet. */
+  dns: DnsStatus;
+}
+
+export interface DnsStatus {
+  provider: DnsTarget['provider'];
+  zone: string;
+  /** Names whose change the provider has not confirmed as propagated yet (Route 53: not INSYNC). */
+  propagating: string[];
+  /** Names the set wants that someone else holds: never overwritten. */
+  conflicts: Array<{ name: string; type: string; reason: string }>;
 }
 
 export interface SetView {
@@ -239,7 +257,9 @@ export function setStatus(state: SetState, now: number): SetStatus {
     .map((i) => ({ ...instanceStatus(state, i, now), reason: i.phase === 'Running' ? i.notReadyReason : i.lastError }));
   const pausedUpdate = view.paused && state.instances.some((i) => view.isWanted(i.ordinal) && view.outdated(i));
   const observed = state.observedGeneration === state.generation;
-  const converged = !state.deleting && observed && next.settled && next.actions.length === 0 && !pausedUpdate;
+  const outcome = state.dnsOutcome;
+  const dnsTrouble = outcome !== undefined && (outcome.error !== undefined || outcome.conflicts.length > 0 || outcome.failed.length > 0);
+  const converged = !state.deleting && observed && next.settled && next.actions.length === 0 && !pausedUpdate && !dnsTrouble;
   const deadline = view.progressDeadline();
   const stuck = !state.deleting && !converged && !pausedUpdate && deadline !== undefined && now >= deadline;
   const rollingBack = state.lastRollback !== undefined && state.lastRollback.to === state.updateRevision && !converged;
@@ -274,6 +294,7 @@ export function setStatus(state: SetState, now: number): SetStatus {
       ? { type: 'Available', status: 'True', reason: 'MinimumReplicasAvailable', message: `${availableReplicas} available, at least ${minimum} needed` }
       : { type: 'Available', status: 'False', reason: 'MinimumReplicasUnavailable', message: `${availableReplicas} available, at least ${minimum} needed` },
   );
+  conditions.push(dnsReadyCondition(outcome));
   if (failing.length > 0) {
     const first = failing[0];
     conditions.push({
@@ -284,10 +305,19 @@ export function setStatus(state: SetState, now: number): SetStatus {
     });
   }
 
+  if (outcome && outcome.conflicts.length > 0) {
+    conditions.push({
+      type: 'DNSConflict',
+      status: 'True',
+      reason: 'NameTaken',
+      message: outcome.conflicts.map((c) => `${c.name} ${c.type}: ${c.reason}`).join('; '),
+    });
+  }
+
   let phase: SetPhase;
   if (state.deleting) phase = 'Deleting';
   else if (converged) phase = 'Ready';
-  else if (failing.length > 0 || stuck) phase = 'Degraded';
+  else if (failing.length > 0 || stuck || dnsTrouble) phase = 'Degraded';
   else if (pausedUpdate) phase = 'Paused';
   else if (state.instances.length === 0 && spec.replicas > 0) phase = 'Pending';
   else phase = 'Progressing';
@@ -304,12 +334,33 @@ export function setStatus(state: SetState, now: number): SetStatus {
     updateRevision: state.updateRevision ?? null,
     conditions,
     instances,
+    dns: {
+      provider: spec.dns.provider,
+      zone: spec.dns.zone,
+      propagating: outcome?.propagating ?? [],
+      conflicts: outcome?.conflicts ?? [],
+    },
   };
   if (state.lastRollback) {
     const { from, to, at, reason } = state.lastRollback;
     status.lastRollback = { from, to, at: new Date(at).toISOString(), reason };
   }
   return status;
+}
+
+/** DNSReady: the provider took the records (an error says the provider's code and what to do). */
+function dnsReadyCondition(outcome: PublishOutcome | undefined): Condition {
+  if (outcome?.error) {
+    return { type: 'DNSReady', status: 'False', reason: outcome.error.code, message: `${outcome.error.message}; ${outcome.error.hint}` };
+  }
+  if (outcome && outcome.failed.length > 0) {
+    const first = outcome.failed[0];
+    return { type: 'DNSReady', status: 'False', reason: 'ChangeRejected', message: `${first.name} ${first.type}: ${first.code}: ${first.message}` };
+  }
+  if (outcome && outcome.propagating.length > 0) {
+    return { type: 'DNSReady', status: 'True', reason: 'Propagating', message: `still propagating: ${outcome.propagating.join(', ')}` };
+  }
+  return { type: 'DNSReady', status: 'True', reason: 'Published', message: 'every name is published' };
 }
 
 function progressMessage(state: SetState, readyReplicas: number): string {

@@ -2,6 +2,7 @@
 // (the workflow owns exactly one) and is deterministic, so the workflow stays a thin shell.
 import type { InstanceHandle } from '../activities/drivers/driver.js';
 import type { InstanceChange } from '../activities/types.js';
+import type { PublishOutcome } from './dns-records.js';
 import type { Action } from './planner.js';
 import { IMMUTABLE_FIELDS, desiredOrdinals, parseManifest, type FieldIssue, type Manifest } from './manifest.js';
 import { instanceName } from './names.js';
@@ -236,9 +237,19 @@ export function applyDeleted(state: SetState, action: Extract<Action, { kind: 'd
   });
 }
 
-/** Records what is published, and when each instance's own record was withdrawn (for the cutover). */
-export function applyPublished(state: SetState, action: Extract<Action, { kind: 'publish' }>, now: number): void {
+/** After a conflict, a rejected change or a provider error, publishing is tried again this much later. */
+export const DNS_RETRY_MS = 30_000;
+
+/**
+ * Records what is published and what it came to, and when each instance's own record was withdrawn
+ * (for the cutover). Trouble (conflicts, errors, names still propagating) schedules another try.
+ */
+export function applyPublished(state: SetState, action: Extract<Action, { kind: 'publish' }>, now: number, outcome?: PublishOutcome): void {
   state.publishedDns = action.fingerprint;
+  state.dnsTarget = action.target;
+  state.dnsOutcome = outcome;
+  const unsettled = outcome !== undefined && (outcome.error !== undefined || outcome.conflicts.length + outcome.failed.length + outcome.propagating.length > 0);
+  state.dnsRetryAt = unsettled ? now + DNS_RETRY_MS : undefined;
   state.publishedNames = action.records.map((r) => `${r.name} ${r.type}`);
   const published = new Set(action.published);
   for (const i of state.instances) {

@@ -19,6 +19,8 @@ export interface OrdinalConfig {
   zone: string;
   /** Loopback pool the process driver takes instance addresses from. */
   addressPool: string;
+  /** Written into every Route 53 ownership record: which Ordinal installation owns a record. */
+  route53OwnerId: string;
 }
 
 export const DEFAULTS = {
@@ -34,6 +36,7 @@ export const DEFAULTS = {
   dnsPort: 7053,
   zone: 'ordinal.internal',
   addressPool: '127.77.0.0/16',
+  route53OwnerId: 'ordinal',
 } as const;
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = process.cwd()): OrdinalConfig {
@@ -58,6 +61,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
     },
     zone: env.ORDINAL_DNS_ZONE || DEFAULTS.zone,
     addressPool: env.ORDINAL_ADDRESS_POOL || DEFAULTS.addressPool,
+    route53OwnerId: env.ORDINAL_ROUTE53_OWNER_ID || DEFAULTS.route53OwnerId,
   };
 }
 

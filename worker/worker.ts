@@ -1,9 +1,14 @@
 // The Ordinal worker: runs the set workflows and their activities (instance driver, probes, DNS).
 import { createRequire } from 'node:module';
+import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleOption } from '@temporalio/worker';
 import { createActivities } from '../activities/index.js';
 import { EmbeddedDnsProvider } from '../activities/dns/embedded.js';
 import { ProcessDriver } from '../activities/drivers/process.js';
+import { createRoute53Activities, setWorkflowExists } from '../activities/dns/route53/activities.js';
+import { createRoute53 } from '../activities/dns/route53/client.js';
+import { Route53DnsProvider } from '../activities/dns/route53/dns-provider.js';
+import { Route53Provider } from '../activities/dns/route53/provider.js';
 import { DnsStore } from '../dns/store.js';
 import { dataPaths, type OrdinalConfig } from '../infra/config.js';
 import { temporalConnectionOptions } from '../infra/temporal-connection.js';
@@ -41,16 +46,25 @@ export async function createOrdinalWorker(config: OrdinalConfig, options: { bund
   const driver = new ProcessDriver({ dataDir: config.dataDir, addressPool: config.addressPool, logger: logger.child({ component: 'driver' }) });
   const store = DnsStore.open(paths.dnsDb, config.zone);
   const connection = await NativeConnection.connect(temporalConnectionOptions(config));
+  // Route 53: activities reach the per-zone publisher workflows through a client of their own. Lazy:
+  // a worker whose sets never use Route 53 never talks to AWS.
+  const clientConnection = Connection.lazy(temporalConnectionOptions(config));
+  const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
+  const route53 = createRoute53();
+  const route53Provider = new Route53Provider({ temporal: client, taskQueue: config.temporal.taskQueue, route53, ownerId: config.route53OwnerId });
   const worker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     workflowBundle: options.bundle ?? (await workflowBundle()),
-    activities: createActivities({
-      driver,
-      dns: new EmbeddedDnsProvider(store),
-      dnsServer: `${config.dns.host}:${config.dns.port}`,
-    }),
+    activities: {
+      ...createActivities({
+        driver,
+        dns: { embedded: new EmbeddedDnsProvider(store), route53: new Route53DnsProvider(route53Provider) },
+        dnsServer: `${config.dns.host}:${config.dns.port}`,
+      }),
+      ...createRoute53Activities({ route53: () => route53, ownerId: config.route53OwnerId, isSetLive: setWorkflowExists(client) }),
+    },
     // Each set keeps one long watch activity running: allow many at once (they are cheap awaits).
     maxConcurrentActivityTaskExecutions: 2_000,
     // On shutdown, running activities (mostly watches) are cancelled after this long and retried by the
@@ -66,6 +80,7 @@ export async function createOrdinalWorker(config: OrdinalConfig, options: { bund
       // The driver stays open: whoever runs the worker may still stop instances through it.
       running ??= worker.run().finally(async () => {
         await connection.close();
+        await clientConnection.close();
         store.close();
       });
       return running;

@@ -163,15 +163,18 @@ export async function route53Zone(input: Route53ZoneInput): Promise<void> {
       else await condition(hasWork, Math.max(1, wakeAt - Date.now()));
     }
 
+    if (state.nextRetryAt !== undefined && Date.now() >= state.nextRetryAt) {
+      state.nextRetryAt = undefined;
+      for (const set of state.retry) pending.add(set);
+    }
     if (pending.size > 0) {
       await sleep(options.coalesceMs); // gather the submits of other sets arriving meanwhile
       await flush([...pending].sort());
-    } else if (reconcileRequests.length > 0) {
+    }
+    // After a flush, not instead of one: steady submits never starve drift repair.
+    if (reconcileRequests.length > 0) {
       const request = reconcileRequests.shift()!;
       reconcileResults.set(request.id, await reconcile(request.dryRun));
-    } else if (state.nextRetryAt !== undefined && Date.now() >= state.nextRetryAt) {
-      state.nextRetryAt = undefined;
-      for (const set of state.retry) pending.add(set);
     } else if (state.nextReconcileAt !== undefined && Date.now() >= state.nextReconcileAt) {
       await reconcile(options.reconcileDryRun);
       state.nextReconcileAt = Date.now() + options.reconcileIntervalMs;
@@ -241,7 +244,6 @@ export async function route53Zone(input: Route53ZoneInput): Promise<void> {
         }
       }
       summary = { at, dryRun, text: result.text, planned: result.planned, applied: result.applied.length, conflicts: result.conflicts, vanished: result.vanished };
-      if (dryRun) log.info(result.text, { hostedZoneId: zoneId });
     } catch (err) {
       const error = errorInfo(err);
       state.lastError = { ...error, at };

@@ -65,9 +65,15 @@ const { createInstance } = proxyActivities<Activities>({
   heartbeatTimeout: '10s',
   retry: { initialInterval: '1s', maximumInterval: '10s', maximumAttempts: 5 },
 });
-const { listInstances, publishRecords } = proxyActivities<Activities>({
+const { listInstances } = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
   retry: { initialInterval: '1s', maximumInterval: '10s' },
+});
+const { publishRecords } = proxyActivities<Activities>({
+  // Route 53 waits until the change is INSYNC: minutes at worst, with heartbeats meanwhile.
+  startToCloseTimeout: '15m',
+  heartbeatTimeout: '30s',
+  retry: { initialInterval: '1s', maximumInterval: '30s' },
 });
 const { deleteInstance } = proxyActivities<Activities>({
   // Bounded by the grace period (at most an hour); heartbeats notice a dead worker sooner. Retried
@@ -205,11 +211,18 @@ export async function statefulSet(input: StatefulSetInput): Promise<{ deleted: t
     const spec = state.manifest!.spec;
     switch (action.kind) {
       case 'publish': {
-        await publishRecords.executeWithOptions(
+        if (action.previous) {
+          await publishRecords.executeWithOptions(
+            { summary: `remove DNS for ${state.name} from ${action.previous.provider} ${action.previous.zone}` },
+            [{ set: state.name, target: action.previous, records: [] }],
+          );
+        }
+        const outcome = await publishRecords.executeWithOptions(
           { summary: `publish DNS for ${state.name} (${action.records.length} record sets)` },
-          [{ set: state.name, zone: spec.dns.zone, records: action.records }],
+          [{ set: state.name, target: action.target, records: action.records }],
         );
-        applyPublished(state, action, Date.now());
+        if (outcome.error || outcome.conflicts.length > 0) log.warn('DNS publish incomplete', { set: state.name, outcome });
+        applyPublished(state, action, Date.now(), outcome);
         return;
       }
       case 'create': {

@@ -1,9 +1,14 @@
 // The DNS provider interface: the embedded server's store by default, Route 53 in production.
-import type { RecordSet } from '../../core/dns-records.js';
+import type { DnsTarget, PublishOutcome, RecordSet } from '../../core/dns-records.js';
 
 export interface DnsProvider {
-  /** Makes the records owned by `set` exactly `records` (all inside `zone`). Idempotent. */
-  apply(set: string, zone: string, records: RecordSet[]): Promise<void>;
-  /** The records currently published for `set`. */
-  read(set: string): Promise<RecordSet[]>;
+  /**
+   * Makes the records owned by `set` at `target` exactly `records` (all inside the target's zone),
+   * and reports what it came to. Idempotent. Provider errors (credentials, access) come back in the
+   * outcome; only unexpected failures throw.
+   */
+  apply(set: string, target: DnsTarget, records: RecordSet[]): Promise<PublishOutcome>;
 }
+
+/** Nothing to report: what a provider that applies at once returns. */
+export const PUBLISHED: PublishOutcome = { conflicts: [], propagating: [], failed: [] };

@@ -264,11 +264,11 @@ describe('EmbeddedDnsProvider', () => {
     try {
       const provider = new EmbeddedDnsProvider(store);
       const records = webRecords(ZONE, ['127.77.0.1']);
-      await provider.apply('web', ZONE, records);
-      await provider.apply('web', ZONE, records);
+      await provider.apply('web', { provider: 'embedded', zone: ZONE }, records);
+      await provider.apply('web', { provider: 'embedded', zone: ZONE }, records);
       expect(await provider.read('web')).toHaveLength(records.length);
-      await expect(provider.apply('web', ZONE, webRecords('elsewhere.test', ['127.77.0.1']))).rejects.toThrow(/not inside zone/);
-      await provider.apply('web', ZONE, []);
+      await expect(provider.apply('web', { provider: 'embedded', zone: ZONE }, webRecords('elsewhere.test', ['127.77.0.1']))).rejects.toThrow(/not inside zone/);
+      await provider.apply('web', { provider: 'embedded', zone: ZONE }, []);
       expect(await provider.read('web')).toEqual([]);
     } finally {
       store.close();

@@ -430,8 +430,8 @@ const violationCases: Array<{ name: string; mutate: Mutate; issues: Expected[] }
   },
   {
     name: 'unknown dns field',
-    mutate: (d) => (d.spec.dns = { hostedZoneId: 'Z123' }),
-    issues: [{ path: 'spec.dns.hostedZoneId', message: 'unknown field' }],
+    mutate: (d) => (d.spec.dns = { hostedZone: 'Z123' }),
+    issues: [{ path: 'spec.dns.hostedZone', message: 'unknown field' }],
   },
   {
     name: 'unknown port field',
@@ -644,7 +644,10 @@ const violationCases: Array<{ name: string; mutate: Mutate; issues: Expected[] }
   },
   { name: 'dns ttl negative', mutate: (d) => (d.spec.dns = { ttl: -1 }), issues: [{ path: 'spec.dns.ttl', message: 'must be at least 0' }] },
   { name: 'dns ttl above a day', mutate: (d) => (d.spec.dns = { ttl: 86401 }), issues: [{ path: 'spec.dns.ttl', message: 'must be at most 86400' }] },
-  { name: 'dns provider route53 (not yet)', mutate: (d) => (d.spec.dns = { provider: 'route53' }), issues: [{ path: 'spec.dns.provider', message: /embedded/ }] },
+  { name: 'an unknown dns provider', mutate: (d) => (d.spec.dns = { provider: 'bind' }), issues: [{ path: 'spec.dns.provider', message: 'must be embedded or route53' }] },
+  { name: 'hostedZoneId without route53', mutate: (d) => (d.spec.dns = { hostedZoneId: 'Z123' }), issues: [{ path: 'spec.dns.provider', message: 'must be route53 when hostedZoneId or private is set' }] },
+  { name: 'a malformed hostedZoneId', mutate: (d) => (d.spec.dns = { provider: 'route53', hostedZoneId: 'zone-1' }), issues: [{ path: 'spec.dns.hostedZoneId', message: /must be a Route 53 hosted zone id/ }] },
+  { name: 'private not a boolean', mutate: (d) => (d.spec.dns = { provider: 'route53', private: 'yes' }), issues: [{ path: 'spec.dns.private', message: 'must be true or false' }] },
   {
     name: 'instance DNS names longer than 253 characters',
     mutate: (d) => {

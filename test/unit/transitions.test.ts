@@ -14,6 +14,7 @@ import {
   applyCreated,
   applyDeleted,
   applyManifest,
+  DNS_RETRY_MS,
   applyPublished,
   checkApply,
   checkDeleteInstance,
@@ -682,6 +683,8 @@ describe('applyDeleted', () => {
   });
 });
 
+const EMBEDDED = { provider: 'embedded' as const, zone: 'ordinal.internal' };
+
 describe('applyPublished', () => {
   const records = [
     { name: 'web-0.web.ordinal.internal', type: 'A' as const, ttl: 5, values: ['127.77.0.1'] },
@@ -690,7 +693,7 @@ describe('applyPublished', () => {
 
   it('remembers the fingerprint and names', () => {
     const state = appliedSet();
-    applyPublished(state, { kind: 'publish', records, fingerprint: '0123456789abcdef', published: [0] }, NOW);
+    applyPublished(state, { kind: 'publish', records, fingerprint: '0123456789abcdef', published: [0], target: EMBEDDED }, NOW);
     expect(state.publishedDns).toBe('0123456789abcdef');
     expect(state.publishedNames).toEqual(['web-0.web.ordinal.internal A', 'web.ordinal.internal A']);
   });
@@ -698,18 +701,35 @@ describe('applyPublished', () => {
   it('marks instances published, and when a withdrawn one lost its record', () => {
     const state = appliedSet();
     state.instances.push(instanceOf(state, { ordinal: 0 }), instanceOf(state, { ordinal: 1 }));
-    applyPublished(state, { kind: 'publish', records, fingerprint: 'a', published: [0, 1] }, NOW);
+    applyPublished(state, { kind: 'publish', records, fingerprint: 'a', published: [0, 1], target: EMBEDDED }, NOW);
     expect(state.instances.map((i) => [i.published, i.unpublishedAt])).toEqual([
       [true, undefined],
       [true, undefined],
     ]);
-    applyPublished(state, { kind: 'publish', records, fingerprint: 'b', published: [0] }, NOW + 500);
+    applyPublished(state, { kind: 'publish', records, fingerprint: 'b', published: [0], target: EMBEDDED }, NOW + 500);
     expect(find(state, 1)).toMatchObject({ published: false, unpublishedAt: NOW + 500 });
     // Withdrawn once: a later publish does not move the time.
-    applyPublished(state, { kind: 'publish', records, fingerprint: 'c', published: [0] }, NOW + 900);
+    applyPublished(state, { kind: 'publish', records, fingerprint: 'c', published: [0], target: EMBEDDED }, NOW + 900);
     expect(find(state, 1)?.unpublishedAt).toBe(NOW + 500);
     expect(find(state, 0)).toMatchObject({ published: true });
   });
+
+  const troubles: Array<[string, Partial<import('../../core/dns-records.js').PublishOutcome>]> = [
+    ['a conflict', { conflicts: [{ name: 'web-0.web.ordinal.internal', type: 'A', reason: 'taken' }] }],
+    ['a rejected change', { failed: [{ name: 'web-0.web.ordinal.internal', type: 'A', code: 'InvalidChangeBatch', message: 'no' }] }],
+    ['names still propagating', { propagating: ['web-0.web.ordinal.internal'] }],
+    ['a provider error', { error: { code: 'AccessDenied', message: 'denied', hint: 'grant route53:ChangeResourceRecordSets' } }],
+  ];
+  for (const [name, outcome] of troubles) {
+    it(`${name} schedules another publish; a clean one clears it`, () => {
+      const state = appliedSet();
+      applyPublished(state, { kind: 'publish', records, fingerprint: 'a', published: [], target: EMBEDDED }, NOW, { conflicts: [], propagating: [], failed: [], ...outcome });
+      expect(state.dnsRetryAt).toBe(NOW + DNS_RETRY_MS);
+      expect(state.dnsTarget).toEqual(EMBEDDED);
+      applyPublished(state, { kind: 'publish', records, fingerprint: 'a', published: [], target: EMBEDDED }, NOW + 1, { conflicts: [], propagating: [], failed: [] });
+      expect(state.dnsRetryAt).toBeUndefined();
+    });
+  }
 });
 
 describe('applyChanges', () => {
@@ -859,7 +879,7 @@ describe('scenarios across transitions and status', () => {
   /** What the workflow does after a change: publish the planner's records. */
   function publishNow(state: SetState): void {
     const { records, published } = recordsFor(state);
-    applyPublished(state, { kind: 'publish', records, fingerprint: recordsFingerprint(records), published }, NOW);
+    applyPublished(state, { kind: 'publish', records, fingerprint: recordsFingerprint(records), published, target: EMBEDDED }, NOW);
   }
 
   it('create, Ready, crash, clean-up, back-off, recreate, Ready again', () => {

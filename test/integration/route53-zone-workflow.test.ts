@@ -1,0 +1,233 @@
+// The per-hosted-zone publisher workflow on the real dev server, with Route 53 behind the fault
+// proxy: many sets submitting at once are coalesced into a few change batches, each submit resolves
+// only once its changes are INSYNC, and one set's conflict holds up nobody else.
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { Client, Connection, WithStartWorkflowOperation } from '@temporalio/client';
+import { NativeConnection, Worker, bundleWorkflowCode } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RecordSet } from '../../core/dns-records.js';
+import { createRoute53Activities, setWorkflowExists } from '../../activities/dns/route53/activities.js';
+import { workflowIdForSet } from '../../core/names.js';
+import { Route53Provider } from '../../activities/dns/route53/provider.js';
+import { installTemporalLogging } from '../../infra/logger.js';
+import {
+  ROUTE53_ZONE_WORKFLOW_TYPE,
+  pendingQuery,
+  reconcileUpdate,
+  route53ZoneWorkflowId,
+  statusQuery,
+  submitUpdate,
+} from '../../workflows/route53-messages.js';
+import type { Route53ZoneInput } from '../../workflows/route53-zone.js';
+import { startRoute53Proxy, type Route53Proxy } from '../harness/route53-proxy.js';
+import { MotoAdmin, expectedLines, line, setRecords, testRoute53, uniqueZone, useDummyAwsConfiguration } from '../harness/route53.js';
+import { motoEndpoint, temporalAddress, temporalNamespace, waitFor } from '../harness/services.js';
+
+useDummyAwsConfiguration();
+const OWNER = 'wf-owner';
+const taskQueue = `route53-test-${randomBytes(3).toString('hex')}`;
+
+let proxy: Route53Proxy;
+let admin: MotoAdmin;
+let worker: Worker;
+let running: Promise<void>;
+let connection: Connection;
+let client: Client;
+let provider: Route53Provider;
+
+beforeAll(async () => {
+  installTemporalLogging();
+  admin = new MotoAdmin(motoEndpoint());
+  proxy = await startRoute53Proxy(motoEndpoint(), { pendingPolls: 2, throttleRate: 0.1, priorRequestRate: 0.1, seed: 3 });
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: fileURLToPath(new URL('../../workflows/route53-zone.ts', import.meta.url)),
+    logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: (m) => process.stderr.write(`${m}\n`) },
+  });
+  worker = await Worker.create({
+    connection: await NativeConnection.connect({ address: temporalAddress() }),
+    namespace: temporalNamespace(),
+    taskQueue,
+    workflowBundle: { code },
+    // Sets the publisher does not know are gone (these tests have no set workflows).
+    activities: createRoute53Activities({ route53: () => testRoute53(proxy.endpoint), ownerId: OWNER, isSetLive: async () => false }),
+    shutdownGraceTime: '1s',
+  });
+  running = worker.run();
+  connection = await Connection.connect({ address: temporalAddress() });
+  client = new Client({ connection, namespace: temporalNamespace() });
+  provider = new Route53Provider({
+    temporal: client,
+    taskQueue,
+    route53: testRoute53(proxy.endpoint),
+    ownerId: OWNER,
+    // A wide gathering window, so concurrent submits on this loaded machine land in few flushes.
+    zoneOptions: { coalesceMs: 1_000, reconcileIntervalMs: 0, inSyncTimeoutMs: 60_000 },
+  });
+});
+
+afterAll(async () => {
+  if (client) {
+    for await (const execution of client.workflow.list({ query: `TaskQueue = '${taskQueue}' AND ExecutionStatus = 'Running'` })) {
+      await client.workflow.getHandle(execution.workflowId).terminate('test finished').catch(() => undefined);
+    }
+  }
+  if (worker?.getState() === 'RUNNING') worker.shutdown();
+  await running?.catch(() => undefined);
+  await connection?.close();
+  await proxy?.close();
+  admin?.close();
+});
+
+describe('the Route 53 zone publisher workflow', () => {
+  it('coalesces 20 concurrent sets into a few change batches; each submit resolves after INSYNC; a conflict holds up no one else', async () => {
+    const zone = uniqueZone('wf');
+    const zoneId = await admin.createZone(zone);
+    const taken = `s07-0.s07.${zone}`;
+    await admin.change(zoneId, 'CREATE', { name: taken, type: 'A', ttl: 60, values: ['198.51.100.1'] });
+    proxy.resetCounts();
+
+    const sets = Array.from({ length: 20 }, (_, i) => `s${String(i).padStart(2, '0')}`);
+    const desired: Record<string, RecordSet[]> = {};
+    for (const [i, set] of sets.entries()) desired[set] = setRecords(set, zone, [`10.20.${i}.1`, `10.20.${i}.2`]);
+    const results = await Promise.all(sets.map((set) => provider.apply(set, zone, desired[set])));
+
+    for (const [i, result] of results.entries()) {
+      expect(result.error, sets[i]).toBeUndefined();
+      expect(result.failed, sets[i]).toEqual([]);
+      expect(result.propagating, sets[i]).toEqual([]);
+      expect(result.conflicts, sets[i]).toEqual(
+        sets[i] === 's07' ? [{ set: 's07', name: taken, type: 'A', reason: expect.stringMatching(/not owned by Ordinal/) }] : [],
+      );
+    }
+    // Few batches for 20 sets (about 100 record sets), every change polled through PENDING to INSYNC.
+    expect(proxy.batches.length).toBeLessThanOrEqual(4);
+    expect(proxy.counts.pending).toBeGreaterThanOrEqual(2 * proxy.batches.length);
+
+    const { s07, ...others } = desired;
+    const expected = [
+      ...expectedLines(OWNER, others),
+      ...expectedLines(OWNER, { s07: s07.filter((r) => r.name !== taken) }),
+      line(taken, 'A', 60, ['198.51.100.1']),
+    ].sort();
+    expect(await admin.lines(zoneId)).toEqual(expected);
+
+    const status = await client.workflow.getHandle(route53ZoneWorkflowId(zoneId)).query(statusQuery);
+    expect(Object.keys(status.sets)).toEqual(sets);
+    expect(status.sets.s07.conflicts).toHaveLength(1);
+    expect(status.pending).toEqual([]);
+    expect(status.lastFlush?.applied).toBeGreaterThan(0);
+  });
+
+  it("latest wins per set; an empty list removes the set's records and the publisher forgets it", async () => {
+    const zone = uniqueZone('wf2');
+    const zoneId = await admin.createZone(zone);
+    await provider.apply('a', zone, setRecords('a', zone, ['10.30.0.1']));
+    await provider.apply('b', zone, setRecords('b', zone, ['10.31.0.1']));
+    const [first, second] = await Promise.all([
+      provider.apply('a', zone, setRecords('a', zone, ['10.30.0.2'])),
+      provider.apply('a', zone, setRecords('a', zone, ['10.30.0.3', '10.30.0.4'])),
+    ]);
+    expect(first.error ?? second.error).toBeUndefined();
+    const removed = await provider.apply('b', zone, []);
+    expect(removed).toEqual({ conflicts: [], propagating: [], failed: [], error: undefined });
+    // Both submits of `a` were served; whichever the server ordered last is what the zone holds.
+    const lines = await admin.lines(zoneId);
+    const last = [expectedLines(OWNER, { a: setRecords('a', zone, ['10.30.0.2']) }), expectedLines(OWNER, { a: setRecords('a', zone, ['10.30.0.3', '10.30.0.4']) })];
+    expect(last).toContainEqual(lines);
+    // read() gives the set's records as the zone holds them.
+    const read = await provider.read('a');
+    expect(read.map((r) => line(r.name, r.type, r.ttl, r.values))).toEqual(lines.filter((l) => !l.startsWith('_ordinal-')));
+
+    const status = await client.workflow.getHandle(route53ZoneWorkflowId(zoneId)).query(statusQuery);
+    expect(Object.keys(status.sets)).toEqual(['a']);
+  });
+
+  it('repairs drift on request: a dry run only shows the plan, then the hand-deleted record comes back', async () => {
+    const zone = uniqueZone('wf3');
+    const zoneId = await admin.createZone(zone);
+    const records = setRecords('web', zone, ['10.40.0.1']);
+    await provider.apply('web', zone, records);
+    await admin.change(zoneId, 'DELETE', { name: `web-0.web.${zone}`, type: 'A', ttl: 5, values: ['10.40.0.1'] });
+    const handle = client.workflow.getHandle(route53ZoneWorkflowId(zoneId));
+
+    const dry = await handle.executeUpdate(reconcileUpdate, { args: [{ dryRun: true }] });
+    expect(dry.dryRun).toBe(true);
+    expect(dry.text).toContain(`create web-0.web.${zone} A 10.40.0.1 ttl 5 (restore: deleted outside Ordinal) [set web]`);
+    expect(await admin.lines(zoneId)).not.toContain(line(`web-0.web.${zone}`, 'A', 5, ['10.40.0.1']));
+
+    const repaired = await handle.executeUpdate(reconcileUpdate, { args: [{}] });
+    expect(repaired.applied).toBe(1);
+    expect(await admin.lines(zoneId)).toEqual(expectedLines(OWNER, { web: records }));
+    expect((await handle.query(statusQuery)).lastReconcile?.planned).toBe(1);
+  });
+
+  it('an AWS error comes back to the set as a code and a hint, and the publisher retries later', async () => {
+    const hostedZoneId = 'ZNOSUCHZONE999';
+    const input: Route53ZoneInput = { hostedZoneId, zone: 'nowhere.internal', options: { reconcileIntervalMs: 0, retryInitialMs: 60_000 } };
+    const result = await client.workflow.executeUpdateWithStart(submitUpdate, {
+      args: [{ set: 'lost', zone: 'nowhere.internal', records: setRecords('lost', 'nowhere.internal', ['10.50.0.1']) }],
+      startWorkflowOperation: new WithStartWorkflowOperation(ROUTE53_ZONE_WORKFLOW_TYPE, {
+        workflowId: route53ZoneWorkflowId(hostedZoneId),
+        taskQueue,
+        args: [input],
+        workflowIdConflictPolicy: 'USE_EXISTING',
+      }),
+    });
+    expect(result.propagated).toBe(false);
+    expect(result.error).toEqual({ code: 'NoSuchHostedZone', message: expect.stringContaining(hostedZoneId), hint: expect.stringMatching(/dns\.hostedZoneId/), retryable: false });
+    const handle = client.workflow.getHandle(route53ZoneWorkflowId(hostedZoneId));
+    expect(await handle.query(pendingQuery)).toEqual(['lost']);
+    const status = await handle.query(statusQuery);
+    expect(status.lastError?.code).toBe('NoSuchHostedZone');
+    expect(status.nextRetryAt).toBeGreaterThan(Date.now());
+
+    // The provider answers the same for a zone it cannot find, without starting anything.
+    const missing = await provider.apply('lost', uniqueZone('missing'), []);
+    expect(missing.error?.code).toBe('HostedZoneNotFound');
+  });
+
+  it('knows a set exists while its set workflow runs', async () => {
+    const set = `exists-${randomBytes(3).toString('hex')}`;
+    const exists = setWorkflowExists(client);
+    expect(await exists(set)).toBe(false);
+    // Any workflow under the set's id will do: only its id and status count.
+    const input: Route53ZoneInput = { hostedZoneId: 'ZPLACEHOLDER', zone: 'placeholder.internal', options: { reconcileIntervalMs: 0 } };
+    const handle = await client.workflow.start(ROUTE53_ZONE_WORKFLOW_TYPE, { workflowId: workflowIdForSet(set), taskQueue, args: [input] });
+    expect(await exists(set)).toBe(true);
+    await handle.terminate('test');
+    expect(await exists(set)).toBe(false);
+  });
+
+  it('continues as new with what the sets want, losing no submit', async () => {
+    const zone = uniqueZone('wf5');
+    const zoneId = await admin.createZone(zone);
+    const small = new Route53Provider({
+      temporal: client,
+      taskQueue,
+      route53: testRoute53(proxy.endpoint),
+      ownerId: OWNER,
+      zoneOptions: { coalesceMs: 50, reconcileIntervalMs: 0, maxHistoryEvents: 30 },
+    });
+    const desired: Record<string, RecordSet[]> = {};
+    // Waves of concurrent submits: some arrive while a run is about to continue as new.
+    for (let wave = 0; wave < 4; wave++) {
+      const sets = [0, 1, 2].map((i) => `c${wave * 3 + i}`);
+      for (const [i, set] of sets.entries()) desired[set] = setRecords(set, zone, [`10.60.${wave}.${i + 1}`]);
+      const results = await Promise.all(sets.map((set) => small.apply(set, zone, desired[set])));
+      for (const result of results) expect(result).toEqual({ conflicts: [], propagating: [], failed: [], error: undefined });
+    }
+    const handle = client.workflow.getHandle(route53ZoneWorkflowId(zoneId));
+    const runs = await waitFor(async () => {
+      let count = 0;
+      for await (const _ of client.workflow.list({ query: `WorkflowId = '${route53ZoneWorkflowId(zoneId)}'` })) count++;
+      return count > 1 ? count : undefined;
+    }, { message: 'a second run of the publisher' });
+    expect(runs).toBeGreaterThan(1);
+    // The new run knows every set: removing one works, and the others stay.
+    expect(Object.keys((await handle.query(statusQuery)).sets)).toEqual(Object.keys(desired).sort());
+    await small.apply('c0', zone, []);
+    delete desired.c0;
+    expect(await admin.lines(zoneId)).toEqual(expectedLines(OWNER, desired));
+  });
+});
