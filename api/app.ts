@@ -10,15 +10,18 @@ import type { SetView } from '../core/set-state.js';
 import { logger as defaultLogger, type Logger } from '../infra/logger.js';
 import { ApiError, errorResponse, toApiError, validationHook, type ErrorCode } from './errors.js';
 import {
+  cordonInstanceRoute,
   deleteInstanceRoute,
   deleteSetRoute,
   getSetRoute,
   healthRoute,
   listInstancesRoute,
+  listRevisionsRoute,
   listSetsRoute,
   openApiRoute,
   patchSetRoute,
   putSetRoute,
+  uncordonInstanceRoute,
 } from './routes.js';
 import { ManifestComponent, generationFromIfMatch } from './schemas.js';
 import type { SetsPort } from './sets-port.js';
@@ -109,6 +112,27 @@ export function createApp(sets: SetsPort, options: AppOptions = {}): OpenAPIHono
   app.openapi(deleteInstanceRoute, async (c) => {
     const { name, ordinal } = c.req.valid('param');
     return c.json(await sets.deleteInstance(name, Number(ordinal), REQUESTED_BY), 202);
+  });
+
+  app.openapi(listRevisionsRoute, async (c) => {
+    const { name } = c.req.valid('param');
+    const items = await sets.revisions(name);
+    if (!items) throw new ApiError('NotFound', `set '${name}' does not exist`);
+    return c.json({ items }, 200);
+  });
+
+  app.openapi(cordonInstanceRoute, async (c) => {
+    const { name, ordinal } = c.req.valid('param');
+    const set = await sets.cordon(name, Number(ordinal), true, REQUESTED_BY);
+    c.header('ETag', etag(set));
+    return c.json(set, 200);
+  });
+
+  app.openapi(uncordonInstanceRoute, async (c) => {
+    const { name, ordinal } = c.req.valid('param');
+    const set = await sets.cordon(name, Number(ordinal), false, REQUESTED_BY);
+    c.header('ETag', etag(set));
+    return c.json(set, 200);
   });
 
   // Bodies are decoded by the core, so the manifest is a $ref to a component registered here.

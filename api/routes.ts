@@ -7,6 +7,7 @@ import {
   IfMatchHeaders,
   InstanceListSchema,
   InstanceParams,
+  RevisionListSchema,
   SetListSchema,
   SetParams,
   SetSchema,
@@ -138,6 +139,45 @@ export const deleteInstanceRoute = createRoute({
     500: internal,
     503: unavailable,
   },
+});
+
+export const listRevisionsRoute = createRoute({
+  method: 'get',
+  path: '/v1/sets/{name}/revisions',
+  summary: "A set's revisions (its templates over time), newest first, with their numbers and which is current and update",
+  request: { params: SetParams },
+  responses: {
+    200: { description: 'The revisions, newest first.', content: json(RevisionListSchema) },
+    400: invalid,
+    404: notFound,
+    500: internal,
+    503: unavailable,
+  },
+});
+
+const cordonResponses = (done: string) => ({
+  200: setResponse(done),
+  400: invalid,
+  404: notFound,
+  409: error('The set is being deleted.'),
+  500: internal,
+  503: unavailable,
+});
+
+export const cordonInstanceRoute = createRoute({
+  method: 'put',
+  path: '/v1/sets/{name}/instances/{ordinal}/cordon',
+  summary: "Cordon an instance: out of the service's A and SRV records, its own name kept, kept running",
+  request: { params: InstanceParams },
+  responses: cordonResponses('The instance is cordoned (cordoning twice is the same as once).'),
+});
+
+export const uncordonInstanceRoute = createRoute({
+  method: 'delete',
+  path: '/v1/sets/{name}/instances/{ordinal}/cordon',
+  summary: "Uncordon an instance: back in the service's records once Ready",
+  request: { params: InstanceParams },
+  responses: cordonResponses('The instance is not cordoned (any more).'),
 });
 
 export const openApiRoute = createRoute({

@@ -116,7 +116,7 @@ export const InstanceStatusSchema = z
 
 export const ConditionSchema = z
   .object({
-    type: z.enum(['Ready', 'Progressing', 'Available', 'ReplicaFailure']),
+    type: z.enum(['Ready', 'Progressing', 'Available', 'ReplicaFailure', 'DNSReady', 'DNSConflict']),
     status: z.enum(['True', 'False', 'Unknown']),
     reason: z.string(),
     message: z.string(),
@@ -140,6 +140,16 @@ export const SetStatusSchema = z
       .object({ from: z.string(), to: z.string(), at: timestamp, reason: z.string() })
       .optional()
       .openapi({ description: 'The last automatic rollback (autoRollback).' }),
+    dns: z
+      .object({
+        provider: z.enum(['embedded', 'route53']),
+        zone: z.string(),
+        propagating: z.array(z.string()).openapi({ description: 'Names whose change the provider has not confirmed as propagated yet.' }),
+        conflicts: z
+          .array(z.object({ name: z.string(), type: z.string(), reason: z.string() }))
+          .openapi({ description: 'Names the set wants that someone else holds: never overwritten.' }),
+      })
+      .openapi({ description: 'Where the names are published and what is not settled there yet.' }),
   })
   .openapi('SetStatus');
 

@@ -1,6 +1,6 @@
 // What the HTTP API needs from the sets: exactly SetsService's public methods, so tests can hand the
 // app an in-memory fake while the server hands it the Temporal-backed service.
-import type { SetView } from '../core/set-state.js';
+import type { RevisionView, SetView } from '../core/set-state.js';
 import type { ApplyResult } from '../workflows/messages.js';
 import type { SetsService } from './sets.js';
 
@@ -14,6 +14,13 @@ export interface SetsPort {
   delete(name: string, requestedBy?: string): Promise<SetView>;
   /** Stops an instance so it is recreated under the same name; NotFound for an unknown set or ordinal. */
   deleteInstance(name: string, ordinal: number, requestedBy?: string): Promise<SetView>;
+  /** The set's revisions, newest first, or undefined when the set does not exist. */
+  revisions(name: string): Promise<RevisionView[] | undefined>;
+  /**
+   * Cordons (or uncordons) an instance: out of the service records, kept running. NotFound for an
+   * unknown set or instance, BadRequest for a bad ordinal, Conflict while the set is being deleted.
+   */
+  cordon(name: string, ordinal: number, cordoned: boolean, requestedBy?: string): Promise<SetView>;
   /** True when Temporal answers. */
   healthy(): Promise<boolean>;
 }

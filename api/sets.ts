@@ -120,8 +120,7 @@ export class SetsService {
       return await this.within(this.queryTimeoutMs, async () => {
         const description = await handle.describe();
         if (description.status.name !== 'RUNNING') return undefined;
-        const view = await handle.query(getSetQuery);
-        return view ? await handle.query(getRevisionsQuery) : undefined;
+        return (await handle.query(getRevisionsQuery)) ?? undefined;
       });
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) return undefined;

@@ -1,7 +1,7 @@
 // A small client of Ordinal's HTTP API (DESIGN.md) over Node's global fetch. Failures come back as
 // two kinds of error: ApiError (the API answered with an error) and UnreachableError (no answer).
 import { DEFAULTS } from '../infra/config.js';
-import type { SetView } from '../core/set-state.js';
+import type { RevisionView, SetView } from '../core/set-state.js';
 import { formatDuration, type ErrorDetail } from './format.js';
 
 /** Where the CLI looks for the API when neither --api-url nor ORDINAL_API_URL says. */
@@ -109,12 +109,28 @@ export class ApiClient {
     }
   }
 
-  /** PATCH /v1/sets/{name} with a JSON merge patch (RFC 7396). */
-  async patch(name: string, patch: unknown): Promise<SetView> {
+  /**
+   * PATCH /v1/sets/{name} with a JSON merge patch (RFC 7396). With `ifMatch` (a generation) the API
+   * applies it only if the set is still at that generation, else answers 409.
+   */
+  async patch(name: string, patch: unknown, options: { ifMatch?: number } = {}): Promise<SetView> {
     const { body } = await this.request('PATCH', setPath(name), {
       body: JSON.stringify(patch),
       contentType: 'application/merge-patch+json',
+      ifMatch: options.ifMatch,
     });
+    return body as SetView;
+  }
+
+  /** GET /v1/sets/{name}/revisions: newest first. */
+  async revisions(name: string): Promise<{ items: RevisionView[] }> {
+    const { body } = await this.request('GET', `${setPath(name)}/revisions`);
+    return body as { items: RevisionView[] };
+  }
+
+  /** PUT (cordon) or DELETE (uncordon) /v1/sets/{name}/instances/{ordinal}/cordon. */
+  async cordon(name: string, ordinal: number, cordoned: boolean): Promise<SetView> {
+    const { body } = await this.request(cordoned ? 'PUT' : 'DELETE', `${setPath(name)}/instances/${ordinal}/cordon`);
     return body as SetView;
   }
 
@@ -131,10 +147,11 @@ export class ApiClient {
   async request(
     method: string,
     path: string,
-    options: { body?: string; contentType?: string; timeoutMs?: number } = {},
+    options: { body?: string; contentType?: string; timeoutMs?: number; ifMatch?: number } = {},
   ): Promise<{ status: number; body: unknown }> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (options.contentType) headers['content-type'] = options.contentType;
+    if (options.ifMatch !== undefined) headers['if-match'] = `"${options.ifMatch}"`;
     if (this.token) headers.authorization = `Bearer ${this.token}`;
     const timeoutMs = options.timeoutMs ?? this.requestTimeoutMs;
     let response: Response;

@@ -1,18 +1,21 @@
 // The client commands: thin clients of the HTTP API (DESIGN.md) for people and pipelines.
-//   apply -f FILE | get [NAME] | scale NAME N | delete NAME | delete-instance NAME ORDINAL | rollout status NAME
-// Exit codes: 0 success; 1 the request failed (the API rejected it, bad input, a wait timed out or the
-// set went away); 2 the API could not be reached.
+//   apply -f FILE | get [NAME] | scale NAME N | delete NAME | delete-instance NAME ORDINAL
+//   cordon NAME ORDINAL | uncordon NAME ORDINAL
+//   rollout status NAME | rollout history NAME | rollout undo NAME | rollout pause NAME | rollout resume NAME
+// Exit codes: 0 success; 1 the request failed (the API rejected it, bad input, a wait timed out, the set
+// went away, or the rollout failed); 2 the API could not be reached.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { decodeManifest } from '../core/manifest-text.js';
-import type { SetView } from '../core/set-state.js';
+import type { RevisionView, SetView } from '../core/set-state.js';
 import { ApiClient, ApiError, DEFAULT_API_URL, REQUEST_TIMEOUT_MS, UnreachableError, defaultApiUrl, type ManifestContentType } from './api-client.js';
 import {
   formatDuration,
   formatError,
   formatObject,
+  formatRevisionHistory,
   formatSetDetail,
   formatSetList,
   parseDuration,
@@ -20,7 +23,7 @@ import {
   type ErrorDetail,
   type OutputFormat,
 } from './format.js';
-import { RolloutProgress, goneMessage, timeoutMessage } from './rollout.js';
+import { RolloutProgress, goneMessage, resumeHint, selectUndoTarget, timeoutMessage, undoPatch } from './rollout.js';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
@@ -30,7 +33,8 @@ export const EXIT_CODES_HELP = `
 Exit codes:
   0  success
   1  the command failed: the API rejected the request (its message and field errors are printed),
-     the input is invalid, a wait timed out, or the set was deleted while waiting
+     the input is invalid, a wait timed out, the set was deleted while waiting, or the rollout
+     failed (its progress deadline passed, or it was rolled back automatically)
   2  the Ordinal API could not be reached (is "ordinal up" or "ordinal api" running?)`;
 
 const CONNECTION_HELP = `
@@ -71,23 +75,32 @@ export function registerClientCommands(program: Command): void {
     .description('list the sets, or show one set and its instances')
     .argument('[name]', 'set name; without it, all sets')
     .addOption(
-      new Option('-o, --output <format>', 'output format: table, json or yaml (the API objects)')
+      new Option('-o, --output <format>', 'output format: table, wide (with DNS names), json or yaml (the API objects)')
         .default('table')
-        .argParser(option(parseOutputFormat)),
+        .argParser(option((text) => parseOutputFormat(text))),
+    )
+    .addHelpText(
+      'after',
+      '\nFor one set: its line, what needs attention (a rollout in progress, paused or stuck, a failing instance,\n' +
+        'DNS trouble, the last automatic rollback), then its instances: PHASE, READY, AVAILABLE (Ready for\n' +
+        'minReadySeconds), CORDONED (out of the service records), ADDRESS, RESTARTS, REVISION; -o wide adds\n' +
+        'DNS names.',
     )
     .action(run(async (name: string | undefined, options: ConnectionOptions & { output: OutputFormat }) => {
       const client = api(options);
       const now = Date.now();
+      const table = options.output === 'table' || options.output === 'wide';
+      const wide = options.output === 'wide';
       if (name === undefined) {
         const list = await client.list();
         const items = list?.items ?? [];
-        if (options.output !== 'table') out(formatObject(list, options.output), '');
+        if (!table) out(formatObject(list, options.output as 'json' | 'yaml'), '');
         else if (items.length === 0) process.stderr.write('No sets found.\n');
-        else out(formatSetList(items, now), '');
+        else out(formatSetList(items, now, wide), '');
         return;
       }
       const view = await client.get(name);
-      out(options.output === 'table' ? formatSetDetail(view, now) : formatObject(view, options.output), '');
+      out(table ? formatSetDetail(view, now, wide) : formatObject(view, options.output as 'json' | 'yaml'), '');
     }));
 
   client(program.command('scale'))
@@ -121,20 +134,78 @@ export function registerClientCommands(program: Command): void {
       out(`instance ${name}-${ordinal} deleted; it will be recreated under the same name`);
     }));
 
+  client(program.command('cordon'))
+    .description("cordon an instance: it leaves the service's DNS records (A and SRV) but keeps running and keeps its own name")
+    .argument('<name>', 'set name')
+    .argument('<ordinal>', 'the instance ordinal (1 for web-1)', nonNegativeInteger('ordinal'))
+    .action(run(async (name: string, ordinal: number, options: ConnectionOptions) => {
+      await api(options).cordon(name, ordinal, true);
+      out(`instance ${name}-${ordinal} cordoned: out of the service records, still running`);
+    }));
+
+  client(program.command('uncordon'))
+    .description("uncordon an instance: it is back in the service's DNS records while it is Ready")
+    .argument('<name>', 'set name')
+    .argument('<ordinal>', 'the instance ordinal (1 for web-1)', nonNegativeInteger('ordinal'))
+    .action(run(async (name: string, ordinal: number, options: ConnectionOptions) => {
+      await api(options).cordon(name, ordinal, false);
+      out(`instance ${name}-${ordinal} uncordoned`);
+    }));
+
   const rollout = program
     .command('rollout')
-    .description('follow a set converging to its spec')
+    .description("follow and steer a set's rollouts: status, history, undo, pause, resume")
     .addHelpText('after', EXIT_CODES_HELP);
   client(rollout.command('status'))
     .description(
       'wait until the set has observed its latest spec and is Ready, printing each instance as it changes; ' +
-        'fails when the timeout passes or the set is deleted',
+        'fails when the timeout passes, the set is deleted, the rollout exceeds its progress deadline or is ' +
+        'rolled back automatically (autoRollback); a paused rollout is reported and waited on',
     )
     .argument('<name>', 'set name')
     .addOption(durationOption('--timeout <duration>', 'give up after this long, e.g. 90s, 5m, 1h (0: never)', '5m'))
     .addOption(durationOption('--interval <duration>', 'time between polls', '1s', true))
     .action(run(async (name: string, options: ConnectionOptions & { timeout: number; interval: number }) => {
       await rolloutStatus(api(options), name, options.timeout, options.interval);
+    }));
+
+  client(rollout.command('history'))
+    .description("list a set's revisions, newest first: number, name, generation, age, whether current or update, instances on it")
+    .argument('<name>', 'set name')
+    .addOption(
+      new Option('-o, --output <format>', 'output format: table, json or yaml (the API object)')
+        .default('table')
+        .argParser(option((text) => parseOutputFormat(text, ['table', 'json', 'yaml']))),
+    )
+    .action(run(async (name: string, options: ConnectionOptions & { output: OutputFormat }) => {
+      const list = await api(options).revisions(name);
+      if (options.output === 'json' || options.output === 'yaml') out(formatObject(list, options.output), '');
+      else out(formatRevisionHistory(list?.items ?? [], Date.now()), '');
+    }));
+
+  client(rollout.command('undo'))
+    .description(
+      "roll a set back to an earlier revision's template (by default the one before the update revision), " +
+        'as a conditional PATCH of spec.template',
+    )
+    .argument('<name>', 'set name')
+    .option('--to-revision <revision>', 'the revision to go back to: its number or name, as "ordinal rollout history" lists them')
+    .action(run(async (name: string, options: ConnectionOptions & { toRevision?: string }) => {
+      await rolloutUndo(api(options), name, options.toRevision);
+    }));
+
+  client(rollout.command('pause'))
+    .description('pause a rolling update: no instance is replaced until it is resumed (scaling and healing go on)')
+    .argument('<name>', 'set name')
+    .action(run(async (name: string, options: ConnectionOptions) => {
+      await setPaused(api(options), name, true);
+    }));
+
+  client(rollout.command('resume'))
+    .description('resume a paused rolling update')
+    .argument('<name>', 'set name')
+    .action(run(async (name: string, options: ConnectionOptions) => {
+      await setPaused(api(options), name, false);
     }));
 }
 
@@ -326,7 +397,7 @@ async function pollSet(
 }
 
 async function rolloutStatus(client: ApiClient, name: string, timeoutMs: number, intervalMs: number): Promise<void> {
-  const progress = new RolloutProgress();
+  const progress = new RolloutProgress(Date.now());
   let last: SetView | undefined;
   await pollSet(
     client,
@@ -372,4 +443,50 @@ async function waitUntilDeleted(client: ApiClient, name: string, timeoutMs: numb
       throw new CliError(`timed out after ${formatDuration(timeoutMs)} waiting for set ${name} to be deleted${what}`);
     },
   );
+}
+
+// ---- rollout undo, pause, resume ----
+
+/**
+ * Reads the set and its revisions, picks the target, and PATCHes spec.template with If-Match on the
+ * generation read: a change made meanwhile (another apply, an automatic rollback) is never overwritten.
+ */
+async function rolloutUndo(client: ApiClient, name: string, toRevision: string | undefined): Promise<void> {
+  const view = await client.get(name);
+  if (view.metadata.deletionRequested) throw new CliError(`set ${name} is being deleted`);
+  const { items } = await client.revisions(name);
+  let target: RevisionView;
+  try {
+    target = selectUndoTarget(view, items ?? [], toRevision);
+  } catch (err) {
+    throw new CliError((err as Error).message);
+  }
+  try {
+    await client.patch(name, undoPatch(view, target), { ifMatch: view.metadata.generation });
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 409) {
+      const again = `ordinal rollout undo ${name}${toRevision === undefined ? '' : ` --to-revision ${toRevision}`}`;
+      throw new CliError(`set ${name} changed while rolling back (${err.message}); nothing was rolled back: run "${again}" again`);
+    }
+    throw err;
+  }
+  out(`set ${name} rolled back to revision ${target.revision} (${target.name})`);
+}
+
+/** PATCHes spec.updateStrategy.rollingUpdate.paused; OnDelete sets have no rolling update to pause. */
+async function setPaused(client: ApiClient, name: string, paused: boolean): Promise<void> {
+  const view = await client.get(name);
+  const strategy = view.spec?.updateStrategy;
+  if (strategy?.type === 'OnDelete') {
+    throw new CliError(
+      `set ${name} uses the OnDelete update strategy: there is no rolling update to ${paused ? 'pause' : 'resume'}; ` +
+        `an instance takes the update revision when you delete it ("ordinal delete-instance ${name} ORDINAL")`,
+    );
+  }
+  if ((strategy?.rollingUpdate?.paused === true) === paused) {
+    out(paused ? `set ${name} is already paused; ${resumeHint(name)} resumes it` : `set ${name} is not paused`);
+    return;
+  }
+  await client.patch(name, { spec: { updateStrategy: { rollingUpdate: { paused } } } });
+  out(paused ? `set ${name} paused; ${resumeHint(name)} resumes it` : `set ${name} resumed`);
 }

@@ -1,9 +1,10 @@
 // What the client commands print: tables like kubectl's, ages, durations, JSON/YAML and API errors.
 // Pure functions of their inputs (the current time is a parameter), so they are unit-tested.
 import { stringify as yamlStringify } from 'yaml';
-import type { InstanceStatus, SetView } from '../core/set-state.js';
+import type { Condition, InstanceStatus, RevisionView, SetView } from '../core/set-state.js';
 
-export const OUTPUT_FORMATS = ['table', 'json', 'yaml'] as const;
+/** `wide` is the table with more columns, as kubectl's `-o wide`. */
+export const OUTPUT_FORMATS = ['table', 'wide', 'json', 'yaml'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
 /** Placeholder for an empty cell, as kubectl prints it. */
@@ -64,41 +65,121 @@ export function readyColumn(view: SetView): string {
 }
 
 const SET_HEADER = ['NAME', 'READY', 'PHASE', 'REVISION', 'AGE'] as const;
-const INSTANCE_HEADER = ['NAME', 'PHASE', 'READY', 'ADDRESS', 'DNS NAME', 'RESTARTS', 'REVISION'] as const;
+/**
+ * AVAILABLE: Ready for minReadySeconds; CORDONED: out of the service records. The instance's DNS name
+ * (NAME.service.zone) is in the `wide` table, so the default one stays within 100 columns.
+ */
+const INSTANCE_HEADER = ['NAME', 'PHASE', 'READY', 'AVAILABLE', 'CORDONED', 'ADDRESS', 'RESTARTS', 'REVISION'] as const;
+const INSTANCE_HEADER_WIDE = ['NAME', 'PHASE', 'READY', 'AVAILABLE', 'CORDONED', 'ADDRESS', 'DNS NAME', 'RESTARTS', 'REVISION'] as const;
 
-function setRow(view: SetView, now: number): string[] {
-  return [
+function setRow(view: SetView, now: number, wide = false): string[] {
+  const row = [
     view.metadata.name,
     readyColumn(view),
     view.status?.phase ?? NONE,
     view.status?.updateRevision ?? NONE,
     setAge(view, now),
   ];
+  if (wide) row.push(serviceDnsName(view));
+  return row;
 }
 
-function instanceRow(instance: InstanceStatus): string[] {
-  return [
+/** `web.ordinal.internal`: the service's name, under which each instance is NAME.web.ordinal.internal. */
+export function serviceDnsName(view: SetView): string {
+  const service = view.spec?.serviceName;
+  const zone = view.spec?.dns?.zone;
+  return service && zone ? `${service}.${zone}` : NONE;
+}
+
+/** A boolean cell; a field an older server does not send shows as <none>. */
+function flag(value: boolean | undefined): string {
+  return value === undefined ? NONE : value ? 'true' : 'false';
+}
+
+function instanceRow(instance: InstanceStatus, wide: boolean): string[] {
+  const row = [
     instance.name,
     instance.phase,
-    instance.ready ? 'true' : 'false',
+    flag(instance.ready),
+    flag(instance.available),
+    flag(instance.cordoned),
     instance.address ?? NONE,
-    instance.dnsName,
-    String(instance.restarts),
-    instance.revision || NONE,
   ];
+  if (wide) row.push(instance.dnsName);
+  row.push(String(instance.restarts), instance.revision || NONE);
+  return row;
 }
 
-/** `ordinal get`: one line per set. */
-export function formatSetList(views: readonly SetView[], now: number): string {
-  return formatTable(SET_HEADER, views.map((view) => setRow(view, now)));
+/** `ordinal get`: one line per set; `wide` adds the service's DNS name. */
+export function formatSetList(views: readonly SetView[], now: number, wide = false): string {
+  const header = wide ? [...SET_HEADER, 'SERVICE'] : SET_HEADER;
+  return formatTable(header, views.map((view) => setRow(view, now, wide)));
 }
 
-/** `ordinal get NAME`: the set's line, a blank line, then one line per instance. */
-export function formatSetDetail(view: SetView, now: number): string {
+/**
+ * What needs attention, one line each, under the set's line: a rollout that is not complete (the
+ * Progressing condition: reconciling, paused, past its deadline, rolling back), too few available
+ * instances, a failing instance, DNS trouble (a provider error, names someone else holds), and the
+ * last automatic rollback.
+ */
+export function setNotes(view: SetView, now: number): string[] {
+  const conditions = view.status?.conditions ?? [];
+  const notes: string[] = [];
+  const show = (c: Condition | undefined) => {
+    if (c) notes.push(`${c.type}=${c.status} ${c.reason}${c.message ? `: ${c.message}` : ''}`);
+  };
+  const progressing = conditions.find((c) => c.type === 'Progressing');
+  if (progressing && progressing.reason !== 'RolloutComplete') show(progressing);
+  const available = conditions.find((c) => c.type === 'Available');
+  if (available && available.status !== 'True') show(available);
+  show(conditions.find((c) => c.type === 'ReplicaFailure' && c.status === 'True'));
+  show(conditions.find((c) => c.type === 'DNSReady' && c.status !== 'True'));
+  show(conditions.find((c) => c.type === 'DNSConflict' && c.status === 'True'));
+  const rollback = view.status?.lastRollback;
+  if (rollback) {
+    const at = Date.parse(rollback.at);
+    const when = Number.isNaN(at) ? rollback.at : `${formatAge(now - at)} ago`;
+    notes.push(`Last rollback: ${rollback.from} to ${rollback.to}, ${when}: ${rollback.reason}`);
+  }
+  return notes;
+}
+
+/**
+ * `ordinal get NAME`: the set's line and what needs attention, a blank line, then one line per
+ * instance; `wide` adds the DNS names.
+ */
+export function formatSetDetail(view: SetView, now: number, wide = false): string {
   const instances = view.status?.instances ?? [];
-  const out = formatTable(SET_HEADER, [setRow(view, now)]);
+  const header = wide ? [...SET_HEADER, 'SERVICE'] : SET_HEADER;
+  const out = formatTable(header, [setRow(view, now, wide)]) + setNotes(view, now).map((line) => `${line}\n`).join('');
   if (instances.length === 0) return `${out}\nNo instances.\n`;
-  return `${out}\n${formatTable(INSTANCE_HEADER, instances.map(instanceRow))}`;
+  return `${out}\n${formatTable(wide ? INSTANCE_HEADER_WIDE : INSTANCE_HEADER, instances.map((i) => instanceRow(i, wide)))}`;
+}
+
+const HISTORY_HEADER = ['REVISION', 'NAME', 'GENERATION', 'CREATED', 'CURRENT/UPDATE', 'REPLICAS'] as const;
+
+/** The CURRENT/UPDATE cell: which of the set's two revisions this one is, if any. */
+function revisionRole(revision: RevisionView): string {
+  const roles = [revision.current && 'current', revision.update && 'update'].filter(Boolean);
+  return roles.length > 0 ? roles.join(',') : '-';
+}
+
+/** `ordinal rollout history NAME`: one line per revision, newest first (as the API lists them). */
+export function formatRevisionHistory(revisions: readonly RevisionView[], now: number): string {
+  const rows = [...revisions]
+    .sort((a, b) => b.revision - a.revision)
+    .map((r) => {
+      const created = Date.parse(r.createdAt);
+      return [
+        String(r.revision),
+        r.name,
+        String(r.generation),
+        Number.isNaN(created) ? '<unknown>' : `${formatAge(now - created)} ago`,
+        revisionRole(r),
+        String(r.replicas),
+      ];
+    });
+  return formatTable(HISTORY_HEADER, rows);
 }
 
 /** Indented JSON with a final newline. */
@@ -116,10 +197,10 @@ export function formatObject(value: unknown, format: 'json' | 'yaml'): string {
   return format === 'json' ? formatJson(value) : formatYaml(value);
 }
 
-export function parseOutputFormat(text: string): OutputFormat {
+export function parseOutputFormat(text: string, allowed: readonly OutputFormat[] = OUTPUT_FORMATS): OutputFormat {
   const format = text.toLowerCase();
-  if ((OUTPUT_FORMATS as readonly string[]).includes(format)) return format as OutputFormat;
-  throw new Error(`unknown output format '${text}': use one of ${OUTPUT_FORMATS.join(', ')}`);
+  if ((allowed as readonly string[]).includes(format)) return format as OutputFormat;
+  throw new Error(`unknown output format '${text}': use one of ${allowed.join(', ')}`);
 }
 
 export interface ErrorDetail {

@@ -61,9 +61,23 @@ export function applyManifest(state: SetState, manifest: Manifest, now: number):
   state.generation += 1;
   // A new generation starts a new rollout: the progress deadline counts from here.
   state.progressAt = now;
-  useRevision(state, revisionName(state.name, manifest.spec.template), manifest.spec.template, now);
+  const revision = revisionName(state.name, manifest.spec.template);
+  // Only a template change makes (or brings back) a revision; scaling or pausing does not.
+  if (revision !== state.updateRevision) useRevision(state, revision, manifest.spec.template, now);
+  else pruneRevisions(state);
   if (created) state.currentRevision = state.updateRevision;
   return { created };
+}
+
+/**
+ * Brings state saved by an earlier version of Ordinal up to date (it is carried across
+ * continue-as-new and restarts): revisions without a number or a time get them, in order.
+ */
+export function upgradeState(state: SetState): void {
+  state.revisions.forEach((r, index) => {
+    r.number ??= index + 1;
+    r.createdAt ??= state.createdAt ?? 0;
+  });
 }
 
 /**

@@ -34,8 +34,8 @@ export interface CordonRequest {
 export const applyUpdate = defineUpdate<ApplyResult, [ApplyRequest]>('apply');
 /** Cordon (or uncordon) an instance: out of the service records, kept running. */
 export const setCordonUpdate = defineUpdate<SetView, [CordonRequest]>('setCordon');
-/** The set's revisions, newest first. */
-export const getRevisionsQuery = defineQuery<RevisionView[]>('getRevisions');
+/** The set's revisions, newest first; null before the first apply. */
+export const getRevisionsQuery = defineQuery<RevisionView[] | null>('getRevisions');
 export const deleteSetUpdate = defineUpdate<SetView, [{ requestedBy?: string }]>('deleteSet');
 export const deleteInstanceUpdate = defineUpdate<SetView, [DeleteInstanceRequest]>('deleteInstance');
 /** The set as GET returns it; null before the first apply. */

@@ -38,6 +38,7 @@ import {
   setCordon,
   requestSetDeletion,
   templateOf,
+  upgradeState,
   type Rejection,
 } from '../core/transitions.js';
 import {
@@ -97,12 +98,13 @@ export interface StatefulSetInput {
 
 export async function statefulSet(input: StatefulSetInput): Promise<{ deleted: true }> {
   const state = input.state;
+  upgradeState(state);
   const maxHistoryEvents = input.limits?.maxHistoryEvents ?? MAX_HISTORY_EVENTS;
   // Set by every message and observation; the idle wait ends when it flips.
   let changed = false;
 
   setHandler(getSetQuery, () => (state.manifest ? setView(state, Date.now()) : null));
-  setHandler(getRevisionsQuery, () => revisionsView(state));
+  setHandler(getRevisionsQuery, () => (state.manifest ? revisionsView(state) : null));
 
   setHandler(
     setCordonUpdate,

@@ -11,7 +11,9 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { parseManifest } from '../../core/manifest.js';
-import { setView, type InstanceState, type SetView } from '../../core/set-state.js';
+import { plan } from '../../core/planner.js';
+import { setView, type InstanceState, type RevisionView, type SetState, type SetView } from '../../core/set-state.js';
+import { applyPublished } from '../../core/transitions.js';
 import { freePort } from '../harness/services.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -26,6 +28,7 @@ interface Recorded {
   url: string;
   contentType?: string;
   authorization?: string;
+  ifMatch?: string;
   body: string;
 }
 
@@ -58,6 +61,7 @@ async function fakeApi(routes: Record<string, Route | Reply>): Promise<FakeApi> 
         url: req.url ?? '',
         contentType: req.headers['content-type'],
         authorization: req.headers.authorization,
+        ifMatch: req.headers['if-match'],
         body: Buffer.concat(chunks).toString('utf8'),
       };
       requests.push(recorded);
@@ -94,54 +98,72 @@ function apiError(status: number, code: string, message: string, details: Array<
 
 const NOW = Date.now();
 
-/** A set as the API returns it, built by core's setView. */
+const REVISION = 'web-5f1c2e9a0b';
+const OLD = 'web-0ld0ld0ld0';
+
+/** A set as the API returns it, built by core's setView (after the DNS records are published, as the workflow does). */
 function set(
   replicas: number,
   instances: Array<Partial<InstanceState> & { ordinal: number }>,
-  options: { name?: string; generation?: number; observedGeneration?: number; deleting?: boolean } = {},
+  options: {
+    name?: string;
+    generation?: number;
+    observedGeneration?: number;
+    deleting?: boolean;
+    /** More spec fields (updateStrategy, progressDeadlineSeconds, template ...). */
+    spec?: Record<string, unknown>;
+    updateRevision?: string;
+    currentRevision?: string;
+    progressAt?: number;
+    lastRollback?: SetState['lastRollback'];
+  } = {},
 ): SetView {
   const name = options.name ?? 'web';
   const parsed = parseManifest({
     apiVersion: 'ordinal.dev/v1',
     kind: 'StatefulSet',
     metadata: { name },
-    spec: { replicas, template: { process: { command: ['node', 'server.js'] } } },
+    spec: { replicas, template: { process: { command: ['node', 'server.js'] } }, ...options.spec },
   });
   if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
-  const revision = `${name}-5f1c2e9a0b`;
+  const revision = options.updateRevision ?? `${name}-5f1c2e9a0b`;
   const generation = options.generation ?? 1;
-  return setView(
-    {
-      name,
-      manifest: parsed.value,
-      generation,
-      // Old enough that the AGE column reads the same for the whole run.
-      createdAt: NOW - 3 * 24 * 3_600_000,
-      updateRevision: revision,
-      currentRevision: revision,
-      revisions: [],
-      instances: instances.map((i) => {
-        const phase = i.phase ?? 'Running';
-        return {
-          incarnation: 1,
-          revision,
-          phase,
-          ready: phase === 'Running',
-          restarts: 0,
-          consecutiveFailures: 0,
-          handle:
-            phase === 'Running'
-              ? { set: name, ordinal: i.ordinal, incarnation: 1, revision, address: `127.77.0.${i.ordinal + 1}`, pid: 1, startedAt: NOW, logPath: '' }
-              : undefined,
-          ...i,
-        };
-      }),
-      publishedNames: [],
-      deleting: options.deleting ?? false,
-      observedGeneration: options.observedGeneration ?? generation,
-    },
-    NOW,
-  );
+  const state: SetState = {
+    name,
+    manifest: parsed.value,
+    generation,
+    // Old enough that the AGE column reads the same for the whole run.
+    createdAt: NOW - 3 * 24 * 3_600_000,
+    updateRevision: revision,
+    currentRevision: options.currentRevision ?? revision,
+    revisions: [],
+    instances: instances.map((i) => {
+      const phase = i.phase ?? 'Running';
+      const ready = i.ready ?? phase === 'Running';
+      return {
+        incarnation: 1,
+        revision,
+        phase,
+        ready,
+        readySince: ready ? NOW - 60_000 : undefined,
+        restarts: 0,
+        consecutiveFailures: 0,
+        handle:
+          phase === 'Running'
+            ? { set: name, ordinal: i.ordinal, incarnation: 1, revision, address: `127.77.0.${i.ordinal + 1}`, pid: 1, startedAt: NOW, logPath: '' }
+            : undefined,
+        ...i,
+      };
+    }),
+    publishedNames: [],
+    deleting: options.deleting ?? false,
+    observedGeneration: options.observedGeneration ?? generation,
+    progressAt: options.progressAt,
+    lastRollback: options.lastRollback,
+  };
+  const publish = plan(state, NOW).actions.find((a) => a.kind === 'publish');
+  if (publish?.kind === 'publish') applyPublished(state, publish, NOW);
+  return setView(state, NOW);
 }
 
 const ready = (ordinal: number) => ({ ordinal });
@@ -354,11 +376,13 @@ describe.concurrent('ordinal get', () => {
         stdout: [
           'NAME   READY   PHASE      REVISION         AGE',
           'web    2/3     Degraded   web-5f1c2e9a0b   3d',
+          'Progressing=True Reconciling: waiting for web-2 to restart after a crash-loop back-off',
+          'ReplicaFailure=True CrashLoopBackOff: web-2: the process exited with code 1',
           '',
-          'NAME    PHASE              READY   ADDRESS      DNS NAME                     RESTARTS   REVISION',
-          'web-0   Running            true    127.77.0.1   web-0.web.ordinal.internal   0          web-5f1c2e9a0b',
-          'web-1   Running            true    127.77.0.2   web-1.web.ordinal.internal   0          web-5f1c2e9a0b',
-          'web-2   CrashLoopBackOff   false   <none>       web-2.web.ordinal.internal   3          web-5f1c2e9a0b',
+          'NAME    PHASE              READY   AVAILABLE   CORDONED   ADDRESS      RESTARTS   REVISION',
+          'web-0   Running            true    true        false      127.77.0.1   0          web-5f1c2e9a0b',
+          'web-1   Running            true    true        false      127.77.0.2   0          web-5f1c2e9a0b',
+          'web-2   CrashLoopBackOff   false   false       false      <none>       3          web-5f1c2e9a0b',
           '',
         ].join('\n'),
       });
@@ -377,10 +401,35 @@ describe.concurrent('ordinal get', () => {
 
   it('rejects an unknown output format before calling the API', async ({ expect }) => {
     await withApi({}, async (api) => {
-      const run = await ordinal(['get', '-o', 'wide'], { api });
+      const run = await ordinal(['get', '-o', 'name'], { api });
       expect(run.code).toBe(1);
-      expect(run.stderr).toContain("unknown output format 'wide': use one of table, json, yaml");
+      expect(run.stderr).toContain("unknown output format 'name': use one of table, wide, json, yaml");
       expect(api.requests).toEqual([]);
+    });
+  });
+
+  it('-o wide adds the DNS names; cordoned and not yet available instances and a paused rollout show', async ({ expect }) => {
+    const paused = set(3, [{ ordinal: 0, revision: OLD }, { ordinal: 1, cordoned: true }, { ordinal: 2, readySince: NOW }], {
+      currentRevision: OLD,
+      spec: { minReadySeconds: 30, updateStrategy: { rollingUpdate: { paused: true } } },
+    });
+    await withApi({ 'GET /v1/sets/web': { status: 200, body: paused } }, async (api) => {
+      const run = await ordinal(['get', 'web', '-o', 'wide'], { api });
+      expect(run).toEqual({
+        code: 0,
+        stderr: '',
+        stdout: [
+          'NAME   READY   PHASE    REVISION         AGE   SERVICE',
+          'web    3/3     Paused   web-5f1c2e9a0b   3d    web.ordinal.internal',
+          'Progressing=Unknown RolloutPaused: the rollout is paused; resume it to go on',
+          '',
+          'NAME    PHASE     READY   AVAILABLE   CORDONED   ADDRESS      DNS NAME                     RESTARTS   REVISION',
+          `web-0   Running   true    true        false      127.77.0.1   web-0.web.ordinal.internal   0          ${OLD}`,
+          'web-1   Running   true    true        true       127.77.0.2   web-1.web.ordinal.internal   0          web-5f1c2e9a0b',
+          'web-2   Running   true    false       false      127.77.0.3   web-2.web.ordinal.internal   0          web-5f1c2e9a0b',
+          '',
+        ].join('\n'),
+      });
     });
   });
 });
@@ -622,6 +671,363 @@ describe.concurrent('ordinal rollout status', () => {
   });
 });
 
+describe.concurrent('ordinal cordon and uncordon', () => {
+  it('PUTs and DELETEs the instance\'s cordon', async ({ expect }) => {
+    await withApi(
+      {
+        'PUT /v1/sets/web/instances/1/cordon': { status: 200, body: set(2, [ready(0), { ordinal: 1, cordoned: true }]) },
+        'DELETE /v1/sets/web/instances/1/cordon': { status: 200, body: set(2, [ready(0), ready(1)]) },
+      },
+      async (api) => {
+        expect(await ordinal(['cordon', 'web', '1'], { api })).toEqual({
+          code: 0,
+          stdout: 'instance web-1 cordoned: out of the service records, still running\n',
+          stderr: '',
+        });
+        expect(await ordinal(['uncordon', 'web', '1'], { api })).toEqual({ code: 0, stdout: 'instance web-1 uncordoned\n', stderr: '' });
+        expect(api.requests.map((r) => `${r.method} ${r.url} ${r.body}`)).toEqual([
+          'PUT /v1/sets/web/instances/1/cordon ',
+          'DELETE /v1/sets/web/instances/1/cordon ',
+        ]);
+      },
+    );
+  });
+
+  it('validates the ordinal locally and reports the API\'s errors', async ({ expect }) => {
+    await withApi(
+      {
+        'PUT /v1/sets/web/instances/7/cordon': apiError(404, 'NotFound', 'instance web-7 does not exist'),
+        'DELETE /v1/sets/web/instances/0/cordon': apiError(409, 'Conflict', "set 'web' is being deleted"),
+      },
+      async (api) => {
+        const bad = await ordinal(['uncordon', 'web', '-1'], { api });
+        expect(bad.code).toBe(1);
+        expect(bad.stderr).toMatch(/ordinal must be a non-negative integer, got '-1'|unknown option '-1'/);
+        expect(await ordinal(['cordon', 'web', '7'], { api })).toEqual({ code: 1, stdout: '', stderr: 'error: instance web-7 does not exist\n' });
+        expect(await ordinal(['uncordon', 'web', '0'], { api })).toEqual({ code: 1, stdout: '', stderr: "error: set 'web' is being deleted\n" });
+        expect(api.requests.map((r) => `${r.method} ${r.url}`)).toEqual(['PUT /v1/sets/web/instances/7/cordon', 'DELETE /v1/sets/web/instances/0/cordon']);
+      },
+    );
+  });
+});
+
+describe.concurrent('ordinal rollout status: deadlines, rollbacks, pauses', () => {
+  const stuck = set(2, [ready(0), crashLooping(1)], { spec: { progressDeadlineSeconds: 60 }, progressAt: NOW - 61_000 });
+  const rollbackReason = `no progress for 600s on ${REVISION}; back to ${OLD}, the last revision that was fully Ready`;
+  const updating = set(2, [{ ordinal: 0, revision: OLD }, { ordinal: 1, ready: false }], { currentRevision: OLD, generation: 2 });
+  const rolledBack = (at: number) =>
+    set(2, [{ ordinal: 0, revision: OLD }, { ordinal: 1, revision: OLD }], {
+      updateRevision: OLD,
+      currentRevision: OLD,
+      generation: 3,
+      lastRollback: { from: REVISION, to: OLD, at, reason: rollbackReason },
+    });
+  const paused = (flag: boolean) =>
+    set(2, [{ ordinal: 0, revision: OLD }, ready(1)], { currentRevision: OLD, generation: 2, spec: { updateStrategy: { rollingUpdate: { paused: flag } } } });
+  const pausedLine = 'rollout of web is paused; waiting for "ordinal rollout resume web"';
+
+  it('exits 1 at once when the progress deadline is exceeded, with the condition\'s message', async ({ expect }) => {
+    const condition = stuck.status.conditions.find((c) => c.type === 'Progressing')!;
+    expect(condition.reason).toBe('ProgressDeadlineExceeded');
+    await withApi({ 'GET /v1/sets/web': { status: 200, body: stuck } }, async (api) => {
+      const run = await ordinal(['rollout', 'status', 'web'], { api });
+      expect(run).toEqual({
+        code: 1,
+        stdout: 'web-0: Running, Ready (127.77.0.1)\nweb-1: CrashLoopBackOff: the process exited with code 1\n',
+        stderr: `error: rollout of web failed: progress deadline exceeded: ${condition.message}\n`,
+      });
+      expect(condition.message).toMatch(/^no progress for 60s; /);
+      expect(api.requests).toHaveLength(1);
+    });
+  });
+
+  it('exits 1 when the set is rolled back while it waits (told by the revision it first saw)', async ({ expect }) => {
+    // The rollback's time is an hour before ours (a server clock behind): the first poll's revision tells.
+    const polls = [updating, updating, rolledBack(NOW - 3_600_000)];
+    await withApi({ 'GET /v1/sets/web': (_, n) => ({ status: 200, body: polls[Math.min(n, polls.length - 1)] }) }, async (api) => {
+      const run = await ordinal(['rollout', 'status', 'web', '--interval', '10ms'], { api });
+      expect(run.code).toBe(1);
+      expect(run.stderr).toBe(`error: rollout of web failed: rolled back from ${REVISION} to ${OLD}: ${rollbackReason}\n`);
+      expect(run.stdout.split('\n')).toEqual([
+        `web-0: Running, Ready (127.77.0.1), old revision ${OLD}`,
+        'web-1: Running, not Ready (127.77.0.2)',
+        'waiting for web-1 to become Ready',
+        '1/2 instances Ready, 1/2 updated',
+        'web-0: Running, Ready (127.77.0.1)',
+        'web-1: Running, Ready (127.77.0.2)',
+        '',
+      ]);
+      expect(api.requests).toHaveLength(3);
+    });
+  });
+
+  it('exits 1 for a rollback made after it started, but not for one made before', async ({ expect }) => {
+    await withApi(
+      {
+        // Answered with the time of the request: after the command started.
+        'GET /v1/sets/web': () => ({ status: 200, body: rolledBack(Date.now()) }),
+        'GET /v1/sets/old': { status: 200, body: { ...rolledBack(NOW - 3_600_000), metadata: { ...rolledBack(NOW).metadata, name: 'old' } } },
+      },
+      async (api) => {
+        const run = await ordinal(['rollout', 'status', 'web'], { api });
+        expect(run.code).toBe(1);
+        expect(run.stderr).toBe(`error: rollout of web failed: rolled back from ${REVISION} to ${OLD}: ${rollbackReason}\n`);
+        const before = await ordinal(['rollout', 'status', 'old'], { api });
+        expect(before.code).toBe(0);
+        expect(before.stdout.trimEnd().split('\n').at(-1)).toBe('set old is Ready (2/2)');
+      },
+    );
+  });
+
+  it('reports a pause once and waits on it until the timeout', async ({ expect }) => {
+    await withApi({ 'GET /v1/sets/web': { status: 200, body: paused(true) } }, async (api) => {
+      const run = await ordinal(['rollout', 'status', 'web', '--timeout', '300ms', '--interval', '20ms'], { api });
+      expect(run).toEqual({
+        code: 1,
+        stdout: [`web-0: Running, Ready (127.77.0.1), old revision ${OLD}`, 'web-1: Running, Ready (127.77.0.2)', pausedLine, '2/2 instances Ready, 1/2 updated', ''].join('\n'),
+        stderr: 'error: timed out after 300ms: 2/2 Ready; waiting for the rollout to be resumed ("ordinal rollout resume web")\n',
+      });
+      // Polled until the timeout (how often depends on the machine's load), the pause printed once.
+      expect(api.requests.length).toBeGreaterThanOrEqual(1);
+    });
+  });
+
+  it('goes on once the rollout is resumed, and exits 0 when it is Ready', async ({ expect }) => {
+    const done = set(2, [ready(0), ready(1)], { generation: 3 });
+    const polls = [paused(true), paused(true), paused(true), { ...paused(false), metadata: { ...paused(false).metadata, generation: 3 } }, done];
+    await withApi({ 'GET /v1/sets/web': (_, n) => ({ status: 200, body: polls[Math.min(n, polls.length - 1)] }) }, async (api) => {
+      const run = await ordinal(['rollout', 'status', 'web', '--interval', '10ms'], { api });
+      expect(run.code).toBe(0);
+      expect(run.stderr).toBe('');
+      expect(run.stdout.split('\n').filter((line) => line === pausedLine)).toHaveLength(1);
+      expect(run.stdout.trimEnd().split('\n').slice(-2)).toEqual(['web-0: Running, Ready (127.77.0.1)', 'set web is Ready (2/2)']);
+    });
+  });
+});
+
+/** Revisions as GET /v1/sets/web/revisions lists them: C is the update revision, B the current one. */
+const REV_A = 'web-aaaaaaaaaa';
+const REV_B = 'web-bbbbbbbbbb';
+const REV_C = 'web-cccccccccc';
+function revisionView(number: number, name: string, flags: Partial<RevisionView> = {}): RevisionView {
+  return {
+    name,
+    revision: number,
+    generation: number,
+    createdAt: new Date(NOW - (4 - number) * 3 * 24 * 3_600_000).toISOString(),
+    current: false,
+    update: false,
+    replicas: 0,
+    template: {
+      process: { command: ['node', 'server.js'], env: { VERSION: name } },
+      ports: [],
+      terminationGracePeriodSeconds: 30,
+    } as RevisionView['template'],
+    ...flags,
+  };
+}
+const HISTORY = [revisionView(3, REV_C, { update: true, replicas: 1 }), revisionView(2, REV_B, { current: true, replicas: 2 }), revisionView(1, REV_A)];
+
+describe.concurrent('ordinal rollout history', () => {
+  it('prints the revisions newest first, and the API object with -o json or yaml', async ({ expect }) => {
+    await withApi({ 'GET /v1/sets/web/revisions': { status: 200, body: { items: HISTORY } } }, async (api) => {
+      expect(await ordinal(['rollout', 'history', 'web'], { api })).toEqual({
+        code: 0,
+        stderr: '',
+        stdout: [
+          'REVISION   NAME             GENERATION   CREATED   CURRENT/UPDATE   REPLICAS',
+          '3          web-cccccccccc   3            3d ago    update           1',
+          '2          web-bbbbbbbbbb   2            6d ago    current          2',
+          '1          web-aaaaaaaaaa   1            9d ago    -                0',
+          '',
+        ].join('\n'),
+      });
+      const json = await ordinal(['rollout', 'history', 'web', '-o', 'json'], { api });
+      expect(json.code).toBe(0);
+      expect(JSON.parse(json.stdout)).toEqual({ items: HISTORY });
+      const yaml = await ordinal(['rollout', 'history', 'web', '--output', 'yaml'], { api });
+      expect(parseYaml(yaml.stdout)).toEqual({ items: HISTORY });
+      expect(api.requests.map((r) => `${r.method} ${r.url}`)).toEqual(Array(3).fill('GET /v1/sets/web/revisions'));
+    });
+  });
+
+  it('exits 1 for a set that does not exist, and rejects -o wide', async ({ expect }) => {
+    await withApi({ 'GET /v1/sets/nope/revisions': apiError(404, 'NotFound', "set 'nope' does not exist") }, async (api) => {
+      expect(await ordinal(['rollout', 'history', 'nope'], { api })).toEqual({ code: 1, stdout: '', stderr: "error: set 'nope' does not exist\n" });
+      const wide = await ordinal(['rollout', 'history', 'nope', '-o', 'wide'], { api });
+      expect(wide.code).toBe(1);
+      expect(wide.stderr).toContain("unknown output format 'wide': use one of table, json, yaml");
+      expect(api.requests).toHaveLength(1);
+    });
+  });
+});
+
+describe.concurrent('ordinal rollout undo', () => {
+  // The spec's template has a readiness probe and a variable the older templates never had.
+  const current = set(2, [ready(0), ready(1)], {
+    updateRevision: REV_C,
+    generation: 3,
+    spec: {
+      template: {
+        process: { command: ['node', 'server.js'], env: { VERSION: REV_C, DEBUG: '1' } },
+        ports: [{ name: 'http', port: 8080 }],
+        readinessProbe: { httpGet: { path: '/healthz', port: 'http' } },
+      },
+    },
+  });
+  const routes = (patch: Reply = { status: 200, body: current }) => ({
+    'GET /v1/sets/web': { status: 200, body: current },
+    'GET /v1/sets/web/revisions': { status: 200, body: { items: HISTORY } },
+    'PATCH /v1/sets/web': patch,
+  });
+  /** The merge patch that makes the template exactly revision `name`'s. */
+  const patchTo = (name: string) => ({
+    spec: {
+      template: {
+        process: { command: ['node', 'server.js'], env: { VERSION: name, DEBUG: null } },
+        ports: [],
+        readinessProbe: null,
+        terminationGracePeriodSeconds: 30,
+      },
+    },
+  });
+
+  it('goes back to the previous revision: a PATCH of spec.template with If-Match on the generation read', async ({ expect }) => {
+    await withApi(routes(), async (api) => {
+      expect(await ordinal(['rollout', 'undo', 'web'], { api })).toEqual({ code: 0, stdout: `set web rolled back to revision 2 (${REV_B})\n`, stderr: '' });
+      expect(api.requests.map((r) => `${r.method} ${r.url}`)).toEqual(['GET /v1/sets/web', 'GET /v1/sets/web/revisions', 'PATCH /v1/sets/web']);
+      const patch = api.requests[2];
+      expect(patch.contentType).toBe('application/merge-patch+json');
+      expect(patch.ifMatch).toBe('"3"');
+      expect(JSON.parse(patch.body)).toEqual(patchTo(REV_B));
+    });
+  });
+
+  it('--to-revision takes a number or a name', async ({ expect }) => {
+    await withApi(routes(), async (api) => {
+      expect(await ordinal(['rollout', 'undo', 'web', '--to-revision', '1'], { api })).toEqual({ code: 0, stdout: `set web rolled back to revision 1 (${REV_A})\n`, stderr: '' });
+      expect(await ordinal(['rollout', 'undo', 'web', `--to-revision=${REV_B}`], { api })).toEqual({ code: 0, stdout: `set web rolled back to revision 2 (${REV_B})\n`, stderr: '' });
+      const patches = api.requests.filter((r) => r.method === 'PATCH').map((r) => JSON.parse(r.body));
+      expect(patches).toEqual([patchTo(REV_A), patchTo(REV_B)]);
+    });
+  });
+
+  it('refuses the update revision, an unknown revision and a set with no earlier one, without patching', async ({ expect }) => {
+    const only = [revisionView(1, REV_C, { update: true, current: true })];
+    await withApi(
+      {
+        ...routes(),
+        'GET /v1/sets/new': { status: 200, body: { ...current, metadata: { ...current.metadata, name: 'new' } } },
+        'GET /v1/sets/new/revisions': { status: 200, body: { items: only } },
+      },
+      async (api) => {
+        expect(await ordinal(['rollout', 'undo', 'web', '--to-revision', '3'], { api })).toEqual({
+          code: 1,
+          stdout: '',
+          stderr: `error: revision 3 (${REV_C}) is already the update revision of set web; nothing to undo\n`,
+        });
+        expect(await ordinal(['rollout', 'undo', 'web', '--to-revision', '9'], { api })).toEqual({
+          code: 1,
+          stdout: '',
+          stderr: `error: set web has no revision 9; it has 3 (${REV_C}), 2 (${REV_B}), 1 (${REV_A}) (see "ordinal rollout history web")\n`,
+        });
+        expect(await ordinal(['rollout', 'undo', 'new'], { api })).toEqual({ code: 1, stdout: '', stderr: 'error: set new has no previous revision to roll back to\n' });
+        expect(api.requests.filter((r) => r.method === 'PATCH')).toEqual([]);
+      },
+    );
+  });
+
+  it('says to retry when the set changed since it was read (409)', async ({ expect }) => {
+    await withApi(routes(apiError(409, 'Conflict', "set 'web' is at generation 4, not 3")), async (api) => {
+      expect(await ordinal(['rollout', 'undo', 'web'], { api })).toEqual({
+        code: 1,
+        stdout: '',
+        stderr:
+          'error: set web changed while rolling back (set \'web\' is at generation 4, not 3); nothing was rolled back: run "ordinal rollout undo web" again\n',
+      });
+    });
+  });
+
+  it('exits 1 for a set that does not exist or is being deleted', async ({ expect }) => {
+    await withApi(
+      {
+        'GET /v1/sets/nope': apiError(404, 'NotFound', "set 'nope' does not exist"),
+        'GET /v1/sets/web': { status: 200, body: set(1, [ready(0)], { deleting: true }) },
+      },
+      async (api) => {
+        expect(await ordinal(['rollout', 'undo', 'nope'], { api })).toEqual({ code: 1, stdout: '', stderr: "error: set 'nope' does not exist\n" });
+        expect(await ordinal(['rollout', 'undo', 'web'], { api })).toEqual({ code: 1, stdout: '', stderr: 'error: set web is being deleted\n' });
+        expect(api.requests.map((r) => r.url)).toEqual(['/v1/sets/nope', '/v1/sets/web']);
+      },
+    );
+  });
+});
+
+describe.concurrent('ordinal rollout pause and resume', () => {
+  const rolling = (paused?: boolean) =>
+    set(2, [ready(0), ready(1)], paused === undefined ? {} : { spec: { updateStrategy: { rollingUpdate: { paused } } } });
+
+  it('PATCHes spec.updateStrategy.rollingUpdate.paused', async ({ expect }) => {
+    await withApi(
+      {
+        'GET /v1/sets/web': (_, n) => ({ status: 200, body: n === 0 ? rolling() : rolling(true) }),
+        'PATCH /v1/sets/web': { status: 200, body: rolling(true) },
+      },
+      async (api) => {
+        expect(await ordinal(['rollout', 'pause', 'web'], { api })).toEqual({
+          code: 0,
+          stdout: 'set web paused; "ordinal rollout resume web" resumes it\n',
+          stderr: '',
+        });
+        expect(await ordinal(['rollout', 'resume', 'web'], { api })).toEqual({ code: 0, stdout: 'set web resumed\n', stderr: '' });
+        expect(api.requests.map((r) => [r.method, r.url, r.contentType, r.body ? JSON.parse(r.body) : undefined])).toEqual([
+          ['GET', '/v1/sets/web', undefined, undefined],
+          ['PATCH', '/v1/sets/web', 'application/merge-patch+json', { spec: { updateStrategy: { rollingUpdate: { paused: true } } } }],
+          ['GET', '/v1/sets/web', undefined, undefined],
+          ['PATCH', '/v1/sets/web', 'application/merge-patch+json', { spec: { updateStrategy: { rollingUpdate: { paused: false } } } }],
+        ]);
+      },
+    );
+  });
+
+  it('says so, without patching, when there is nothing to do', async ({ expect }) => {
+    await withApi(
+      { 'GET /v1/sets/web': { status: 200, body: rolling(true) }, 'GET /v1/sets/db': { status: 200, body: set(1, [ready(0)], { name: 'db' }) } },
+      async (api) => {
+        expect(await ordinal(['rollout', 'pause', 'web'], { api })).toEqual({
+          code: 0,
+          stdout: 'set web is already paused; "ordinal rollout resume web" resumes it\n',
+          stderr: '',
+        });
+        expect(await ordinal(['rollout', 'resume', 'db'], { api })).toEqual({ code: 0, stdout: 'set db is not paused\n', stderr: '' });
+        expect(api.requests.map((r) => r.method)).toEqual(['GET', 'GET']);
+      },
+    );
+  });
+
+  it('refuses a set with the OnDelete strategy', async ({ expect }) => {
+    const onDelete = set(2, [ready(0), ready(1)], { spec: { updateStrategy: { type: 'OnDelete' } } });
+    await withApi({ 'GET /v1/sets/web': { status: 200, body: onDelete } }, async (api) => {
+      for (const verb of ['pause', 'resume']) {
+        expect(await ordinal(['rollout', verb, 'web'], { api })).toEqual({
+          code: 1,
+          stdout: '',
+          stderr:
+            `error: set web uses the OnDelete update strategy: there is no rolling update to ${verb}; ` +
+            'an instance takes the update revision when you delete it ("ordinal delete-instance web ORDINAL")\n',
+        });
+      }
+      expect(api.requests.map((r) => r.method)).toEqual(['GET', 'GET']);
+    });
+  });
+
+  it('reports an API error', async ({ expect }) => {
+    await withApi({ 'GET /v1/sets/nope': apiError(404, 'NotFound', "set 'nope' does not exist") }, async (api) => {
+      expect(await ordinal(['rollout', 'pause', 'nope'], { api })).toEqual({ code: 1, stdout: '', stderr: "error: set 'nope' does not exist\n" });
+    });
+  });
+});
+
 describe.concurrent('connection, token and errors', () => {
   it('exits 2 when nothing listens at the API URL', async ({ expect }) => {
     const url = `http://127.0.0.1:${await freePort()}`;
@@ -655,14 +1061,25 @@ describe.concurrent('connection, token and errors', () => {
         'GET /v1/sets/web': { status: 200, body: set(1, [ready(0)]) },
         'PATCH /v1/sets/web': { status: 200, body: set(2, []) },
         'DELETE /v1/sets/web/instances/0': { status: 202, body: set(1, []) },
+        'PUT /v1/sets/web/instances/0/cordon': { status: 200, body: set(1, [ready(0)]) },
+        'GET /v1/sets/web/revisions': { status: 200, body: { items: HISTORY } },
         'DELETE /v1/sets/web': { status: 202, body: set(1, []) },
       },
       async (api) => {
         const env = { ORDINAL_TOKEN: 's3cret' };
-        for (const args of [['apply', '-f', path.join(tmp, 'web.yaml')], ['get', 'web'], ['scale', 'web', '2'], ['delete-instance', 'web', '0'], ['rollout', 'status', 'web'], ['delete', 'web']]) {
+        for (const args of [
+          ['apply', '-f', path.join(tmp, 'web.yaml')],
+          ['get', 'web'],
+          ['scale', 'web', '2'],
+          ['delete-instance', 'web', '0'],
+          ['cordon', 'web', '0'],
+          ['rollout', 'status', 'web'],
+          ['rollout', 'history', 'web'],
+          ['delete', 'web'],
+        ]) {
           expect((await ordinal(args, { api, env })).code, args.join(' ')).toBe(0);
         }
-        expect(api.requests.map((r) => r.authorization)).toEqual(Array(6).fill('Bearer s3cret'));
+        expect(api.requests.map((r) => r.authorization)).toEqual(Array(8).fill('Bearer s3cret'));
       },
     );
   });
@@ -688,7 +1105,7 @@ describe.concurrent('connection, token and errors', () => {
   });
 
   it('documents the exit codes in the help', async ({ expect }) => {
-    for (const args of [['--help'], ['get', '--help'], ['rollout', 'status', '--help']]) {
+    for (const args of [['--help'], ['get', '--help'], ['rollout', 'status', '--help'], ['rollout', 'undo', '--help'], ['cordon', '--help']]) {
       const run = await ordinal(args);
       expect(run.code, args.join(' ')).toBe(0);
       expect(run.stdout).toContain('Exit codes:');

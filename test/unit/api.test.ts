@@ -2,7 +2,7 @@
 import pino from 'pino';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_BODY_LIMIT_BYTES, PATCH_ATTEMPTS, createApp } from '../../api/app.js';
-import { ErrorSchema, HealthSchema, InstanceListSchema, SetListSchema, SetSchema } from '../../api/schemas.js';
+import { ErrorSchema, HealthSchema, InstanceListSchema, RevisionListSchema, SetListSchema, SetSchema } from '../../api/schemas.js';
 import { SetError } from '../../api/sets.js';
 import { parseManifest } from '../../core/manifest.js';
 import { applyManifest } from '../../core/transitions.js';
@@ -563,8 +563,341 @@ describe('instances', () => {
   });
 });
 
+describe('StatefulSet fields of the manifest', () => {
+  /** Every field Kubernetes-style sets gained, each away from its default. */
+  const FULL = {
+    ...MANIFEST,
+    spec: {
+      ...MANIFEST.spec,
+      ordinals: { start: 5 },
+      reserveOrdinals: [6],
+      podManagementPolicy: 'Parallel',
+      minReadySeconds: 10,
+      updateStrategy: { type: 'RollingUpdate', rollingUpdate: { partition: 2, maxUnavailable: '50%' } },
+      revisionHistoryLimit: 3,
+      progressDeadlineSeconds: 120,
+      autoRollback: true,
+      volumeClaimTemplates: [
+        { metadata: { name: 'data' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '2Gi' } } } },
+        { metadata: { name: 'cache' } },
+      ],
+      persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Delete' },
+      dns: { publishNotReadyAddresses: true },
+    },
+  };
+
+  it('fills the defaults of a manifest that gives none of them', async () => {
+    await createWeb();
+    const set = await expectSet(await request('/v1/sets/web'), 200);
+    expect(set.spec).toMatchObject({
+      ordinals: { start: 0 },
+      reserveOrdinals: [],
+      podManagementPolicy: 'OrderedReady',
+      minReadySeconds: 0,
+      revisionHistoryLimit: 10,
+      progressDeadlineSeconds: 600,
+      autoRollback: false,
+      volumeClaimTemplates: [],
+      persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
+      dns: { provider: 'embedded', zone: 'ordinal.internal', ttl: 5, publishNotReadyAddresses: false },
+    });
+    // rollingUpdate stays absent unless given (so OnDelete can be patched in without removing it).
+    expect(set.spec.updateStrategy).toEqual({ type: 'RollingUpdate' });
+  });
+
+  it('keeps every field given and fills the defaults inside them', async () => {
+    const created = await expectSet(await put('web', FULL), 201);
+    const set = await expectSet(await request('/v1/sets/web'), 200);
+    expect(set.spec).toEqual(created.spec);
+    expect(set.spec).toMatchObject({
+      replicas: 3,
+      ordinals: { start: 5 },
+      reserveOrdinals: [6],
+      podManagementPolicy: 'Parallel',
+      minReadySeconds: 10,
+      updateStrategy: { type: 'RollingUpdate', rollingUpdate: { partition: 2, maxUnavailable: '50%', paused: false } },
+      revisionHistoryLimit: 3,
+      progressDeadlineSeconds: 120,
+      autoRollback: true,
+      volumeClaimTemplates: [
+        { metadata: { name: 'data' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '2Gi' } } } },
+        { metadata: { name: 'cache' }, spec: { resources: { requests: { storage: '1Gi' } } } },
+      ],
+      persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Delete', whenScaled: 'Retain' },
+      dns: { publishNotReadyAddresses: true, zone: 'ordinal.internal' },
+    });
+  });
+
+  it('survives a GET-PUT round trip unchanged: same generation, same spec', async () => {
+    await put('web', FULL);
+    const current = await (await request('/v1/sets/web')).json();
+    const res = await put('web', current);
+    const set = await expectSet(res, 200);
+    expect(set.metadata.generation).toBe(1);
+    expect(set.spec).toEqual(current.spec);
+  });
+
+  it('reads the fields from YAML too, a percentage as a string and a count as a number', async () => {
+    const yaml = `${YAML_MANIFEST}  ordinals: { start: 1 }
+  updateStrategy:
+    rollingUpdate: { maxUnavailable: 25%, partition: 1 }
+  persistentVolumeClaimRetentionPolicy: { whenScaled: Delete }
+`;
+    const set = await expectSet(await put('web', yaml, { 'content-type': 'application/yaml' }), 201);
+    expect(set.spec.ordinals).toEqual({ start: 1 });
+    expect(set.spec.updateStrategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxUnavailable: '25%', partition: 1, paused: false } });
+    expect(set.spec.persistentVolumeClaimRetentionPolicy).toEqual({ whenDeleted: 'Retain', whenScaled: 'Delete' });
+    const numeric = `${YAML_MANIFEST}  updateStrategy: { rollingUpdate: { maxUnavailable: 2 } }\n`;
+    expect((await expectSet(await put('web', numeric, { 'content-type': 'application/yaml' }), 200)).spec.updateStrategy.rollingUpdate.maxUnavailable).toBe(2);
+  });
+
+  it('pauses and resumes a rollout with a merge patch, and switches to OnDelete once rollingUpdate is removed', async () => {
+    await createWeb();
+    let set = await expectSet(await patch('web', { spec: { updateStrategy: { rollingUpdate: { paused: true } } } }), 200);
+    expect(set.spec.updateStrategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { partition: 0, maxUnavailable: 1, paused: true } });
+    expect(set.metadata.generation).toBe(2);
+    set = await expectSet(await patch('web', { spec: { updateStrategy: { rollingUpdate: { paused: false } } } }), 200);
+    expect(set.spec.updateStrategy.rollingUpdate.paused).toBe(false);
+
+    const error = await expectError(await patch('web', { spec: { updateStrategy: { type: 'OnDelete' } } }), 400, 'InvalidManifest');
+    expect(error.details).toEqual([{ path: 'spec.updateStrategy.rollingUpdate', message: 'is only allowed with type RollingUpdate' }]);
+    set = await expectSet(await patch('web', { spec: { updateStrategy: { type: 'OnDelete', rollingUpdate: null } } }), 200);
+    expect(set.spec.updateStrategy).toEqual({ type: 'OnDelete' });
+  });
+
+  it.each([
+    ['maxUnavailable "0%"', { updateStrategy: { rollingUpdate: { maxUnavailable: '0%' } } }, 'spec.updateStrategy.rollingUpdate.maxUnavailable', 'must be a percentage from 1% to 100%'],
+    ['maxUnavailable "150%"', { updateStrategy: { rollingUpdate: { maxUnavailable: '150%' } } }, 'spec.updateStrategy.rollingUpdate.maxUnavailable', 'must be a percentage from 1% to 100%'],
+    ['maxUnavailable 0', { updateStrategy: { rollingUpdate: { maxUnavailable: 0 } } }, 'spec.updateStrategy.rollingUpdate.maxUnavailable', 'must be at least 1'],
+    ['partition -1', { updateStrategy: { rollingUpdate: { partition: -1 } } }, 'spec.updateStrategy.rollingUpdate.partition', 'must be at least 0'],
+    ['OnDelete with rollingUpdate', { updateStrategy: { type: 'OnDelete', rollingUpdate: { partition: 1 } } }, 'spec.updateStrategy.rollingUpdate', 'is only allowed with type RollingUpdate'],
+    ['an unknown strategy', { updateStrategy: { type: 'Recreate' } }, 'spec.updateStrategy.type', 'must be RollingUpdate or OnDelete'],
+    ['a repeated reserved ordinal', { reserveOrdinals: [1, 1] }, 'spec.reserveOrdinals', 'must not repeat an ordinal'],
+    ['ordinals.start -1', { ordinals: { start: -1 } }, 'spec.ordinals.start', 'must be at least 0'],
+    ['podManagementPolicy Random', { podManagementPolicy: 'Random' }, 'spec.podManagementPolicy', 'must be OrderedReady or Parallel'],
+    ['progressDeadlineSeconds 0', { progressDeadlineSeconds: 0 }, 'spec.progressDeadlineSeconds', 'must be at least 1'],
+    ['autoRollback "yes"', { autoRollback: 'yes' }, 'spec.autoRollback', 'must be true or false'],
+    ['a volume name with "_"', { volumeClaimTemplates: [{ metadata: { name: 'my_data' } }] }, 'spec.volumeClaimTemplates[0].metadata.name', expect.stringContaining('DNS-1123 label')],
+    [
+      'storage "lots"',
+      { volumeClaimTemplates: [{ metadata: { name: 'data' }, spec: { resources: { requests: { storage: 'lots' } } } }] },
+      'spec.volumeClaimTemplates[0].spec.resources.requests.storage',
+      'must be a quantity such as 1Gi or 500Mi',
+    ],
+    ['retention "Keep"', { persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Keep' } }, 'spec.persistentVolumeClaimRetentionPolicy.whenDeleted', 'must be Retain or Delete'],
+    ['publishNotReadyAddresses "no"', { dns: { publishNotReadyAddresses: 'no' } }, 'spec.dns.publishNotReadyAddresses', 'must be true or false'],
+  ] as Array<[string, Record<string, unknown>, string, unknown]>)('rejects %s with 400 naming the field', async (_label, fields, path, message) => {
+    const error = await expectError(await put('web', { ...MANIFEST, spec: { ...MANIFEST.spec, ...fields } }), 400, 'InvalidManifest');
+    expect(error.details).toEqual([{ path, message }]);
+    expect(fake.calls).toEqual([]);
+  });
+
+  it('rejects an invalid field in a PATCH the same way', async () => {
+    await createWeb();
+    const error = await expectError(await patch('web', { spec: { updateStrategy: { rollingUpdate: { maxUnavailable: '150%' } } } }), 400, 'InvalidManifest');
+    expect(error.details).toEqual([{ path: 'spec.updateStrategy.rollingUpdate.maxUnavailable', message: 'must be a percentage from 1% to 100%' }]);
+  });
+
+  it('refuses to change the volumes of an existing set', async () => {
+    await put('web', FULL);
+    const changed = { ...FULL, spec: { ...FULL.spec, volumeClaimTemplates: [{ metadata: { name: 'data' } }] } };
+    const error = await expectError(await put('web', changed), 400, 'InvalidManifest');
+    expect(error.details).toEqual([{ path: 'spec.volumeClaimTemplates', message: expect.stringContaining('cannot change once the set exists') }]);
+  });
+
+  it('reports available and cordoned per instance, and the Available condition', async () => {
+    await createWeb();
+    fake.runInstances('web');
+    let set = await expectSet(await request('/v1/sets/web'), 200);
+    expect(set.status.instances.map((i: { available: boolean; cordoned: boolean }) => [i.available, i.cordoned])).toEqual([
+      [true, false],
+      [true, false],
+      [true, false],
+    ]);
+    expect(set.status.availableReplicas).toBe(3);
+    expect(set.status.conditions).toContainEqual(expect.objectContaining({ type: 'Available', status: 'True' }));
+
+    // Ready just now, minReadySeconds not over yet: Ready but not available; 0 of the 2 needed (3 - maxUnavailable 1).
+    await patch('web', { spec: { minReadySeconds: 30 } });
+    set = await expectSet(await request('/v1/sets/web'), 200);
+    expect(set.status.instances.map((i: { ready: boolean; available: boolean }) => [i.ready, i.available])).toEqual([
+      [true, false],
+      [true, false],
+      [true, false],
+    ]);
+    expect(set.status.availableReplicas).toBe(0);
+    expect(set.status.conditions).toContainEqual({ type: 'Available', status: 'False', reason: 'MinimumReplicasUnavailable', message: '0 available, at least 2 needed' });
+  });
+
+  it('runs instances from ordinals.start, skipping reserved ordinals', async () => {
+    await put('web', { ...MANIFEST, spec: { ...MANIFEST.spec, ordinals: { start: 3 }, reserveOrdinals: [4] } });
+    fake.runInstances('web');
+    const body = InstanceListSchema.parse(await (await request('/v1/sets/web/instances')).json());
+    expect(body.items.map((i) => [i.name, i.dnsName])).toEqual([
+      ['web-3', 'web-3.web.ordinal.internal'],
+      ['web-5', 'web-5.web.ordinal.internal'],
+      ['web-6', 'web-6.web.ordinal.internal'],
+    ]);
+  });
+});
+
+describe('GET /v1/sets/{name}/revisions', () => {
+  type Revision = { name: string; revision: number; generation: number; createdAt: string; current: boolean; update: boolean; replicas: number; template: any };
+
+  async function revisions(name = 'web'): Promise<Revision[]> {
+    const res = await request(`/v1/sets/${name}/revisions`);
+    expect(res.status).toBe(200);
+    const body = await res.json();
+    const parsed = RevisionListSchema.strict().safeParse(body);
+    expect(parsed.success, JSON.stringify(parsed.error?.issues)).toBe(true);
+    return body.items;
+  }
+
+  const withGreeting = (greeting: string) => ({ spec: { template: { process: { env: { GREETING: greeting } } } } });
+
+  it('lists the one revision of a new set: current and update, with its template as the spec has it', async () => {
+    await createWeb();
+    const set = await (await request('/v1/sets/web')).json();
+    expect(await revisions()).toEqual([
+      {
+        name: set.status.updateRevision,
+        revision: 1,
+        generation: 1,
+        createdAt: '2025-01-01T00:00:00.000Z',
+        current: true,
+        update: true,
+        replicas: 0,
+        template: set.spec.template,
+      },
+    ]);
+    expect(set.status.updateRevision).toMatch(/^web-[0-9a-f]{10}$/);
+    expect(fake.calls.map((c) => c.method)).toEqual(['get', 'revisions']);
+  });
+
+  it('adds a revision for a template change, newest first; current moves once it is rolled out', async () => {
+    await createWeb();
+    fake.runInstances('web');
+    const first = (await revisions())[0];
+    const updated = await expectSet(await patch('web', withGreeting('bonjour')), 200);
+
+    let items = await revisions();
+    expect(items.map((r) => [r.revision, r.name, r.generation, r.current, r.update, r.replicas])).toEqual([
+      [2, updated.status.updateRevision, 2, false, true, 0],
+      [1, first.name, 1, true, false, 3],
+    ]);
+    expect(items[0].template.process.env).toEqual({ GREETING: 'bonjour', MODE: 'demo' });
+    expect(items[1].template.process.env).toEqual({ GREETING: 'hello', MODE: 'demo' });
+
+    fake.rollOut('web');
+    items = await revisions();
+    expect(items.map((r) => [r.revision, r.current, r.update, r.replicas])).toEqual([
+      [2, true, true, 3],
+      [1, false, false, 0],
+    ]);
+  });
+
+  it('adds none for a change outside the template', async () => {
+    await createWeb();
+    await patch('web', { spec: { replicas: 5 } });
+    expect((await revisions()).map((r) => r.revision)).toEqual([1]);
+  });
+
+  it('gives a template seen before its old name and the next number, as Kubernetes does', async () => {
+    await createWeb();
+    const a = (await revisions())[0].name;
+    await patch('web', withGreeting('bonjour'));
+    await patch('web', withGreeting('hello'));
+    const items = await revisions();
+    expect(items.map((r) => [r.revision, r.name === a, r.update])).toEqual([
+      [3, true, true],
+      [2, false, false],
+    ]);
+  });
+
+  it('is 404 for a set that does not exist, 400 for an invalid name', async () => {
+    const error = await expectError(await request('/v1/sets/nope/revisions'), 404, 'NotFound');
+    expect(error.message).toContain("'nope'");
+    const bad = await expectError(await request('/v1/sets/Web/revisions'), 400, 'BadRequest');
+    expect(bad.details.map((d) => d.path)).toEqual(['name']);
+    expect(fake.calls.map((c) => c.method)).toEqual(['revisions']);
+  });
+});
+
+describe('cordon and uncordon', () => {
+  const cordon = (path: string, method: 'PUT' | 'DELETE' = 'PUT') => request(`/v1/sets/${path}/cordon`, { method });
+
+  it('PUT cordons an instance: 200 with the set and its ETag', async () => {
+    await createWeb();
+    fake.runInstances('web');
+    const res = await cordon('web/instances/1');
+    const set = await expectSet(res, 200);
+    expect(res.headers.get('etag')).toBe('"1"');
+    expect(set.status.instances.map((i: { name: string; cordoned: boolean }) => [i.name, i.cordoned])).toEqual([
+      ['web-0', false],
+      ['web-1', true],
+      ['web-2', false],
+    ]);
+    expect(fake.calls).toEqual([{ method: 'cordon', args: ['web', 1, true, 'api'] }]);
+    expect(fake.states.get('web')!.instances[1].cordoned).toBe(true);
+    // The spec is untouched: cordoning is not a change of the set's generation.
+    expect(set.metadata.generation).toBe(1);
+  });
+
+  it('is idempotent, and DELETE uncordons', async () => {
+    await createWeb();
+    fake.runInstances('web');
+    await expectSet(await cordon('web/instances/2'), 200);
+    expect((await expectSet(await cordon('web/instances/2'), 200)).status.instances[2].cordoned).toBe(true);
+    const set = await expectSet(await cordon('web/instances/2', 'DELETE'), 200);
+    expect(set.status.instances[2].cordoned).toBe(false);
+    expect((await expectSet(await cordon('web/instances/2', 'DELETE'), 200)).status.instances[2].cordoned).toBe(false);
+    expect(fake.calls.map((c) => c.args[2])).toEqual([true, true, false, false]);
+  });
+
+  it.each(['PUT', 'DELETE'] as const)('%s is 404 for an instance or set that does not exist', async (method) => {
+    await createWeb();
+    fake.runInstances('web');
+    const error = await expectError(await cordon('web/instances/7', method), 404, 'NotFound');
+    expect(error.message).toContain('web-7');
+    await expectError(await cordon('nope/instances/0', method), 404, 'NotFound');
+  });
+
+  it('is 404 for an instance of a set that has none yet', async () => {
+    await createWeb();
+    await expectError(await cordon('web/instances/0'), 404, 'NotFound');
+  });
+
+  it.each(['PUT', 'DELETE'] as const)('%s is 409 while the set is being deleted', async (method) => {
+    await createWeb();
+    fake.runInstances('web');
+    fake.states.get('web')!.deleting = true;
+    const error = await expectError(await cordon('web/instances/0', method), 409, 'Conflict');
+    expect(error.message).toContain('being deleted');
+  });
+
+  it.each(['01', '-1', '1.5', 'abc', '1e3', '+1', '%201', '1234567890'])('rejects the ordinal %s with 400 naming it', async (ordinal) => {
+    await createWeb();
+    for (const method of ['PUT', 'DELETE'] as const) {
+      const error = await expectError(await cordon(`web/instances/${ordinal}`, method), 400, 'BadRequest');
+      expect(error.details.map((d) => d.path)).toEqual(['ordinal']);
+    }
+    expect(fake.calls).toEqual([]);
+  });
+
+  it('rejects an invalid set name with 400 naming it', async () => {
+    const error = await expectError(await cordon('WEB/instances/0'), 400, 'BadRequest');
+    expect(error.details.map((d) => d.path)).toEqual(['name']);
+  });
+
+  it('maps a BadRequest from the sets to 400', async () => {
+    fake.failWith = new SetError('BadRequest', 'ordinal must be a non-negative integer', [{ path: 'ordinal', message: 'must be a non-negative integer' }]);
+    const error = await expectError(await cordon('web/instances/0'), 400, 'BadRequest');
+    expect(error.details).toEqual([{ path: 'ordinal', message: 'must be a non-negative integer' }]);
+  });
+});
+
 describe('errors everywhere have the one shape', () => {
-  it.each(['/', '/nope', '/v1', '/v1/sets/web/unknown', '/v1/sets/web/instances/0/logs', '/v1/sets/'])('unknown route %s is 404', async (path) => {
+  it.each(['/', '/nope', '/v1', '/v1/sets/web/unknown', '/v1/sets/web/instances/0/logs', '/v1/sets/', '/v1/sets/web/revisions/1', '/v1/sets/web/cordon'])('unknown route %s is 404', async (path) => {
     await expectError(await request(path), 404, 'NotFound');
   });
 
@@ -574,6 +907,9 @@ describe('errors everywhere have the one shape', () => {
     ['DELETE', '/v1/sets', 'GET, HEAD'],
     ['PUT', '/healthz', 'GET, HEAD'],
     ['GET', '/v1/sets/web/instances/0', 'DELETE'],
+    ['GET', '/v1/sets/web/instances/0/cordon', 'PUT, DELETE'],
+    ['POST', '/v1/sets/web/instances/0/cordon', 'PUT, DELETE'],
+    ['DELETE', '/v1/sets/web/revisions', 'GET, HEAD'],
     ['PATCH', '/openapi.json', 'GET, HEAD'],
   ])('%s %s is 405 with Allow', async (method, path, allow) => {
     const res = await request(path, { method });
@@ -583,7 +919,15 @@ describe('errors everywhere have the one shape', () => {
 
   it('maps Unavailable from the sets to 503', async () => {
     fake.failWith = new SetError('Unavailable', 'Temporal or the Ordinal worker did not answer in time; is the worker running?');
-    for (const [method, path] of [['GET', '/v1/sets'], ['GET', '/v1/sets/web'], ['DELETE', '/v1/sets/web'], ['GET', '/v1/sets/web/instances']]) {
+    for (const [method, path] of [
+      ['GET', '/v1/sets'],
+      ['GET', '/v1/sets/web'],
+      ['DELETE', '/v1/sets/web'],
+      ['GET', '/v1/sets/web/instances'],
+      ['GET', '/v1/sets/web/revisions'],
+      ['PUT', '/v1/sets/web/instances/0/cordon'],
+      ['DELETE', '/v1/sets/web/instances/0/cordon'],
+    ]) {
       const error = await expectError(await request(path, { method }), 503, 'Unavailable');
       expect(error.message).toMatch(/worker/);
     }
@@ -638,6 +982,9 @@ describe('GET /openapi.json', () => {
         'DELETE /v1/sets/{name}',
         'GET /v1/sets/{name}/instances',
         'DELETE /v1/sets/{name}/instances/{ordinal}',
+        'GET /v1/sets/{name}/revisions',
+        'PUT /v1/sets/{name}/instances/{ordinal}/cordon',
+        'DELETE /v1/sets/{name}/instances/{ordinal}/cordon',
         'GET /openapi.json',
       ].sort(),
     );
@@ -645,7 +992,23 @@ describe('GET /openapi.json', () => {
 
   it('names the component schemas and every $ref resolves', async () => {
     const doc = await document();
-    for (const name of ['Manifest', 'Set', 'SetMetadata', 'SetSpec', 'SetStatus', 'Condition', 'InstanceStatus', 'SetList', 'InstanceList', 'Error', 'FieldIssue', 'Health']) {
+    for (const name of [
+      'Manifest',
+      'Set',
+      'SetMetadata',
+      'SetSpec',
+      'Template',
+      'SetStatus',
+      'Condition',
+      'InstanceStatus',
+      'SetList',
+      'InstanceList',
+      'Revision',
+      'RevisionList',
+      'Error',
+      'FieldIssue',
+      'Health',
+    ]) {
       expect(doc.components.schemas[name], name).toBeDefined();
     }
     const refs = JSON.stringify(doc).match(/"\$ref":"[^"]+"/g) ?? [];
@@ -678,6 +1041,27 @@ describe('GET /openapi.json', () => {
     expect(Object.keys(patchOp.requestBody.content)).toEqual(['application/merge-patch+json', 'application/json']);
   });
 
+  it('documents the revisions and cordon routes', async () => {
+    const doc = await document();
+    const revisions = doc.paths['/v1/sets/{name}/revisions'].get;
+    expect(Object.keys(revisions.responses).sort()).toEqual(['200', '400', '404', '500', '503']);
+    expect(revisions.responses['200'].content['application/json'].schema).toEqual({ $ref: '#/components/schemas/RevisionList' });
+    for (const method of ['put', 'delete']) {
+      const operation = doc.paths['/v1/sets/{name}/instances/{ordinal}/cordon'][method];
+      expect(operation.requestBody, method).toBeUndefined();
+      expect(Object.keys(operation.responses).sort(), method).toEqual(['200', '400', '404', '409', '500', '503']);
+      expect(operation.responses['200'].content['application/json'].schema).toEqual({ $ref: '#/components/schemas/Set' });
+      expect(operation.responses['200'].headers.ETag).toBeDefined();
+    }
+    const { Revision, RevisionList, SetSpec } = doc.components.schemas;
+    expect(RevisionList.properties.items.items).toEqual({ $ref: '#/components/schemas/Revision' });
+    expect(Revision.required.sort()).toEqual(['createdAt', 'current', 'generation', 'name', 'replicas', 'revision', 'template', 'update']);
+    // One template schema, shared by the spec and the revisions.
+    expect(Revision.properties.template).toEqual({ $ref: '#/components/schemas/Template' });
+    expect(SetSpec.properties.template).toEqual({ $ref: '#/components/schemas/Template' });
+    expect(doc.components.schemas.Template.required).toContain('process');
+  });
+
   it('describes nullable and optional fields as the responses have them', async () => {
     const { components } = await document();
     const instance = components.schemas.InstanceStatus;
@@ -688,5 +1072,19 @@ describe('GET /openapi.json', () => {
     expect(components.schemas.SetMetadata.properties.creationTimestamp.type).toEqual(['string', 'null']);
     expect(components.schemas.SetMetadata.required).not.toContain('deletionRequested');
     expect(components.schemas.Manifest.properties.spec.properties.replicas).toMatchObject({ type: 'integer', minimum: 0, maximum: 1000 });
+  });
+
+  it('describes the status as it is now: Paused, Available, lastRollback, available and cordoned', async () => {
+    const { components } = await document();
+    const status = components.schemas.SetStatus;
+    expect(status.properties.phase.enum).toEqual(['Pending', 'Progressing', 'Ready', 'Degraded', 'Paused', 'Deleting']);
+    expect(status.required).not.toContain('lastRollback');
+    expect(status.properties.lastRollback.required.sort()).toEqual(['at', 'from', 'reason', 'to']);
+    expect(components.schemas.Condition.properties.type.enum).toEqual(['Ready', 'Progressing', 'Available', 'ReplicaFailure', 'DNSReady', 'DNSConflict']);
+    expect(status.required).toContain('dns');
+    expect(components.schemas.InstanceStatus.required).toEqual(expect.arrayContaining(['available', 'cordoned']));
+    const spec = components.schemas.SetSpec.properties;
+    expect(spec.updateStrategy.properties.type.enum).toEqual(['RollingUpdate', 'OnDelete']);
+    expect(spec.podManagementPolicy.enum).toEqual(['OrderedReady', 'Parallel']);
   });
 });

@@ -2,7 +2,7 @@
 // of `ordinal apply` (format detection, metadata.name).
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import type { InstanceStatus, SetView } from '../../core/set-state.js';
+import type { InstanceStatus, RevisionView, SetView } from '../../core/set-state.js';
 import { defaultApiUrl } from '../../cli/api-client.js';
 import { CliError, manifestFormat, manifestFromText, parseNonNegativeInteger } from '../../cli/client-commands.js';
 import {
@@ -11,6 +11,7 @@ import {
   formatError,
   formatJson,
   formatObject,
+  formatRevisionHistory,
   formatSetDetail,
   formatSetList,
   formatTable,
@@ -18,6 +19,7 @@ import {
   parseDuration,
   parseOutputFormat,
   setAge,
+  setNotes,
 } from '../../cli/format.js';
 
 const NOW = Date.parse('2025-01-01T12:00:00Z');
@@ -39,6 +41,8 @@ function instance(ordinal: number, overrides: Partial<InstanceStatus> = {}): Ins
     incarnation: 1,
     startedAt: new Date(NOW - MINUTE).toISOString(),
     readySince: new Date(NOW - 50 * SECOND).toISOString(),
+    available: true,
+    cordoned: false,
     ...overrides,
   };
 }
@@ -55,7 +59,7 @@ function view(name: string, overrides: { replicas?: number; ready?: number; phas
       generation: 1,
       creationTimestamp: overrides.createdAgoMs === null ? null : new Date(NOW - (overrides.createdAgoMs ?? 5 * MINUTE)).toISOString(),
     },
-    spec: { replicas, serviceName: name } as SetView['spec'],
+    spec: { replicas, serviceName: name, dns: { zone: 'ordinal.internal' } } as SetView['spec'],
     status: {
       phase: overrides.phase ?? 'Ready',
       observedGeneration: 1,
@@ -68,6 +72,7 @@ function view(name: string, overrides: { replicas?: number; ready?: number; phas
       updateRevision: `${name}-5f1c2e9a0b`,
       conditions: [],
       instances,
+      dns: { provider: 'embedded', zone: 'ordinal.internal', propagating: [], conflicts: [] },
     },
   };
 }
@@ -152,35 +157,191 @@ describe('formatSetList', () => {
   });
 });
 
-describe('formatSetDetail', () => {
-  it('prints the set line, a blank line, then NAME PHASE READY ADDRESS DNS NAME RESTARTS REVISION', () => {
-    const text = formatSetDetail(
-      view('web', {
-        ready: 1,
-        phase: 'Degraded',
-        instances: [
-          instance(0),
-          instance(1, { phase: 'CrashLoopBackOff', ready: false, address: null, restarts: 4, lastError: 'the process exited with code 1' }),
-        ],
-        replicas: 2,
-      }),
-      NOW,
+describe('formatSetList -o wide', () => {
+  it('adds the service DNS name', () => {
+    expect(formatSetList([view('web')], NOW, true)).toBe(
+      ['NAME   READY   PHASE   REVISION         AGE   SERVICE', 'web    3/3     Ready   web-5f1c2e9a0b   5m    web.ordinal.internal', ''].join('\n'),
     );
+  });
+});
+
+describe('formatSetDetail', () => {
+  const degraded = () =>
+    view('web', {
+      ready: 1,
+      phase: 'Degraded',
+      instances: [
+        instance(0),
+        instance(1, { phase: 'CrashLoopBackOff', ready: false, available: false, address: null, restarts: 4, lastError: 'the process exited with code 1' }),
+      ],
+      replicas: 2,
+    });
+
+  it('prints the set line, a blank line, then NAME PHASE READY AVAILABLE CORDONED ADDRESS RESTARTS REVISION', () => {
+    const text = formatSetDetail(degraded(), NOW);
     expect(text).toBe(
       [
         'NAME   READY   PHASE      REVISION         AGE',
         'web    1/2     Degraded   web-5f1c2e9a0b   5m',
         '',
-        'NAME    PHASE              READY   ADDRESS      DNS NAME                     RESTARTS   REVISION',
-        'web-0   Running            true    127.77.0.1   web-0.web.ordinal.internal   0          web-5f1c2e9a0b',
-        'web-1   CrashLoopBackOff   false   <none>       web-1.web.ordinal.internal   4          web-5f1c2e9a0b',
+        'NAME    PHASE              READY   AVAILABLE   CORDONED   ADDRESS      RESTARTS   REVISION',
+        'web-0   Running            true    true        false      127.77.0.1   0          web-5f1c2e9a0b',
+        'web-1   CrashLoopBackOff   false   false       false      <none>       4          web-5f1c2e9a0b',
         '',
       ].join('\n'),
     );
   });
 
+  it('shows Ready but not yet available instances, and cordoned ones', () => {
+    const v = view('web', {
+      instances: [instance(0), instance(1, { available: false }), instance(2, { cordoned: true })],
+    });
+    const rows = formatSetDetail(v, NOW).split('\n').slice(4, 7);
+    expect(rows).toEqual([
+      'web-0   Running   true    true        false      127.77.0.1   0          web-5f1c2e9a0b',
+      'web-1   Running   true    false       false      127.77.0.2   0          web-5f1c2e9a0b',
+      'web-2   Running   true    true        true       127.77.0.3   0          web-5f1c2e9a0b',
+    ]);
+  });
+
+  it('stays within 100 columns for a typical set, even with a crash loop, many restarts and a rollout note', () => {
+    const v = degraded();
+    v.status.instances[0].address = '127.77.0.254';
+    v.status.instances.push(instance(2, { restarts: 120, cordoned: true, address: '127.77.0.100' }));
+    v.status.conditions = [{ type: 'ReplicaFailure', status: 'True', reason: 'CrashLoopBackOff', message: 'web-1: the process exited with code 1' }];
+    const lines = formatSetDetail(v, NOW).split('\n');
+    expect(Math.max(...lines.map((l) => l.length))).toBeLessThanOrEqual(100);
+  });
+
+  it('-o wide adds the DNS names', () => {
+    expect(formatSetDetail(degraded(), NOW, true)).toBe(
+      [
+        'NAME   READY   PHASE      REVISION         AGE   SERVICE',
+        'web    1/2     Degraded   web-5f1c2e9a0b   5m    web.ordinal.internal',
+        '',
+        'NAME    PHASE              READY   AVAILABLE   CORDONED   ADDRESS      DNS NAME                     RESTARTS   REVISION',
+        'web-0   Running            true    true        false      127.77.0.1   web-0.web.ordinal.internal   0          web-5f1c2e9a0b',
+        'web-1   CrashLoopBackOff   false   false       false      <none>       web-1.web.ordinal.internal   4          web-5f1c2e9a0b',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('prints <none> for fields an older server does not send', () => {
+    const old = instance(0) as Partial<InstanceStatus>;
+    delete old.available;
+    delete old.cordoned;
+    const rows = formatSetDetail(view('web', { replicas: 1, instances: [old as InstanceStatus] }), NOW).split('\n');
+    expect(rows[4]).toBe('web-0   Running   true    <none>      <none>     127.77.0.1   0          web-5f1c2e9a0b');
+  });
+
   it('says so when the set has no instances', () => {
     expect(formatSetDetail(view('web', { replicas: 0, instances: [] }), NOW)).toMatch(/\n\nNo instances\.\n$/);
+  });
+
+  it('shows what needs attention under the set line: the rollout, availability, failures, the last rollback', () => {
+    const v = view('web', { phase: 'Paused' });
+    v.status.conditions = [
+      { type: 'Ready', status: 'False', reason: 'RolloutPaused', message: '3 Ready, 3 wanted' },
+      { type: 'Progressing', status: 'Unknown', reason: 'RolloutPaused', message: 'the rollout is paused; resume it to go on' },
+      { type: 'Available', status: 'True', reason: 'MinimumReplicasAvailable', message: '3 available, at least 2 needed' },
+    ];
+    v.status.lastRollback = { from: 'web-bad0bad0ba', to: 'web-5f1c2e9a0b', at: new Date(NOW - 4 * HOUR).toISOString(), reason: 'no progress for 600s' };
+    expect(formatSetDetail(v, NOW).split('\n').slice(0, 5)).toEqual([
+      'NAME   READY   PHASE    REVISION         AGE',
+      'web    3/3     Paused   web-5f1c2e9a0b   5m',
+      'Progressing=Unknown RolloutPaused: the rollout is paused; resume it to go on',
+      'Last rollback: web-bad0bad0ba to web-5f1c2e9a0b, 4h ago: no progress for 600s',
+      '',
+    ]);
+  });
+});
+
+describe('setNotes', () => {
+  it('has nothing to say about a set whose rollout is complete', () => {
+    const v = view('web');
+    v.status.conditions = [
+      { type: 'Ready', status: 'True', reason: 'AllReplicasReady', message: '3 of 3 instances Ready' },
+      { type: 'Progressing', status: 'True', reason: 'RolloutComplete', message: 'web-5f1c2e9a0b is rolled out' },
+      { type: 'Available', status: 'True', reason: 'MinimumReplicasAvailable', message: '3 available, at least 2 needed' },
+    ];
+    expect(setNotes(v, NOW)).toEqual([]);
+  });
+
+  it('names a stuck rollout, too few available instances and a failing instance', () => {
+    const v = view('web', { phase: 'Degraded' });
+    v.status.conditions = [
+      { type: 'Ready', status: 'False', reason: 'ReplicasNotReady', message: '2 Ready, 3 wanted' },
+      { type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded', message: 'no progress for 600s; waiting for web-2 to become Ready' },
+      { type: 'Available', status: 'False', reason: 'MinimumReplicasUnavailable', message: '1 available, at least 2 needed' },
+      { type: 'ReplicaFailure', status: 'True', reason: 'CrashLoopBackOff', message: 'web-2: the process exited with code 1' },
+    ];
+    expect(setNotes(v, NOW)).toEqual([
+      'Progressing=False ProgressDeadlineExceeded: no progress for 600s; waiting for web-2 to become Ready',
+      'Available=False MinimumReplicasUnavailable: 1 available, at least 2 needed',
+      'ReplicaFailure=True CrashLoopBackOff: web-2: the process exited with code 1',
+    ]);
+  });
+
+  it('names DNS trouble: a provider error and names someone else holds', () => {
+    const v = view('web', { phase: 'Degraded' });
+    v.status.conditions = [
+      { type: 'DNSReady', status: 'False', reason: 'AccessDenied', message: 'Route 53 refused the change; check the credentials' },
+      { type: 'DNSConflict', status: 'True', reason: 'NameTaken', message: 'web-0.web.example.com A: owned by another set' },
+    ];
+    expect(setNotes(v, NOW)).toEqual([
+      'DNSReady=False AccessDenied: Route 53 refused the change; check the credentials',
+      'DNSConflict=True NameTaken: web-0.web.example.com A: owned by another set',
+    ]);
+    v.status.conditions = [{ type: 'DNSReady', status: 'True', reason: 'Published', message: 'every name is published' }];
+    expect(setNotes(v, NOW)).toEqual([]);
+  });
+
+  it('prints an unreadable rollback time as it came', () => {
+    const v = view('web');
+    v.status.lastRollback = { from: 'a', to: 'b', at: 'yesterday', reason: 'r' };
+    expect(setNotes(v, NOW)).toEqual(['Last rollback: a to b, yesterday: r']);
+  });
+});
+
+describe('formatRevisionHistory', () => {
+  const template = { process: { command: ['node', 'server.js'], env: {} }, ports: [], terminationGracePeriodSeconds: 30 } as RevisionView['template'];
+  const revision = (n: number, overrides: Partial<RevisionView> = {}): RevisionView => ({
+    name: `web-${String(n).repeat(10)}`,
+    revision: n,
+    generation: n,
+    createdAt: new Date(NOW - (10 - n) * HOUR).toISOString(),
+    current: false,
+    update: false,
+    replicas: 0,
+    template,
+    ...overrides,
+  });
+
+  it('prints REVISION NAME GENERATION CREATED CURRENT/UPDATE REPLICAS, newest first', () => {
+    const text = formatRevisionHistory(
+      [revision(1), revision(3, { update: true, replicas: 1, generation: 5 }), revision(2, { current: true, replicas: 2 })],
+      NOW,
+    );
+    expect(text).toBe(
+      [
+        'REVISION   NAME             GENERATION   CREATED   CURRENT/UPDATE   REPLICAS',
+        '3          web-3333333333   5            7h ago    update           1',
+        '2          web-2222222222   2            8h ago    current          2',
+        '1          web-1111111111   1            9h ago    -                0',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('marks a revision that is both current and update', () => {
+    expect(formatRevisionHistory([revision(1, { current: true, update: true, replicas: 3 })], NOW).split('\n')[1]).toBe(
+      '1          web-1111111111   1            9h ago    current,update   3',
+    );
+  });
+
+  it('prints <unknown> for an unreadable creation time', () => {
+    expect(formatRevisionHistory([revision(1, { createdAt: 'x' })], NOW).split('\n')[1]).toContain('<unknown>');
   });
 });
 
@@ -211,11 +372,12 @@ describe('JSON and YAML', () => {
 });
 
 describe('parseOutputFormat', () => {
-  it.each(['table', 'json', 'yaml', 'JSON'])('accepts %s', (text) => {
+  it.each(['table', 'wide', 'json', 'yaml', 'JSON'])('accepts %s', (text) => {
     expect(parseOutputFormat(text)).toBe(text.toLowerCase());
   });
   it('rejects others, naming the choices', () => {
-    expect(() => parseOutputFormat('wide')).toThrow("unknown output format 'wide': use one of table, json, yaml");
+    expect(() => parseOutputFormat('name')).toThrow("unknown output format 'name': use one of table, wide, json, yaml");
+    expect(() => parseOutputFormat('wide', ['table', 'json', 'yaml'])).toThrow("unknown output format 'wide': use one of table, json, yaml");
   });
 });
 

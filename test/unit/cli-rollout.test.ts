@@ -2,29 +2,39 @@
 // setView over a SetState), plus a few hand-made views for shapes the core does not produce.
 import { describe, expect, it } from 'vitest';
 import { parseManifest } from '../../core/manifest.js';
+import { plan } from '../../core/planner.js';
 import { setView, type InstanceState, type SetState, type SetView } from '../../core/set-state.js';
+import { applyPublished } from '../../core/transitions.js';
 import {
   RolloutProgress,
   evaluateRollout,
   goneMessage,
   instanceLine,
+  isPaused,
   progressSummary,
   readyCount,
+  replacementPatch,
+  rollbackDuring,
   rolloutProgress,
+  selectUndoTarget,
   timeoutMessage,
+  undoPatch,
   waitingFor,
+  wantedOrdinals,
 } from '../../cli/rollout.js';
+import { applyMergePatch } from '../../core/merge-patch.js';
+import type { RevisionView } from '../../core/set-state.js';
 
 const NOW = 1_700_000_000_000;
 const OLD = 'web-0ld0ld0ld';
 const NEW = 'web-5f1c2e9a0b';
 
-function manifest(replicas: number) {
+function manifest(replicas: number, spec: Record<string, unknown> = {}) {
   const parsed = parseManifest({
     apiVersion: 'ordinal.dev/v1',
     kind: 'StatefulSet',
     metadata: { name: 'web' },
-    spec: { replicas, template: { process: { command: ['node', 'server.js'] } } },
+    spec: { replicas, template: { process: { command: ['node', 'server.js'] } }, ...spec },
   });
   if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
   return parsed.value;
@@ -53,11 +63,18 @@ function set(options: {
   updateRevision?: string;
   currentRevision?: string;
   deleting?: boolean;
+  /** More spec fields: updateStrategy, ordinals, minReadySeconds, progressDeadlineSeconds ... */
+  spec?: Record<string, unknown>;
+  /** Workflow time of the last progress (the progress deadline counts from it). */
+  progressAt?: number;
+  lastRollback?: SetState['lastRollback'];
 }): SetView {
   const generation = options.generation ?? 1;
   const state: SetState = {
     name: 'web',
-    manifest: manifest(options.replicas),
+    manifest: manifest(options.replicas, options.spec),
+    progressAt: options.progressAt,
+    lastRollback: options.lastRollback,
     generation,
     createdAt: NOW - 60_000,
     updateRevision: options.updateRevision ?? NEW,
@@ -78,13 +95,21 @@ function set(options: {
           ? { set: 'web', ordinal: i.ordinal, incarnation, revision, address: `127.77.0.${i.ordinal + 1}`, pid: 1000 + i.ordinal, startedAt: NOW - 30_000, logPath: '/dev/null' }
           : undefined,
         ...i,
+        readySince: i.readySince ?? (i.ready ? NOW - 20_000 : undefined),
       };
     }),
     publishedNames: [],
     deleting: options.deleting ?? false,
     observedGeneration: options.observedGeneration ?? generation,
   };
+  publishDns(state);
   return setView(state, NOW);
+}
+
+/** As the workflow does before anything else: publish the DNS records the instances call for. */
+function publishDns(state: SetState): void {
+  const publish = plan(state, NOW).actions.find((a) => a.kind === 'publish');
+  if (publish?.kind === 'publish') applyPublished(state, publish, NOW);
 }
 
 describe('evaluateRollout', () => {
@@ -338,5 +363,373 @@ describe('rolloutProgress (the whole picture, for ordinal up --demo)', () => {
     const failed = rolloutProgress(set({ replicas: 1, instances: [running(0)], deleting: true }));
     expect(failed.failed).toBe(true);
     expect(failed.lines.at(-1)).toBe('set web is being deleted');
+  });
+});
+
+describe('rollout verdicts: progress deadline, automatic rollback, pause', () => {
+  const progressing = (view: SetView) => view.status.conditions.find((c) => c.type === 'Progressing')!;
+
+  describe('progress deadline', () => {
+    const stuck = () =>
+      set({ replicas: 2, spec: { progressDeadlineSeconds: 60 }, progressAt: NOW - 61_000, instances: [running(0), crashLooping(1)] });
+
+    it('fails once the Progressing condition is False with ProgressDeadlineExceeded, with its message', () => {
+      const view = stuck();
+      expect(progressing(view)).toMatchObject({ status: 'False', reason: 'ProgressDeadlineExceeded' });
+      expect(progressing(view).message).toMatch(/^no progress for 60s/);
+      expect(evaluateRollout(view)).toEqual({
+        state: 'failed',
+        message: `rollout of web failed: progress deadline exceeded: ${progressing(view).message}`,
+      });
+      // The same with a watch, and through RolloutProgress.
+      expect(evaluateRollout(view, { startedAt: NOW - 1000, initialUpdateRevision: NEW }).state).toBe('failed');
+      expect(new RolloutProgress(NOW).observe(view).verdict.state).toBe('failed');
+    });
+
+    it('keeps waiting before the deadline', () => {
+      const view = set({ replicas: 2, spec: { progressDeadlineSeconds: 60 }, progressAt: NOW - 59_000, instances: [running(0), crashLooping(1)] });
+      expect(progressing(view)).toMatchObject({ status: 'True', reason: 'Reconciling' });
+      expect(evaluateRollout(view).state).toBe('progress');
+    });
+
+    it('reads only a False Progressing condition with that reason as stuck', () => {
+      const view = set({ replicas: 1, instances: [pending(0)] });
+      view.status.conditions = [{ type: 'Progressing', status: 'True', reason: 'ProgressDeadlineExceeded', message: 'x' }];
+      expect(evaluateRollout(view).state).toBe('progress');
+      view.status.conditions = [{ type: 'Progressing', status: 'False', reason: 'SomethingElse', message: 'x' }];
+      expect(evaluateRollout(view).state).toBe('progress');
+      view.status.conditions = [{ type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded', message: 'no progress for 10s' }];
+      expect(evaluateRollout(view)).toEqual({ state: 'failed', message: 'rollout of web failed: progress deadline exceeded: no progress for 10s' });
+    });
+  });
+
+  describe('automatic rollback', () => {
+    const reason = `no progress for 600s on ${NEW}; back to ${OLD}, the last revision that was fully Ready`;
+    /** After autoRollback: the update revision is the old one again, and the set is Ready on it. */
+    const rolledBack = (at: number) =>
+      set({
+        replicas: 2,
+        updateRevision: OLD,
+        currentRevision: OLD,
+        generation: 3,
+        instances: [running(0, { revision: OLD }), running(1, { revision: OLD })],
+        lastRollback: { from: NEW, to: OLD, at, reason },
+      });
+    const failed = { state: 'failed', message: `rollout of web failed: rolled back from ${NEW} to ${OLD}: ${reason}` };
+
+    it('fails for a rollback made after the command started, even though the set is Ready again', () => {
+      const view = rolledBack(NOW - 1000);
+      expect(view.status.conditions.find((c) => c.type === 'Ready')?.status).toBe('True');
+      expect(view.status.lastRollback).toEqual({ from: NEW, to: OLD, at: new Date(NOW - 1000).toISOString(), reason });
+      expect(evaluateRollout(view, { startedAt: NOW - 5000, initialUpdateRevision: OLD })).toEqual(failed);
+    });
+
+    it('fails for a rollback away from the revision of the first poll, whatever the clocks say', () => {
+      // The server's clock is behind: the rollback seems older than the command.
+      expect(evaluateRollout(rolledBack(NOW - 60_000), { startedAt: NOW - 5000, initialUpdateRevision: NEW })).toEqual(failed);
+    });
+
+    it('does not count a rollback from before the command started', () => {
+      // Already rolled back at the first poll: the rollout watched is the old revision's, and it is Ready.
+      expect(evaluateRollout(rolledBack(NOW - 60_000), { startedAt: NOW - 5000, initialUpdateRevision: OLD }).state).toBe('done');
+      // An old rollback away from NEW, and the user has applied NEW again since: that rollout is watched.
+      const reapplied = set({
+        replicas: 2,
+        updateRevision: NEW,
+        currentRevision: OLD,
+        instances: [running(0, { revision: OLD }), running(1, { revision: NEW })],
+        lastRollback: { from: NEW, to: OLD, at: NOW - 60_000, reason },
+      });
+      expect(evaluateRollout(reapplied, { startedAt: NOW - 5000, initialUpdateRevision: NEW }).state).toBe('progress');
+      expect(rollbackDuring(reapplied, { startedAt: NOW - 5000, initialUpdateRevision: NEW })).toBeUndefined();
+    });
+
+    it('is not judged without a watch (a single look, as ordinal up --demo takes)', () => {
+      expect(evaluateRollout(rolledBack(NOW - 1000)).state).toBe('done');
+      expect(rolloutProgress(rolledBack(NOW - 1000)).done).toBe(true);
+    });
+
+    it('ignores an unreadable time but still applies the first-poll rule', () => {
+      const view = rolledBack(NOW);
+      view.status.lastRollback!.at = 'soon';
+      expect(rollbackDuring(view, { startedAt: NOW - 5000, initialUpdateRevision: OLD })).toBeUndefined();
+      expect(rollbackDuring(view, { startedAt: NOW - 5000, initialUpdateRevision: NEW })).toEqual(view.status.lastRollback);
+    });
+
+    it('RolloutProgress takes the first poll as the rollout watched', () => {
+      const progress = new RolloutProgress(NOW - 5000);
+      const first = set({
+        replicas: 2,
+        updateRevision: NEW,
+        currentRevision: OLD,
+        instances: [running(0, { revision: OLD }), running(1, { revision: NEW, ready: false })],
+      });
+      expect(progress.observe(first).verdict.state).toBe('progress');
+      // The server's clock is behind ours, so only the first-poll rule can tell.
+      const next = progress.observe(rolledBack(NOW - 3_600_000));
+      expect(next.verdict).toEqual(failed);
+      expect(next.lines).toContain('web-1: Running, Ready (127.77.0.2)');
+    });
+
+    it('wins over a deadline exceeded and loses to a deletion', () => {
+      const view = rolledBack(NOW - 1000);
+      view.status.conditions = [{ type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded', message: 'x' }];
+      expect(evaluateRollout(view, { startedAt: NOW - 5000 })).toEqual(failed);
+      view.metadata.deletionRequested = true;
+      expect(evaluateRollout(view, { startedAt: NOW - 5000 })).toEqual({ state: 'failed', message: 'set web is being deleted' });
+    });
+  });
+
+  describe('pause', () => {
+    const paused = (flag = true) =>
+      set({
+        replicas: 3,
+        updateRevision: NEW,
+        currentRevision: OLD,
+        spec: { updateStrategy: { rollingUpdate: { paused: flag } } },
+        instances: [running(0, { revision: OLD }), running(1, { revision: OLD }), running(2, { revision: NEW })],
+      });
+    const message = 'rollout of web is paused; waiting for "ordinal rollout resume web"';
+
+    it('is paused, not failed, while a paused rollout has instances to update', () => {
+      const view = paused();
+      expect(view.status.phase).toBe('Paused');
+      expect(progressing(view)).toMatchObject({ status: 'Unknown', reason: 'RolloutPaused' });
+      expect(isPaused(view)).toBe(true);
+      expect(evaluateRollout(view, { startedAt: NOW })).toEqual({ state: 'paused', message, summary: '3/3 instances Ready, 1/3 updated' });
+      expect(waitingFor(view)).toBe('waiting for the rollout to be resumed ("ordinal rollout resume web")');
+      expect(timeoutMessage(view, 60_000)).toBe('timed out after 1m: 3/3 Ready; waiting for the rollout to be resumed ("ordinal rollout resume web")');
+    });
+
+    it('is done when paused with nothing left to update', () => {
+      const view = set({ replicas: 2, spec: { updateStrategy: { rollingUpdate: { paused: true } } }, instances: [running(0), running(1)] });
+      expect(isPaused(view)).toBe(false);
+      expect(evaluateRollout(view).state).toBe('done');
+    });
+
+    it('is reported once by RolloutProgress, however long it lasts, and the rollout goes on after a resume', () => {
+      const progress = new RolloutProgress(NOW);
+      const first = progress.observe(paused());
+      expect(first.lines).toEqual([
+        `web-0: Running, Ready (127.77.0.1), old revision ${OLD}`,
+        `web-1: Running, Ready (127.77.0.2), old revision ${OLD}`,
+        'web-2: Running, Ready (127.77.0.3)',
+        message,
+        '3/3 instances Ready, 1/3 updated',
+      ]);
+      expect(progress.observe(paused()).lines).toEqual([]);
+      expect(progress.observe(paused()).verdict.state).toBe('paused');
+      const resumed = progress.observe(paused(false));
+      expect(resumed.verdict.state).toBe('progress');
+      expect(resumed.lines).toEqual([`waiting for web-1 to be updated to revision ${NEW}`]);
+    });
+
+    it('shows in the whole picture (ordinal up --demo) as neither done nor failed', () => {
+      const picture = rolloutProgress(paused());
+      expect([picture.done, picture.failed]).toEqual([false, false]);
+      expect(picture.lines.slice(-2)).toEqual([message, '3/3 instances Ready, 1/3 updated']);
+    });
+
+    it('waits for the controller before believing a pause', () => {
+      const view = paused();
+      view.metadata.generation = 2;
+      expect(evaluateRollout(view).state).toBe('progress');
+    });
+  });
+});
+
+describe('the StatefulSet fields in rollout status', () => {
+  it('counts the wanted ordinals from ordinals.start, skipping reserved ones', () => {
+    const spec = { ordinals: { start: 3 }, reserveOrdinals: [4] };
+    const view = set({ replicas: 2, spec, instances: [running(3)] });
+    expect(wantedOrdinals(view)).toEqual([3, 5]);
+    expect(evaluateRollout(view)).toEqual({ state: 'progress', waiting: 'waiting for web-5 to become Ready', summary: '1/2 instances Ready' });
+    const reserved = set({ replicas: 2, spec, instances: [running(3), running(4), running(5)] });
+    expect(readyCount(reserved)).toBe(2);
+    expect(waitingFor(reserved)).toBe('waiting for web-4 to be removed (scaling down to 2)');
+    const moved = set({ replicas: 2, spec, instances: [running(3), running(4)] });
+    expect(waitingFor(moved)).toBe('waiting for web-4 to be removed (ordinal 4 is not wanted any more)');
+    expect(evaluateRollout(set({ replicas: 2, spec, instances: [running(3), running(5)] })).state).toBe('done');
+  });
+
+  it('does not wait for instances below the partition', () => {
+    const view = set({
+      replicas: 3,
+      updateRevision: NEW,
+      currentRevision: OLD,
+      spec: { updateStrategy: { rollingUpdate: { partition: 2 } } },
+      instances: [running(0, { revision: OLD }), running(1, { revision: OLD }), running(2, { revision: NEW })],
+    });
+    expect(evaluateRollout(view).state).toBe('done');
+    expect(instanceLine(view, view.status.instances[0])).toBe(`web-0: Running, Ready (127.77.0.1), old revision ${OLD}`);
+    // Were it not done yet, the wait would not name an instance the partition keeps.
+    view.status.conditions = [];
+    expect(waitingFor(view)).toBe('waiting for set web to become Ready');
+  });
+
+  it('does not wait for OnDelete instances to be updated', () => {
+    const view = set({
+      replicas: 2,
+      updateRevision: NEW,
+      currentRevision: OLD,
+      spec: { updateStrategy: { type: 'OnDelete' } },
+      instances: [running(0, { revision: OLD }), running(1, { revision: OLD })],
+    });
+    view.status.conditions = [];
+    expect(waitingFor(view)).toBe('waiting for set web to become Ready');
+    expect(progressSummary(view)).toBe('2/2 instances Ready, 0/2 updated');
+  });
+
+  it('waits for minReadySeconds', () => {
+    const view = set({ replicas: 2, spec: { minReadySeconds: 30 }, instances: [running(0, { readySince: NOW - 40_000 }), running(1, { readySince: NOW - 5_000 })] });
+    expect(view.status.instances.map((i) => i.available)).toEqual([true, false]);
+    expect(evaluateRollout(view)).toEqual({
+      state: 'progress',
+      waiting: 'waiting for web-1 to be available (Ready for minReadySeconds: 30s)',
+      summary: '2/2 instances Ready',
+    });
+  });
+
+  it("prefers the controller's own account of the wait over the Ready condition", () => {
+    const view = set({ replicas: 1, instances: [running(0)] });
+    view.status.conditions = [
+      { type: 'Ready', status: 'False', reason: 'ReplicasNotReady', message: '1 Ready, 1 wanted' },
+      { type: 'Progressing', status: 'True', reason: 'Reconciling', message: "waiting for web-0's DNS record to expire from caches (TTL 5s)" },
+    ];
+    expect(waitingFor(view)).toBe("waiting for web-0's DNS record to expire from caches (TTL 5s)");
+  });
+
+  it('marks cordoned instances', () => {
+    const view = set({ replicas: 1, instances: [running(0, { cordoned: true })] });
+    expect(instanceLine(view, view.status.instances[0])).toBe('web-0: Running, Ready (127.77.0.1), cordoned');
+  });
+});
+
+describe('rollout undo', () => {
+  const template = (greeting: string) =>
+    ({ process: { command: ['node', 'server.js'], env: { GREETING: greeting } }, ports: [], terminationGracePeriodSeconds: 30 }) as RevisionView['template'];
+
+  function revision(number: number, name: string, flags: Partial<RevisionView> = {}): RevisionView {
+    return {
+      name,
+      revision: number,
+      generation: number,
+      createdAt: new Date(NOW - (100 - number) * 1000).toISOString(),
+      current: false,
+      update: false,
+      replicas: 0,
+      template: template(name),
+      ...flags,
+    };
+  }
+
+  function web(updateRevision: string | null): SetView {
+    const view = set({ replicas: 1, instances: [running(0)] });
+    view.status.updateRevision = updateRevision;
+    return view;
+  }
+
+  const A = 'web-aaaaaaaaaa';
+  const B = 'web-bbbbbbbbbb';
+  const C = 'web-cccccccccc';
+  const history = [revision(3, C, { update: true }), revision(2, B, { current: true }), revision(1, A)];
+  const pick = (view: SetView, revisions: RevisionView[], to?: string) => {
+    const target = selectUndoTarget(view, revisions, to);
+    return `${target.revision} ${target.name}`;
+  };
+
+  it.each([
+    ['the previous revision by default', history, C, undefined, `2 ${B}`],
+    ['the previous revision, whatever the order of the list', [...history].reverse(), C, undefined, `2 ${B}`],
+    ['the previous revision after a rollback renumbered an old template', [revision(3, A, { update: true }), revision(2, B)], A, undefined, `2 ${B}`],
+    ['the current revision, mid-rollout', [revision(5, C, { update: true }), revision(4, B, { current: true })], C, undefined, `4 ${B}`],
+    ['the previous revision when --to-revision is 0, as kubectl', history, C, '0', `2 ${B}`],
+    ['the previous revision when --to-revision is empty', history, C, '', `2 ${B}`],
+    ['a revision by number', history, C, '1', `1 ${A}`],
+    ['a revision by number, blanks trimmed', history, C, ' 1 ', `1 ${A}`],
+    ['a revision by name', history, C, A, `1 ${A}`],
+    ['the update revision from the list when the set does not name one', history, null, undefined, `2 ${B}`],
+    ['the newest other revision when the update revision is not listed', [revision(2, B), revision(1, A)], C, undefined, `2 ${B}`],
+    ['only revisions older than the update revision', [revision(4, A), revision(3, C, { update: true }), revision(2, B)], C, undefined, `2 ${B}`],
+  ] as Array<[string, RevisionView[], string | null, string | undefined, string]>)('picks %s', (_label, revisions, update, to, expected) => {
+    expect(pick(web(update), revisions, to)).toBe(expected);
+  });
+
+  it.each([
+    ['no previous revision', [revision(1, A, { update: true, current: true })], A, undefined, 'set web has no previous revision to roll back to'],
+    ['no revisions at all', [], A, undefined, 'set web has no previous revision to roll back to'],
+    ['the update revision by number', history, C, '3', `revision 3 (${C}) is already the update revision of set web; nothing to undo`],
+    ['the update revision by name', history, C, C, `revision 3 (${C}) is already the update revision of set web; nothing to undo`],
+    [
+      'an unknown number',
+      history,
+      C,
+      '7',
+      `set web has no revision 7; it has 3 (${C}), 2 (${B}), 1 (${A}) (see "ordinal rollout history web")`,
+    ],
+    ['an unknown name', history, C, 'web-zzzzzzzzzz', `set web has no revision web-zzzzzzzzzz; it has 3 (${C}), 2 (${B}), 1 (${A}) (see "ordinal rollout history web")`],
+    ['a number of an empty history', [], C, '2', 'set web has no revision 2 (see "ordinal rollout history web")'],
+  ] as Array<[string, RevisionView[], string, string | undefined, string]>)('refuses %s', (_label, revisions, update, to, message) => {
+    expect(() => selectUndoTarget(web(update), revisions, to)).toThrow(message);
+  });
+
+  describe('the merge patch', () => {
+    const current = {
+      process: { command: ['node', 'server.js', '--new'], env: { GREETING: 'hi', DEBUG: '1', __proto__x: 'y' }, workingDir: '/srv' },
+      ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
+      readinessProbe: { httpGet: { path: '/healthz', port: 'http', scheme: 'HTTP', httpHeaders: [] }, periodSeconds: 1 },
+      terminationGracePeriodSeconds: 10,
+    };
+    const target = {
+      process: { command: ['node', 'server.js'], env: { GREETING: 'hello' } },
+      ports: [],
+      livenessProbe: { tcpSocket: { port: 8080 }, periodSeconds: 10 },
+      terminationGracePeriodSeconds: 30,
+    };
+
+    it('turns the current template into the target exactly: removed fields become null', () => {
+      const patch = replacementPatch(current, target);
+      expect(patch).toEqual({
+        process: { command: ['node', 'server.js'], env: { GREETING: 'hello', DEBUG: null, __proto__x: null }, workingDir: null },
+        ports: [],
+        readinessProbe: null,
+        livenessProbe: { tcpSocket: { port: 8080 }, periodSeconds: 10 },
+        terminationGracePeriodSeconds: 30,
+      });
+      expect(applyMergePatch(current, patch)).toEqual(target);
+      // A plain merge of the target would have kept the probe and the variable.
+      expect(applyMergePatch(current, target)).toHaveProperty('readinessProbe');
+    });
+
+    it('changes a probe handler: the old one goes, the new one comes', () => {
+      const from = { readinessProbe: { httpGet: { path: '/', port: 80 }, periodSeconds: 1 } };
+      const to = { readinessProbe: { tcpSocket: { port: 80 }, periodSeconds: 1 } };
+      expect(applyMergePatch(from, replacementPatch(from, to))).toEqual(to);
+    });
+
+    it('keeps an env variable named __proto__ an own field', () => {
+      const from = JSON.parse('{"env": {"__proto__": "a", "X": "1"}}');
+      const to = JSON.parse('{"env": {"__proto__": "b"}}');
+      const patch = replacementPatch(from, to) as { env: Record<string, unknown> };
+      expect(Object.hasOwn(patch.env, '__proto__')).toBe(true);
+      expect(JSON.stringify(patch)).toBe('{"env":{"X":null,"__proto__":"b"}}');
+      expect(JSON.stringify(applyMergePatch(from, JSON.parse(JSON.stringify(patch))))).toBe(JSON.stringify(to));
+    });
+
+    it('replaces scalars, arrays and anything that is not an object on both sides', () => {
+      expect(replacementPatch(1, 2)).toBe(2);
+      expect(replacementPatch([1, 2], [3])).toEqual([3]);
+      expect(replacementPatch(undefined, { a: 1 })).toEqual({ a: 1 });
+      expect(replacementPatch({ a: 1 }, [1])).toEqual([1]);
+    });
+
+    it('is a patch of spec.template', () => {
+      const view = set({ replicas: 1, instances: [running(0)] });
+      const to = revision(1, A);
+      const patch = undoPatch(view, to);
+      expect(Object.keys(patch)).toEqual(['spec']);
+      expect(Object.keys(patch.spec)).toEqual(['template']);
+      expect(applyMergePatch(view.spec.template, patch.spec.template)).toEqual(to.template);
+    });
   });
 });

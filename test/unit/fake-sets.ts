@@ -1,15 +1,20 @@
 // An in-memory SetsPort for API tests. It runs the same core transitions as the set workflow (checkApply,
-// applyManifest, setView...), so generations, the created flag, Conflict and NotFound behave as in the
-// real thing, and it returns JSON copies, as Temporal's payload converter would.
+// applyManifest, checkCordon, setCordon, setView, revisionsView...), so generations, revision numbers,
+// the created flag, BadRequest, Conflict and NotFound behave as in the real thing, and it returns JSON
+// copies, as Temporal's payload converter would.
 import type { SetsPort } from '../../api/sets-port.js';
 import { SetError, type SetErrorCode } from '../../api/sets.js';
-import { initialState, setView, type SetState, type SetView } from '../../core/set-state.js';
+import { desiredOrdinals } from '../../core/manifest.js';
+import { initialState, revisionsView, setView, type RevisionView, type SetState, type SetView } from '../../core/set-state.js';
 import {
   applyManifest,
   checkApply,
+  checkCordon,
   checkDeleteInstance,
+  noteSettled,
   requestInstanceDeletion,
   requestSetDeletion,
+  setCordon,
   type Rejection,
 } from '../../core/transitions.js';
 import type { ApplyResult } from '../../workflows/messages.js';
@@ -75,16 +80,32 @@ export class FakeSets implements SetsPort {
     return copy(setView(state, FAKE_NOW));
   }
 
+  /** As the workflow's getRevisions query, behind SetsService's "undefined when the set does not exist". */
+  async revisions(name: string): Promise<RevisionView[] | undefined> {
+    this.record('revisions', [name]);
+    const state = this.states.get(name);
+    return state ? copy(revisionsView(state)) : undefined;
+  }
+
+  /** As the workflow's setCordon update: its validator (checkCordon), then setCordon. */
+  async cordon(name: string, ordinal: number, cordoned: boolean, requestedBy?: string): Promise<SetView> {
+    this.record('cordon', [name, ordinal, cordoned, requestedBy]);
+    const state = this.existing(name);
+    const rejected = checkCordon(state, ordinal);
+    if (rejected) throw toSetError(rejected);
+    setCordon(state, ordinal, cordoned);
+    return copy(setView(state, FAKE_NOW));
+  }
+
   async healthy(): Promise<boolean> {
     this.calls.push({ method: 'healthy', args: [] });
     return this.isHealthy;
   }
 
-  /** Test helper: the set's instances as if the worker had started them all and they were Ready. */
+  /** Test helper: the set's wanted instances as if the worker had started them all and they were Ready. */
   runInstances(name: string): void {
     const state = this.existing(name);
-    const replicas = state.manifest!.spec.replicas;
-    state.instances = Array.from({ length: replicas }, (_, ordinal) => ({
+    state.instances = desiredOrdinals(state.manifest!.spec).map((ordinal, index) => ({
       ordinal,
       incarnation: 1,
       revision: state.updateRevision!,
@@ -98,12 +119,23 @@ export class FakeSets implements SetsPort {
         ordinal,
         incarnation: 1,
         revision: state.updateRevision!,
-        address: `127.77.0.${ordinal + 1}`,
+        address: `127.77.0.${index + 1}`,
         pid: 1000 + ordinal,
         startedAt: FAKE_NOW,
         logPath: `/tmp/${name}-${ordinal}.log`,
       },
     }));
+  }
+
+  /**
+   * Test helper: the set's wanted instances run the update revision and are Ready (runInstances), and
+   * the workflow has seen it settle: the update revision becomes the current one.
+   */
+  rollOut(name: string): void {
+    this.runInstances(name);
+    const state = this.existing(name);
+    state.observedGeneration = state.generation;
+    noteSettled(state);
   }
 
   private record(method: keyof SetsPort, args: unknown[]): void {
@@ -120,7 +152,7 @@ export class FakeSets implements SetsPort {
 
 /** As SetsService's translate: rejection types it knows become SetErrors, others stay plain errors. */
 function toSetError(rejection: Rejection): Error {
-  const known: readonly string[] = ['InvalidManifest', 'Conflict', 'NotFound'] satisfies SetErrorCode[];
+  const known: readonly string[] = ['InvalidManifest', 'BadRequest', 'Conflict', 'NotFound'] satisfies SetErrorCode[];
   if (!known.includes(rejection.type)) return new Error(rejection.message);
   return new SetError(rejection.type as SetErrorCode, rejection.message, rejection.details ?? []);
 }

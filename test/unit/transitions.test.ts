@@ -23,6 +23,7 @@ import {
   requestInstanceDeletion,
   requestSetDeletion,
   templateOf,
+  upgradeState,
 } from '../../core/transitions.js';
 
 const NOW = 1_700_000_000_000;
@@ -911,5 +912,29 @@ describe('scenarios across transitions and status', () => {
     const status = setStatus(state, NOW);
     expect(status.conditions.find((c) => c.type === 'ReplicaFailure')).toBeUndefined();
     expect(status.phase).toBe('Progressing');
+  });
+});
+
+describe('revisions and non-template changes', () => {
+  it('scaling or pausing keeps the revision as it was introduced', () => {
+    const state = appliedSet({ template: version(1) });
+    const [before] = structuredClone(state.revisions);
+    applyManifest(state, manifest({ replicas: 5, template: version(1) }), NOW + 10_000);
+    expect(state.generation).toBe(2);
+    expect(state.revisions).toEqual([before]);
+  });
+
+  it('state saved without revision numbers or times is upgraded in order', () => {
+    const state = appliedSet({ template: version(1) });
+    applyManifest(state, manifest({ template: version(2) }), NOW);
+    for (const r of state.revisions) {
+      delete (r as Partial<typeof r>).number;
+      delete (r as Partial<typeof r>).createdAt;
+    }
+    upgradeState(state);
+    expect(state.revisions.map((r) => [r.number, r.createdAt])).toEqual([
+      [1, state.createdAt],
+      [2, state.createdAt],
+    ]);
   });
 });
