@@ -6,6 +6,9 @@ export default defineConfig({
   test: {
     // Components log JSON lines; keep test output to warnings unless asked (ORDINAL_LOG_LEVEL=info).
     env: { ORDINAL_LOG_LEVEL: process.env.ORDINAL_LOG_LEVEL ?? 'warn' },
+    // Integration tests mostly wait (probes, timers, processes starting): run three files at once even
+    // on two cores.
+    maxWorkers: 3,
     projects: [
       {
         test: {

@@ -36,6 +36,8 @@ export const MARKER = 'ORDINAL_INSTANCE_KEY';
 /** How long a process may take to vanish after SIGKILL before we call it stuck (e.g. in disk sleep). */
 const KILL_TIMEOUT_MS = 10_000;
 const WATCH_POLL_MS = 100;
+/** How long watch waits for Node to report the exit code of a child seen dead. */
+const EXIT_REPORT_WAIT_MS = 1_000;
 const STOP_POLL_MS = 20;
 
 /** The ORDINAL_* variables every instance gets (DESIGN.md); exec probes get them too. */
@@ -230,10 +232,26 @@ export class ProcessDriver implements InstanceDriver {
           const exit = this.children.get(childKey(handle));
           resolve({ handle, ...(exit?.pid === handle.pid ? exit.exit : undefined) });
         });
+      let reaping = false;
       const check = (): boolean => {
+        if (reaping) return true;
         const gone = handles.find((h) => !this.isAlive(h));
-        if (gone) exited(gone);
-        return gone !== undefined;
+        if (!gone) return false;
+        const child = this.children.get(childKey(gone));
+        if (child?.pid === gone.pid && !child.exit) {
+          reaping = true;
+          // Dead but not reaped yet (a zombie): Node reports the exit code in a moment; wait for it.
+          const listener = () => exited(gone);
+          child.onExit.add(listener);
+          const timer = setTimeout(listener, EXIT_REPORT_WAIT_MS);
+          cleanups.push(() => {
+            child.onExit.delete(listener);
+            clearTimeout(timer);
+          });
+        } else {
+          exited(gone);
+        }
+        return true;
       };
       const onAbort = () => finish(() => reject(abortError(signal)));
       if (signal.aborted) return onAbort();

@@ -48,7 +48,8 @@ async function until(name: string, predicate: (view: SetView) => boolean, messag
 const ready = (replicas?: number) => (v: SetView) => isReady(v, replicas);
 const starts = (name: string) => readEvents(events(name)).filter((e) => e.event === 'start');
 
-describe.sequential('the StatefulSet contract through the HTTP API', () => {
+// Each test has its own set, so they run side by side on the one worker.
+describe.concurrent('the StatefulSet contract through the HTTP API', () => {
   it('Parallel creates every instance without waiting, and deletes them together', async () => {
     const name = uniqueName('par');
     await put(name, { replicas: 3, eventsFile: events(name), args: ['--ready-after', '1500'], spec: { podManagementPolicy: 'Parallel' } });
