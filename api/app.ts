@@ -17,17 +17,22 @@ import {
   healthRoute,
   listInstancesRoute,
   listRevisionsRoute,
+  listRoute53ZonesRoute,
   listSetsRoute,
   openApiRoute,
   patchSetRoute,
   putSetRoute,
+  reconcileRoute53ZoneRoute,
   uncordonInstanceRoute,
 } from './routes.js';
 import { ManifestComponent, generationFromIfMatch } from './schemas.js';
 import type { SetsPort } from './sets-port.js';
 import { SetError } from './sets.js';
+import type { Route53ZonesPort } from './zones-port.js';
+import { bareHostedZoneId } from './zones.js';
 
 export type { SetsPort } from './sets-port.js';
+export type { Route53ZonesPort } from './zones-port.js';
 
 export const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024;
 /** PATCH reads, merges and applies; a concurrent change in between is retried this many times in all. */
@@ -38,6 +43,8 @@ const REQUESTED_BY = 'api';
 export interface AppOptions {
   bodyLimitBytes?: number;
   logger?: Logger;
+  /** The Route 53 zone publishers; without them the /v1/dns/route53 routes answer 404. */
+  zones?: Route53ZonesPort;
 }
 
 const YAML_TYPES = new Set(['application/yaml', 'application/x-yaml', 'text/yaml']);
@@ -133,6 +140,30 @@ export function createApp(sets: SetsPort, options: AppOptions = {}): OpenAPIHono
     const set = await sets.cordon(name, Number(ordinal), false, REQUESTED_BY);
     c.header('ETag', etag(set));
     return c.json(set, 200);
+  });
+
+  const zones = (): Route53ZonesPort => {
+    if (!options.zones) throw new ApiError('NotFound', 'no Route 53 publisher is reachable through this API server: it was started without the Route 53 zones service');
+    return options.zones;
+  };
+
+  app.openapi(listRoute53ZonesRoute, async (c) => c.json({ items: await zones().list() }, 200));
+
+  // The body is optional JSON; say what is expected rather than a bare 415 (zod-openapi's own check).
+  app.use('/v1/dns/route53/zones/:hostedZoneId/reconcile', async (c, next) => {
+    const type = mediaType(c.req.header('content-type'));
+    const hasBody = Number(c.req.header('content-length') ?? 0) > 0 || c.req.header('transfer-encoding') !== undefined;
+    if (c.req.method === 'POST' && (type ? type !== 'application/json' : hasBody)) {
+      const got = type ? `not '${type}'` : 'and this request has no Content-Type';
+      throw new ApiError('UnsupportedMediaType', `the body of a reconcile is JSON (Content-Type: application/json), e.g. {"dryRun": true}, ${got}`);
+    }
+    await next();
+  });
+
+  app.openapi(reconcileRoute53ZoneRoute, async (c) => {
+    const { hostedZoneId } = c.req.valid('param');
+    const { dryRun } = c.req.valid('json');
+    return c.json(await zones().reconcile(bareHostedZoneId(hostedZoneId), dryRun === true), 200);
   });
 
   // Bodies are decoded by the core, so the manifest is a $ref to a component registered here.

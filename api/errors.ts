@@ -106,3 +106,4 @@ export function validationHook(result: { target: string; success: boolean; error
   const message = fields.length > 0 ? `invalid ${what} ${fields.map((f) => `'${f}'`).join(', ')}` : `invalid ${what}`;
   return errorResponse(c, new ApiError('BadRequest', message, details));
 }
+

@@ -4,10 +4,14 @@ import { createRoute, z } from '@hono/zod-openapi';
 import {
   ErrorSchema,
   HealthSchema,
+  HostedZoneParams,
   IfMatchHeaders,
   InstanceListSchema,
   InstanceParams,
+  ReconcileRequestSchema,
+  ReconcileSummarySchema,
   RevisionListSchema,
+  Route53ZoneListSchema,
   SetListSchema,
   SetParams,
   SetSchema,
@@ -178,6 +182,43 @@ export const uncordonInstanceRoute = createRoute({
   summary: "Uncordon an instance: back in the service's records once Ready",
   request: { params: InstanceParams },
   responses: cordonResponses('The instance is not cordoned (any more).'),
+});
+
+export const listRoute53ZonesRoute = createRoute({
+  method: 'get',
+  path: '/v1/dns/route53/zones',
+  summary: 'The Route 53 hosted zones sets publish to, each with its durable publisher: sets, pending sets, last flush, reconcile and error',
+  responses: {
+    200: { description: 'The zones with a running publisher, by zone name.', content: json(Route53ZoneListSchema) },
+    404: error('This API server has no access to the Route 53 publishers.'),
+    500: internal,
+    503: unavailable,
+  },
+});
+
+export const reconcileRoute53ZoneRoute = createRoute({
+  method: 'post',
+  path: '/v1/dns/route53/zones/{hostedZoneId}/reconcile',
+  summary:
+    "Repair drift in a hosted zone now: restore Ordinal's records changed or deleted by hand, delete those of sets that no longer exist; " +
+    'with {"dryRun": true} only return the plan',
+  request: {
+    params: HostedZoneParams,
+    body: {
+      required: false,
+      description: 'Optional; without a body the reconcile is applied.',
+      content: json(ReconcileRequestSchema),
+    },
+  },
+  responses: {
+    200: { description: 'What was done (or, in a dry run, would be done); error is set when the reconcile could not run.', content: json(ReconcileSummarySchema) },
+    400: invalid,
+    404: error('No set has published to this hosted zone, so it has no publisher (or this API server has no access to the publishers).'),
+    413: tooLarge,
+    415: unsupported,
+    500: internal,
+    503: unavailable,
+  },
 });
 
 export const openApiRoute = createRoute({

@@ -6,6 +6,7 @@ import { manifestSchema } from '../core/manifest.js';
 import { DNS1123_LABEL, SET_NAME_MAX } from '../core/names.js';
 import type { Condition, InstanceStatus, RevisionView, SetStatus, SetView } from '../core/set-state.js';
 import { ERROR_CODES } from './errors.js';
+import type { ReconcileView, ZoneView } from './zones.js';
 
 // ---- parameters ----
 
@@ -24,6 +25,21 @@ export const InstanceParams = z.object({
     .string()
     .regex(/^(0|[1-9][0-9]{0,8})$/, 'must be a non-negative integer in decimal, without sign or leading zeros')
     .openapi({ param: { name: 'ordinal', in: 'path' }, description: "The instance's ordinal.", example: '0' }),
+});
+
+/** A Route 53 hosted zone id as AWS prints it (Z0123456789ABC), or with its /hostedzone/ prefix (URL-encoded). */
+export const HostedZoneParams = z.object({
+  hostedZoneId: z
+    .string()
+    .regex(
+      /^(?:\/hostedzone\/)?[A-Z0-9]{1,32}$/,
+      'must be a Route 53 hosted zone id: uppercase letters and digits (e.g. Z0123456789ABC), optionally prefixed with /hostedzone/',
+    )
+    .openapi({
+      param: { name: 'hostedZoneId', in: 'path' },
+      description: 'The hosted zone id, e.g. Z0123456789ABC (a /hostedzone/ prefix, URL-encoded, is accepted).',
+      example: 'Z0123456789ABC',
+    }),
 });
 
 /** Optimistic concurrency: the generation the client last read, as its ETag ("3") or bare (3). */
@@ -69,6 +85,14 @@ export const mergePatchBody = {
   description: 'A JSON merge patch (RFC 7386) of the manifest: objects merge, null removes a field, anything else replaces.',
   example: { spec: { replicas: 5 } },
 } as const;
+
+/** The body of a reconcile; optional, and strict: a misspelt dryRun must not turn a dry run into a real one. */
+export const ReconcileRequestSchema = z
+  .object({
+    dryRun: z.boolean().optional().openapi({ description: 'Only plan: return what would be done and change nothing (default false).' }),
+  })
+  .strict()
+  .openapi('ReconcileRequest');
 
 // ---- responses ----
 
@@ -202,6 +226,69 @@ export const RevisionSchema = z
 
 export const RevisionListSchema = z.object({ items: z.array(RevisionSchema) }).openapi('RevisionList', { description: 'Newest first.' });
 
+// ---- Route 53 zones ----
+
+export const Route53ErrorSchema = z
+  .object({
+    code: z.string().openapi({ description: 'The AWS error code (or Ordinal\'s, e.g. HostedZoneNotFound).', example: 'AccessDenied' }),
+    message: z.string(),
+    hint: z.string().openapi({ description: 'What to do about it; may be empty.' }),
+    retryable: z.boolean(),
+  })
+  .openapi('Route53Error');
+
+export const Route53ConflictSchema = z
+  .object({
+    set: z.string().openapi({ description: 'The set that wants the name.' }),
+    name: z.string(),
+    type: z.string().openapi({ example: 'A' }),
+    reason: z.string(),
+  })
+  .openapi('Route53Conflict', { description: 'A name a set wants that someone else holds: never overwritten.' });
+
+export const ReconcileSummarySchema = z
+  .object({
+    at: timestamp.openapi({ description: 'When the reconcile started.' }),
+    dryRun: z.boolean(),
+    text: z.string().openapi({
+      description: 'The plan, for people: a head line, then one line per change (and conflict); "no changes" when the zone is as wanted.',
+    }),
+    planned: count.openapi({ description: 'Changes planned (a record with its ownership record counts once).' }),
+    applied: count.openapi({ description: 'Changes applied: 0 in a dry run.' }),
+    conflicts: z.array(Route53ConflictSchema),
+    vanished: z.array(z.string()).openapi({ description: 'Sets that no longer exist whose owned records were (or would be) deleted.' }),
+    error: Route53ErrorSchema.optional().openapi({ description: 'The reconcile could not run (credentials, access, zone).' }),
+  })
+  .openapi('ReconcileSummary');
+
+export const FlushSummarySchema = z
+  .object({
+    at: timestamp,
+    sets: z.array(z.string()),
+    applied: count,
+    conflicts: count,
+    failed: count,
+    changeIds: z.array(z.string()),
+    durationMs: count,
+  })
+  .openapi('FlushSummary', { description: "The publisher's last flush: the sets' changes gathered into a few change batches." });
+
+export const Route53ZoneSchema = z
+  .object({
+    hostedZoneId: z.string().openapi({ example: 'Z0123456789ABC' }),
+    zone: z.string().openapi({ example: 'example.internal' }),
+    sets: z.array(z.string()).openapi({ description: 'The sets with records (or records being removed) in this zone.' }),
+    pending: z.array(z.string()).openapi({ description: 'Sets waiting for the next flush (new changes, or a retry after a failed flush).' }),
+    lastFlush: FlushSummarySchema.optional(),
+    lastReconcile: ReconcileSummarySchema.optional(),
+    lastError: Route53ErrorSchema.extend({ at: timestamp })
+      .optional()
+      .openapi({ description: 'Why the last flush or reconcile could not run; gone after the next successful flush.' }),
+  })
+  .openapi('Route53Zone', { description: 'A hosted zone Ordinal publishes to, with its durable publisher (route53-zone/<hostedZoneId>).' });
+
+export const Route53ZoneListSchema = z.object({ items: z.array(Route53ZoneSchema) }).openapi('Route53ZoneList');
+
 // Compile-time checks: whatever the core returns must fit the documented schemas (schemathesis checks
 // responses against the document), and the documented status must not promise more than the core has.
 type Assignable<From, To> = [From] extends [To] ? true : false;
@@ -211,4 +298,7 @@ const instanceMatches: Assignable<InstanceStatus, z.infer<typeof InstanceStatusS
   Assignable<z.infer<typeof InstanceStatusSchema>, InstanceStatus> = true;
 const conditionMatches: Assignable<Condition, z.infer<typeof ConditionSchema>> & Assignable<z.infer<typeof ConditionSchema>, Condition> = true;
 const revisionMatches: Assignable<RevisionView, z.infer<typeof RevisionSchema>> & Assignable<z.infer<typeof RevisionSchema>, RevisionView> = true;
-void [viewFitsSchema, statusMatches, instanceMatches, conditionMatches, revisionMatches];
+const zoneMatches: Assignable<ZoneView, z.infer<typeof Route53ZoneSchema>> & Assignable<z.infer<typeof Route53ZoneSchema>, ZoneView> = true;
+const reconcileMatches: Assignable<ReconcileView, z.infer<typeof ReconcileSummarySchema>> &
+  Assignable<z.infer<typeof ReconcileSummarySchema>, ReconcileView> = true;
+void [viewFitsSchema, statusMatches, instanceMatches, conditionMatches, revisionMatches, zoneMatches, reconcileMatches];

@@ -1,4 +1,5 @@
-// The API's Node entry: the hono app on @hono/node-server, and the Temporal-backed sets it serves.
+// The API's Node entry: the hono app on @hono/node-server, and the Temporal-backed sets (and Route 53
+// zone publishers) it serves.
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { serve } from '@hono/node-server';
@@ -9,6 +10,7 @@ import { temporalConnectionOptions } from '../infra/temporal-connection.js';
 import { createApp, type AppOptions } from './app.js';
 import type { SetsPort } from './sets-port.js';
 import { SetsService } from './sets.js';
+import { Route53ZonesService } from './zones.js';
 
 export interface ApiServer {
   url: string;
@@ -27,7 +29,7 @@ export interface ApiServerOptions extends AppOptions {
 
 export async function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
   const log = (options.logger ?? defaultLogger).child({ component: 'api' });
-  const app = createApp(options.sets, { bodyLimitBytes: options.bodyLimitBytes, logger: log });
+  const app = createApp(options.sets, { bodyLimitBytes: options.bodyLimitBytes, logger: log, zones: options.zones });
   const { host, port } = options.config.api;
 
   // Node's http.Server (serve's default); the Http2 variants are only used when asked for.
@@ -61,12 +63,16 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
 }
 
 /**
- * The sets over a Temporal connection as configured (address, namespace, TLS, API key). The connection
- * is lazy: the API starts while Temporal is still down and answers 503 until it is reachable.
+ * The sets, and the Route 53 zone publishers, over one Temporal connection as configured (address,
+ * namespace, TLS, API key). The connection is lazy: the API starts while Temporal is still down and
+ * answers 503 until it is reachable. Hand both to startApiServer ({ sets: service, zones }).
  */
-export async function createSetsService(config: OrdinalConfig): Promise<{ service: SetsService; close(): Promise<void> }> {
+export async function createSetsService(
+  config: OrdinalConfig,
+): Promise<{ service: SetsService; zones: Route53ZonesService; close(): Promise<void> }> {
   const connection = Connection.lazy(temporalConnectionOptions(config));
   const client = new Client({ connection, namespace: config.temporal.namespace });
   const service = new SetsService(client, { taskQueue: config.temporal.taskQueue });
-  return { service, close: () => connection.close() };
+  const zones = new Route53ZonesService(client, { taskQueue: config.temporal.taskQueue });
+  return { service, zones, close: () => connection.close() };
 }

@@ -172,6 +172,16 @@ const GRPC_CANCELLED = 1;
 const GRPC_DEADLINE_EXCEEDED = 4;
 const GRPC_UNAVAILABLE = 14;
 
+/**
+ * Temporal (or the worker behind it) did not answer: our deadline passed (DEADLINE_EXCEEDED or, when it
+ * cuts a call in flight, CANCELLED) or the server is unreachable (UNAVAILABLE). The gRPC status is on
+ * the error, or on its cause when the client wrapped it (ServiceError).
+ */
+export function isNoAnswer(err: unknown): boolean {
+  const code = (err as { code?: number } | undefined)?.code ?? (err as { cause?: { code?: number } } | undefined)?.cause?.code;
+  return code === GRPC_DEADLINE_EXCEEDED || code === GRPC_UNAVAILABLE || code === GRPC_CANCELLED;
+}
+
 /** Maps Temporal errors to the API's error codes; anything unexpected is rethrown as is. */
 function translate(err: unknown, name: string | undefined): unknown {
   if (err instanceof SetError) return err;
@@ -186,10 +196,7 @@ function translate(err: unknown, name: string | undefined): unknown {
   if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) {
     return new SetError('Unavailable', 'the Ordinal worker did not take the change in time; is it running? (GET the set to see whether it was applied)');
   }
-  // The gRPC status is on the error, or on its cause when the client wrapped it (ServiceError).
-  const code = (err as { code?: number }).code ?? (err as { cause?: { code?: number } }).cause?.code;
-  // Our deadline shows as DEADLINE_EXCEEDED or, when it cuts a call in flight, CANCELLED.
-  if (code === GRPC_DEADLINE_EXCEEDED || code === GRPC_UNAVAILABLE || code === GRPC_CANCELLED) {
+  if (isNoAnswer(err)) {
     return new SetError('Unavailable', 'Temporal or the Ordinal worker did not answer in time; is the worker running?');
   }
   // A workflow that completed between the describe and the update: the set is gone.

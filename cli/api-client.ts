@@ -2,6 +2,7 @@
 // two kinds of error: ApiError (the API answered with an error) and UnreachableError (no answer).
 import { DEFAULTS } from '../infra/config.js';
 import type { RevisionView, SetView } from '../core/set-state.js';
+import type { ReconcileView, ZoneView } from '../api/zones.js';
 import { formatDuration, type ErrorDetail } from './format.js';
 
 /** Where the CLI looks for the API when neither --api-url nor ORDINAL_API_URL says. */
@@ -9,6 +10,12 @@ export const DEFAULT_API_URL = `http://${DEFAULTS.apiHost}:${DEFAULTS.apiPort}`;
 
 /** How long one request may take before the API counts as unreachable. */
 export const REQUEST_TIMEOUT_MS = 60_000;
+
+/**
+ * How long a reconcile request may take: longer than the API's own limit (5 min, after which it answers
+ * 503 saying the reconcile goes on), so that answer arrives rather than a client timeout.
+ */
+export const RECONCILE_TIMEOUT_MS = 6 * 60_000;
 
 /**
  * The API's base URL: ORDINAL_API_URL, else the address `ordinal api` itself listens on when
@@ -142,6 +149,25 @@ export class ApiClient {
   async deleteInstance(name: string, ordinal: number): Promise<unknown> {
     const { body } = await this.request('DELETE', `${setPath(name)}/instances/${ordinal}`);
     return body;
+  }
+
+  /** GET /v1/dns/route53/zones: the hosted zones with a publisher, by zone name. */
+  async zones(): Promise<{ items: ZoneView[] }> {
+    const { body } = await this.request('GET', '/v1/dns/route53/zones');
+    return body as { items: ZoneView[] };
+  }
+
+  /**
+   * POST /v1/dns/route53/zones/{hostedZoneId}/reconcile: drift repair now, or only its plan. A real one
+   * waits until Route 53 has applied the changes, so it may take longer than other requests.
+   */
+  async reconcile(hostedZoneId: string, dryRun: boolean, timeoutMs = RECONCILE_TIMEOUT_MS): Promise<ReconcileView> {
+    const { body } = await this.request('POST', `/v1/dns/route53/zones/${encodeURIComponent(hostedZoneId)}/reconcile`, {
+      body: JSON.stringify({ dryRun }),
+      contentType: 'application/json',
+      timeoutMs,
+    });
+    return body as ReconcileView;
   }
 
   async request(

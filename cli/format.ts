@@ -2,6 +2,7 @@
 // Pure functions of their inputs (the current time is a parameter), so they are unit-tested.
 import { stringify as yamlStringify } from 'yaml';
 import type { Condition, InstanceStatus, RevisionView, SetView } from '../core/set-state.js';
+import type { ReconcileView, ZoneView } from '../api/zones.js';
 
 /** `wide` is the table with more columns, as kubectl's `-o wide`. */
 export const OUTPUT_FORMATS = ['table', 'wide', 'json', 'yaml'] as const;
@@ -180,6 +181,50 @@ export function formatRevisionHistory(revisions: readonly RevisionView[], now: n
       ];
     });
   return formatTable(HISTORY_HEADER, rows);
+}
+
+const ZONE_HEADER = ['HOSTED ZONE', 'ZONE', 'SETS', 'PENDING', 'LAST FLUSH', 'LAST ERROR'] as const;
+
+/** Up to `max` names, then how many more: `a,b,c,+17 more`. */
+function namesCell(names: readonly string[] | undefined, max = 3): string {
+  if (!names || names.length === 0) return NONE;
+  if (names.length <= max) return names.join(',');
+  return `${names.slice(0, max).join(',')},+${names.length - max} more`;
+}
+
+/** `12s ago` for an ISO time; <none> without one. */
+function agoCell(at: string | undefined, now: number): string {
+  if (!at) return NONE;
+  const ms = Date.parse(at);
+  return Number.isNaN(ms) ? at : `${formatAge(now - ms)} ago`;
+}
+
+function zoneErrorCell(error: ZoneView['lastError'], now: number): string {
+  if (!error) return NONE;
+  const message = error.message.length > 80 ? `${error.message.slice(0, 77)}...` : error.message;
+  return `${error.code}: ${message} (${agoCell(error.at, now)})`;
+}
+
+/** `ordinal dns zones`: one line per Route 53 hosted zone with a publisher. */
+export function formatZoneList(zones: readonly ZoneView[], now: number): string {
+  return formatTable(
+    ZONE_HEADER,
+    zones.map((z) => [z.hostedZoneId, z.zone, namesCell(z.sets), namesCell(z.pending), agoCell(z.lastFlush?.at, now), zoneErrorCell(z.lastError, now)]),
+  );
+}
+
+function changes(n: number): string {
+  return `${n} ${n === 1 ? 'change' : 'changes'}`;
+}
+
+/**
+ * The last line of `ordinal dns reconcile`: `dry run: 3 changes planned, nothing applied`,
+ * `applied 3 changes`, or `applied 2 of 3 changes planned` when some were not applied.
+ */
+export function reconcileOutcome(summary: Pick<ReconcileView, 'dryRun' | 'planned' | 'applied'>): string {
+  if (summary.dryRun) return `dry run: ${changes(summary.planned)} planned, nothing applied`;
+  if (summary.applied === summary.planned) return `applied ${changes(summary.applied)}`;
+  return `applied ${summary.applied} of ${changes(summary.planned)} planned`;
 }
 
 /** Indented JSON with a final newline. */

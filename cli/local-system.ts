@@ -73,8 +73,8 @@ export async function up(config: OrdinalConfig, options: { demo?: boolean; examp
       clearDnsRecords(config);
     });
 
-    const { service, close } = await createSetsService(config);
-    const api = await startApiServer({ config, sets: service, logger });
+    const { service, zones, close } = await createSetsService(config);
+    const api = await startApiServer({ config, sets: service, zones, logger });
     stops.push(async () => {
       await api.close();
       await close();
@@ -162,8 +162,8 @@ async function startDns(config: OrdinalConfig, opts: { quiet?: boolean } = {}): 
 }
 
 async function startApi(config: OrdinalConfig): Promise<Stop> {
-  const { service, close } = await createSetsService(config);
-  const api = await startApiServer({ config, sets: service, logger });
+  const { service, zones, close } = await createSetsService(config);
+  const api = await startApiServer({ config, sets: service, zones, logger });
   console.log(`API on ${api.url} (Temporal ${config.temporal.address})`);
   return async () => {
     await api.close();

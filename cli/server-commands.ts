@@ -37,7 +37,7 @@ export function registerServerCommands(program: Command): void {
 
   program
     .command('dns')
-    .description('run the embedded DNS server alone, answering from the data directory')
+    .description('run the embedded DNS server alone, answering from the data directory ("dns zones" and "dns reconcile": Route 53 zones)')
     .action(async () => {
       await (await system()).runDns(loadConfig());
     });

@@ -360,13 +360,18 @@ export function toFieldIssues(error: z.ZodError, prefix: ReadonlyArray<PropertyK
       // A record key's own rule (e.g. an env var name) is nested one level down.
       const reasons = issue.issues.map((i) => i.message);
       issues.push({ path: formatPath([...prefix, ...issue.path]), message: reasons.join('; ') || issue.message });
-    } else if (issue.code === 'invalid_type' && issue.input === undefined) {
+    } else if (issue.code === 'invalid_type' && isMissing(issue)) {
       issues.push({ path: formatPath([...prefix, ...issue.path]), message: 'is required' });
     } else {
       issues.push({ path: formatPath([...prefix, ...issue.path]), message: issue.message });
     }
   }
   return issues;
+}
+
+/** A value that is absent, not one of the wrong type (zod reports the input only when asked to). */
+function isMissing(issue: z.core.$ZodIssue): boolean {
+  return 'input' in issue ? issue.input === undefined : /received undefined$/.test(issue.message);
 }
 
 /** Validates an already-decoded manifest document and fills in defaults. */

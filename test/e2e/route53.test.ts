@@ -63,7 +63,7 @@ describe.sequential('Route 53 DNS', () => {
     await zoneMatches(zoneId, name, zone, view);
 
     await o.sets.apply(name, manifest(name, zone, 3));
-    view = await waitForSet(o.sets, name, (v) => isReady(v, 3), { message: 'three Ready' });
+    view = await waitForSet(o.sets, name, (v) => isReady(v, 3), { message: 'three Ready', timeoutMs: 120_000 });
     expect(view.status.dns).toEqual({ provider: 'route53', zone, propagating: [], conflicts: [] });
     expect(view.status.conditions).toContainEqual(expect.objectContaining({ type: 'DNSReady', status: 'True' }));
     await zoneMatches(zoneId, name, zone, view);

@@ -1,6 +1,7 @@
 // Ordinal in-process for integration tests: a worker (with the process driver), the embedded DNS
-// server and a SetsService client, against the shared Temporal server, each test file with its own
-// data directory, task queue, DNS port and address pool, so test files can run side by side.
+// server, SetsService and Route53ZonesService clients and the real HTTP API over them, against the
+// shared Temporal server, each test file with its own data directory, task queue, DNS port and
+// address pool, so test files can run side by side.
 import { randomBytes } from 'node:crypto';
 import dns from 'node:dns';
 import fs from 'node:fs';
@@ -9,6 +10,7 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { startApiServer } from '../../api/server.js';
 import { SetsService } from '../../api/sets.js';
+import { Route53ZonesService } from '../../api/zones.js';
 import { ProcessDriver } from '../../activities/drivers/process.js';
 import { startDnsServer, type DnsServer } from '../../dns/server.js';
 import { DnsStore } from '../../dns/store.js';
@@ -33,7 +35,9 @@ export function uniqueName(prefix: string): string {
 export interface TestOrdinal {
   config: OrdinalConfig;
   sets: SetsService;
-  /** The real HTTP API over `sets`, e.g. http://127.0.0.1:PORT. */
+  /** The Route 53 zone publishers of this task queue. */
+  zones: Route53ZonesService;
+  /** The real HTTP API over `sets` and `zones`, e.g. http://127.0.0.1:PORT. */
   apiUrl: string;
   /** fetch() against the API: `api('/v1/sets/web')`, JSON bodies encoded. */
   api(path: string, init?: { method?: string; body?: unknown; headers?: Record<string, string> }): Promise<{ status: number; body: any }>;
@@ -68,7 +72,8 @@ export async function startTestOrdinal(options: { workflowLimits?: { maxHistoryE
   const connection = await Connection.connect({ address: config.temporal.address });
   const client = new Client({ connection, namespace: config.temporal.namespace });
   const sets = new SetsService(client, { taskQueue: config.temporal.taskQueue, workflowLimits: options.workflowLimits });
-  const apiServer = await startApiServer({ config: { ...config, api: { host: '127.0.0.1', port: 0 } }, sets });
+  const zones = new Route53ZonesService(client, { taskQueue: config.temporal.taskQueue });
+  const apiServer = await startApiServer({ config: { ...config, api: { host: '127.0.0.1', port: 0 } }, sets, zones });
   const api: TestOrdinal['api'] = async (path, init = {}) => {
     const res = await fetch(`${apiServer.url}${path}`, {
       method: init.method ?? 'GET',
@@ -99,6 +104,7 @@ export async function startTestOrdinal(options: { workflowLimits?: { maxHistoryE
   return {
     config,
     sets,
+    zones,
     apiUrl: apiServer.url,
     api,
     client,

@@ -1028,6 +1028,221 @@ describe.concurrent('ordinal rollout pause and resume', () => {
   });
 });
 
+describe.concurrent('ordinal dns zones and dns reconcile', () => {
+  const ZONE_ID = 'Z0123456789ABC';
+  const RECONCILE = `POST /v1/dns/route53/zones/${ZONE_ID}/reconcile`;
+  const THREE_DAYS_AGO = new Date(NOW - 3 * 24 * 3_600_000).toISOString();
+  const RESTORE = 'create web-0.web.example.internal A 127.77.0.1 ttl 5 (restore: deleted outside Ordinal) [set web]';
+
+  function zone(hostedZoneId: string, name: string, extra: Record<string, unknown> = {}) {
+    return { hostedZoneId, zone: name, sets: ['web'], pending: [], ...extra };
+  }
+
+  function summary(dryRun: boolean, changes: string[], extra: Record<string, unknown> = {}) {
+    const count = `${changes.length} change${changes.length === 1 ? '' : 's'}`;
+    const head = `reconcile hosted zone ${ZONE_ID}${dryRun ? ' (dry run: nothing applied)' : ''}: ${count}, 0 conflicts`;
+    return {
+      at: THREE_DAYS_AGO,
+      dryRun,
+      text: `${head}\n${changes.length === 0 ? 'no changes' : changes.join('\n')}`,
+      planned: changes.length,
+      applied: dryRun ? 0 : changes.length,
+      conflicts: [],
+      vanished: [],
+      ...extra,
+    };
+  }
+
+  const ZONES = {
+    items: [
+      zone('Z0AAAAAAAAAAAA', 'a.internal', {
+        sets: ['a', 'b', 'c', 'd', 'e'],
+        pending: ['e'],
+        lastError: { code: 'AccessDenied', message: 'User is not authorized to perform route53:ChangeResourceRecordSets', hint: '', retryable: false, at: THREE_DAYS_AGO },
+      }),
+      zone(ZONE_ID, 'example.internal', {
+        sets: ['db', 'web'],
+        lastFlush: { at: THREE_DAYS_AGO, sets: ['web'], applied: 2, conflicts: 0, failed: 0, changeIds: ['C1'], durationMs: 210 },
+      }),
+      zone('Z0PRIVATEAAAAA', 'twice.internal'),
+      zone('Z0PUBLICAAAAAA', 'twice.internal'),
+    ],
+  };
+
+  it('dns zones lists the zones in a table, and the API object with -o json or yaml', async ({ expect }) => {
+    await withApi({ 'GET /v1/dns/route53/zones': { status: 200, body: ZONES } }, async (api) => {
+      const run = await ordinal(['dns', 'zones'], { api });
+      expect(run).toEqual({
+        code: 0,
+        stderr: '',
+        stdout: [
+          'HOSTED ZONE      ZONE               SETS            PENDING   LAST FLUSH   LAST ERROR',
+          'Z0AAAAAAAAAAAA   a.internal         a,b,c,+2 more   e         <none>       AccessDenied: User is not authorized to perform route53:ChangeResourceRecordSets (3d ago)',
+          'Z0123456789ABC   example.internal   db,web          <none>    3d ago       <none>',
+          'Z0PRIVATEAAAAA   twice.internal     web             <none>    <none>       <none>',
+          'Z0PUBLICAAAAAA   twice.internal     web             <none>    <none>       <none>',
+          '',
+        ].join('\n'),
+      });
+      const json = await ordinal(['dns', 'zones', '-o', 'json'], { api });
+      expect(JSON.parse(json.stdout)).toEqual(ZONES);
+      const yaml = await ordinal(['dns', 'zones', '--output', 'yaml'], { api });
+      expect(parseYaml(yaml.stdout)).toEqual(ZONES);
+      expect(api.requests.map((r) => `${r.method} ${r.url}`)).toEqual(Array(3).fill('GET /v1/dns/route53/zones'));
+    });
+  });
+
+  it('dns zones says on stderr when there are none, and rejects -o wide', async ({ expect }) => {
+    await withApi({ 'GET /v1/dns/route53/zones': { status: 200, body: { items: [] } } }, async (api) => {
+      expect(await ordinal(['dns', 'zones'], { api })).toEqual({ code: 0, stdout: '', stderr: 'No Route 53 zones found: no set publishes to Route 53.\n' });
+      const wide = await ordinal(['dns', 'zones', '-o', 'wide'], { api });
+      expect(wide.code).toBe(1);
+      expect(wide.stderr).toContain("unknown output format 'wide': use one of table, json, yaml");
+      expect(api.requests).toHaveLength(1);
+    });
+  });
+
+  it('dns reconcile --dry-run POSTs {"dryRun": true} and prints the plan, then what would be done', async ({ expect }) => {
+    await withApi({ [RECONCILE]: { status: 200, body: summary(true, [RESTORE]) } }, async (api) => {
+      const run = await ordinal(['dns', 'reconcile', '--hosted-zone-id', ZONE_ID, '--dry-run'], { api });
+      expect(run).toEqual({
+        code: 0,
+        stderr: '',
+        stdout: `reconcile hosted zone ${ZONE_ID} (dry run: nothing applied): 1 change, 0 conflicts\n${RESTORE}\ndry run: 1 change planned, nothing applied\n`,
+      });
+      expect(api.requests.map((r) => [r.method, r.url, r.contentType, JSON.parse(r.body)])).toEqual([['POST', `/v1/dns/route53/zones/${ZONE_ID}/reconcile`, 'application/json', { dryRun: true }]]);
+    });
+  });
+
+  it('dns reconcile without --dry-run applies, and takes the id with its /hostedzone/ prefix', async ({ expect }) => {
+    const changes = [RESTORE, 'delete old-0.old.example.internal A 10.0.0.1 ttl 5 [set old]', 'delete old.example.internal A 10.0.0.1 ttl 5 [set old]'];
+    await withApi({ [RECONCILE]: { status: 200, body: summary(false, changes, { vanished: ['old'] }) } }, async (api) => {
+      const run = await ordinal(['dns', 'reconcile', '--hosted-zone-id', `/hostedzone/${ZONE_ID}`], { api });
+      expect(run.code).toBe(0);
+      expect(run.stdout.trimEnd().split('\n')).toEqual([`reconcile hosted zone ${ZONE_ID}: 3 changes, 0 conflicts`, ...changes, 'applied 3 changes']);
+      expect(api.requests.map((r) => `${r.method} ${r.url} ${r.body}`)).toEqual([`${RECONCILE} {"dryRun":false}`]);
+    });
+  });
+
+  it('dns reconcile --zone finds the id by name (any case, trailing dot or not)', async ({ expect }) => {
+    await withApi({ 'GET /v1/dns/route53/zones': { status: 200, body: ZONES }, [RECONCILE]: { status: 200, body: summary(true, []) } }, async (api) => {
+      const run = await ordinal(['dns', 'reconcile', '--zone', 'Example.Internal.', '--dry-run'], { api });
+      expect(run.code).toBe(0);
+      expect(run.stdout.trimEnd().split('\n').at(-1)).toBe('dry run: 0 changes planned, nothing applied');
+      expect(api.requests.map((r) => `${r.method} ${r.url}`)).toEqual(['GET /v1/dns/route53/zones', RECONCILE]);
+    });
+  });
+
+  it('dns reconcile --zone refuses an ambiguous or unknown name, without reconciling anything', async ({ expect }) => {
+    await withApi({ 'GET /v1/dns/route53/zones': { status: 200, body: ZONES } }, async (api) => {
+      const ambiguous = await ordinal(['dns', 'reconcile', '--zone', 'twice.internal'], { api });
+      expect(ambiguous).toEqual({
+        code: 1,
+        stdout: '',
+        stderr:
+          'error: zone twice.internal is ambiguous: hosted zones Z0PRIVATEAAAAA, Z0PUBLICAAAAAA have that name (a public and a private one?); ' +
+          'choose one with --hosted-zone-id\n',
+      });
+      const unknown = await ordinal(['dns', 'reconcile', '--zone', 'nowhere.internal'], { api });
+      expect(unknown.code).toBe(1);
+      expect(unknown.stderr).toBe(
+        'error: no Route 53 publisher for zone nowhere.internal: no set publishes there (zones with a publisher: a.internal (Z0AAAAAAAAAAAA), ' +
+          `example.internal (${ZONE_ID}), twice.internal (Z0PRIVATEAAAAA), twice.internal (Z0PUBLICAAAAAA))\n`,
+      );
+      expect(api.requests.map((r) => r.method)).toEqual(['GET', 'GET']);
+    });
+    await withApi({ 'GET /v1/dns/route53/zones': { status: 200, body: { items: [] } } }, async (api) => {
+      const none = await ordinal(['dns', 'reconcile', '--zone', 'example.internal'], { api });
+      expect(none.code).toBe(1);
+      expect(none.stderr).toBe('error: no Route 53 publisher for zone example.internal: no set publishes there (no set publishes to Route 53)\n');
+    });
+  });
+
+  it('dns reconcile exits 1 on conflicts, printing the plan, then each conflict', async ({ expect }) => {
+    const conflict = { set: 'web', name: 'web.example.internal', type: 'A', reason: 'web.example.internal A exists and is not owned by Ordinal' };
+    const body = summary(false, [RESTORE], { conflicts: [conflict] });
+    body.text += `\nconflict ${conflict.name} A: ${conflict.reason} [set web]`;
+    await withApi({ [RECONCILE]: { status: 200, body } }, async (api) => {
+      const run = await ordinal(['dns', 'reconcile', '--hosted-zone-id', ZONE_ID], { api });
+      expect(run.code).toBe(1);
+      expect(run.stdout.trimEnd().split('\n').slice(1)).toEqual([RESTORE, `conflict ${conflict.name} A: ${conflict.reason} [set web]`, 'applied 1 change']);
+      expect(run.stderr).toBe(
+        `error: 1 name is held by someone else in hosted zone ${ZONE_ID} (never overwritten)\n  web.example.internal A: ${conflict.reason} [set web]\n`,
+      );
+    });
+  });
+
+  it('dns reconcile exits 1 when the reconcile could not run, with the AWS code and what to do', async ({ expect }) => {
+    const error = { code: 'AccessDenied', message: 'User is not authorized', hint: 'grant route53:ListResourceRecordSets on the zone', retryable: false };
+    const body = { ...summary(true, []), text: 'reconcile failed: AccessDenied: User is not authorized', error };
+    await withApi({ [RECONCILE]: { status: 200, body } }, async (api) => {
+      expect(await ordinal(['dns', 'reconcile', '--hosted-zone-id', ZONE_ID, '--dry-run'], { api })).toEqual({
+        code: 1,
+        stdout: '',
+        stderr: `error: reconcile of hosted zone ${ZONE_ID} failed: AccessDenied: User is not authorized\n  hint: grant route53:ListResourceRecordSets on the zone\n`,
+      });
+    });
+  });
+
+  it('dns reconcile exits 1 when changes were planned but not all applied', async ({ expect }) => {
+    await withApi({ [RECONCILE]: { status: 200, body: { ...summary(false, [RESTORE, RESTORE]), applied: 1 } } }, async (api) => {
+      const run = await ordinal(['dns', 'reconcile', '--hosted-zone-id', ZONE_ID], { api });
+      expect(run.code).toBe(1);
+      expect(run.stdout.trimEnd().split('\n').at(-1)).toBe('applied 1 of 2 changes planned');
+      expect(run.stderr).toBe(
+        `error: 1 of the planned changes was not applied; "ordinal dns reconcile --hosted-zone-id ${ZONE_ID} --dry-run" shows what is left\n`,
+      );
+    });
+  });
+
+  it("dns reconcile reports the API's 404 for a zone without a publisher, and its 503", async ({ expect }) => {
+    await withApi(
+      {
+        [RECONCILE]: apiError(404, 'NotFound', `no Route 53 publisher for hosted zone '${ZONE_ID}': no set has published to it`),
+        'POST /v1/dns/route53/zones/Z0AAAAAAAAAAAA/reconcile': apiError(503, 'Unavailable', 'the Ordinal worker did not take the reconcile in time; is it running? (nothing was done)'),
+      },
+      async (api) => {
+        expect(await ordinal(['dns', 'reconcile', '--hosted-zone-id', ZONE_ID], { api })).toEqual({
+          code: 1,
+          stdout: '',
+          stderr: `error: no Route 53 publisher for hosted zone '${ZONE_ID}': no set has published to it\n`,
+        });
+        const unavailable = await ordinal(['dns', 'reconcile', '--hosted-zone-id', 'Z0AAAAAAAAAAAA'], { api });
+        expect(unavailable.code).toBe(1);
+        expect(unavailable.stderr).toContain('did not take the reconcile in time');
+      },
+    );
+  });
+
+  it('dns reconcile checks its options before calling the API', async ({ expect }) => {
+    await withApi({}, async (api) => {
+      const none = await ordinal(['dns', 'reconcile'], { api });
+      expect(none).toEqual({ code: 1, stdout: '', stderr: 'error: which hosted zone? give --hosted-zone-id ID or --zone NAME ("ordinal dns zones" lists them)\n' });
+      const both = await ordinal(['dns', 'reconcile', '--hosted-zone-id', ZONE_ID, '--zone', 'example.internal'], { api });
+      expect(both.code).toBe(1);
+      expect(both.stderr).toContain("error: option '--hosted-zone-id <id>' cannot be used with option '--zone <name>'");
+      for (const id of ['z0123', 'Z-1', '/hostedzone/', 'Z'.repeat(33)]) {
+        const bad = await ordinal(['dns', 'reconcile', '--hosted-zone-id', id], { api });
+        expect(bad.code, id).toBe(1);
+        expect(bad.stderr, id).toContain(`'${id}' is not a Route 53 hosted zone id: uppercase letters and digits, e.g. Z0123456789ABC`);
+      }
+      const typo = await ordinal(['dns', 'reconcile', '--hosted-zone-id', ZONE_ID, '--dryrun'], { api });
+      expect(typo.code).toBe(1);
+      expect(typo.stderr).toContain("unknown option '--dryrun'");
+      expect(api.requests).toEqual([]);
+    });
+  });
+
+  it('exits 2 when the API cannot be reached', async ({ expect }) => {
+    const url = `http://127.0.0.1:${await freePort()}`;
+    for (const args of [['dns', 'zones'], ['dns', 'reconcile', '--hosted-zone-id', ZONE_ID, '--dry-run']]) {
+      const run = await ordinal([...args, '--api-url', url]);
+      expect(run.code, args.join(' ')).toBe(2);
+      expect(run.stderr).toBe(`error: cannot reach the Ordinal API at ${url} (is "ordinal up" or "ordinal api" running?)\n`);
+    }
+  });
+});
+
 describe.concurrent('connection, token and errors', () => {
   it('exits 2 when nothing listens at the API URL', async ({ expect }) => {
     const url = `http://127.0.0.1:${await freePort()}`;
@@ -1105,7 +1320,15 @@ describe.concurrent('connection, token and errors', () => {
   });
 
   it('documents the exit codes in the help', async ({ expect }) => {
-    for (const args of [['--help'], ['get', '--help'], ['rollout', 'status', '--help'], ['rollout', 'undo', '--help'], ['cordon', '--help']]) {
+    for (const args of [
+      ['--help'],
+      ['get', '--help'],
+      ['rollout', 'status', '--help'],
+      ['rollout', 'undo', '--help'],
+      ['cordon', '--help'],
+      ['dns', 'zones', '--help'],
+      ['dns', 'reconcile', '--help'],
+    ]) {
       const run = await ordinal(args);
       expect(run.code, args.join(' ')).toBe(0);
       expect(run.stdout).toContain('Exit codes:');

@@ -2,11 +2,22 @@
 import pino from 'pino';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_BODY_LIMIT_BYTES, PATCH_ATTEMPTS, createApp } from '../../api/app.js';
-import { ErrorSchema, HealthSchema, InstanceListSchema, RevisionListSchema, SetListSchema, SetSchema } from '../../api/schemas.js';
+import {
+  ErrorSchema,
+  HealthSchema,
+  InstanceListSchema,
+  ReconcileSummarySchema,
+  RevisionListSchema,
+  Route53ZoneListSchema,
+  SetListSchema,
+  SetSchema,
+} from '../../api/schemas.js';
 import { SetError } from '../../api/sets.js';
+import { noPublisherMessage } from '../../api/zones.js';
 import { parseManifest } from '../../core/manifest.js';
 import { applyManifest } from '../../core/transitions.js';
 import { FAKE_NOW, FakeSets } from './fake-sets.js';
+import { FakeZones } from './fake-zones.js';
 
 const MANIFEST = {
   apiVersion: 'ordinal.dev/v1',
@@ -39,14 +50,16 @@ const JSON_TYPE = { 'content-type': 'application/json' };
 const MERGE_PATCH = { 'content-type': 'application/merge-patch+json' };
 
 let fake: FakeSets;
+let zones: FakeZones;
 let logLines: string[];
 let app: ReturnType<typeof createApp>;
 
 beforeEach(() => {
   fake = new FakeSets();
+  zones = new FakeZones();
   logLines = [];
   const logger = pino({ level: 'info' }, { write: (line: string) => logLines.push(line) });
-  app = createApp(fake, { logger });
+  app = createApp(fake, { logger, zones });
 });
 
 function request(path: string, init: { method?: string; body?: string; headers?: Record<string, string> } = {}) {
@@ -985,6 +998,8 @@ describe('GET /openapi.json', () => {
         'GET /v1/sets/{name}/revisions',
         'PUT /v1/sets/{name}/instances/{ordinal}/cordon',
         'DELETE /v1/sets/{name}/instances/{ordinal}/cordon',
+        'GET /v1/dns/route53/zones',
+        'POST /v1/dns/route53/zones/{hostedZoneId}/reconcile',
         'GET /openapi.json',
       ].sort(),
     );
@@ -1008,6 +1023,13 @@ describe('GET /openapi.json', () => {
       'Error',
       'FieldIssue',
       'Health',
+      'Route53Zone',
+      'Route53ZoneList',
+      'FlushSummary',
+      'ReconcileSummary',
+      'ReconcileRequest',
+      'Route53Error',
+      'Route53Conflict',
     ]) {
       expect(doc.components.schemas[name], name).toBeDefined();
     }
@@ -1086,5 +1108,224 @@ describe('GET /openapi.json', () => {
     const spec = components.schemas.SetSpec.properties;
     expect(spec.updateStrategy.properties.type.enum).toEqual(['RollingUpdate', 'OnDelete']);
     expect(spec.podManagementPolicy.enum).toEqual(['OrderedReady', 'Parallel']);
+  });
+});
+
+describe('Route 53 zones', () => {
+  const ZONE_ID = 'Z0123456789ABC';
+  const RESTORE = `create web-0.web.example.internal A 127.77.0.1 ttl 5 (restore: deleted outside Ordinal) [set web]`;
+
+  function reconcile(hostedZoneId: string, body?: unknown, headers: Record<string, string> = body === undefined ? {} : JSON_TYPE) {
+    return request(`/v1/dns/route53/zones/${hostedZoneId}/reconcile`, {
+      method: 'POST',
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+      headers,
+    });
+  }
+
+  async function expectSummary(res: Response) {
+    expect(res.status).toBe(200);
+    const body = await res.json();
+    const parsed = ReconcileSummarySchema.strict().safeParse(body);
+    expect(parsed.success, JSON.stringify(parsed.error?.issues)).toBe(true);
+    return parsed.data!;
+  }
+
+  beforeEach(() => {
+    zones.addZone(ZONE_ID, 'example.internal', ['web', 'db'], {
+      pending: ['db'],
+      lastFlush: { at: '2025-01-01T00:00:00.000Z', sets: ['db', 'web'], applied: 4, conflicts: 0, failed: 0, changeIds: ['C1'], durationMs: 230 },
+    });
+    zones.drift.set(ZONE_ID, { changes: [RESTORE] });
+  });
+
+  describe('GET /v1/dns/route53/zones', () => {
+    it('lists the zones with a publisher: their sets, pending sets and last flush, times as ISO strings', async () => {
+      zones.addZone('Z0AAAAAAAAAAAA', 'a.internal', [], {
+        lastError: { code: 'AccessDenied', message: 'not allowed', hint: 'grant route53:ChangeResourceRecordSets', retryable: false, at: '2025-01-01T00:00:00.000Z' },
+      });
+      const res = await request('/v1/dns/route53/zones');
+      expect(res.status).toBe(200);
+      const body = Route53ZoneListSchema.parse(await res.json());
+      expect(body.items.map((z) => z.zone)).toEqual(['a.internal', 'example.internal']);
+      expect(body.items[1]).toEqual({
+        hostedZoneId: ZONE_ID,
+        zone: 'example.internal',
+        sets: ['db', 'web'],
+        pending: ['db'],
+        lastFlush: { at: '2025-01-01T00:00:00.000Z', sets: ['db', 'web'], applied: 4, conflicts: 0, failed: 0, changeIds: ['C1'], durationMs: 230 },
+      });
+      expect(body.items[0].lastError).toMatchObject({ code: 'AccessDenied', at: '2025-01-01T00:00:00.000Z' });
+      expect(zones.calls).toEqual([{ method: 'list', args: [] }]);
+    });
+
+    it('lists no zones', async () => {
+      zones.zones.clear();
+      const res = await request('/v1/dns/route53/zones');
+      expect(res.status).toBe(200);
+      expect(await res.json()).toEqual({ items: [] });
+    });
+  });
+
+  describe('POST /v1/dns/route53/zones/{hostedZoneId}/reconcile', () => {
+    it('without a body applies the repair and returns the summary; the zone shows it as its lastReconcile', async () => {
+      const summary = await expectSummary(await reconcile(ZONE_ID));
+      expect(summary).toMatchObject({ dryRun: false, planned: 1, applied: 1, conflicts: [], vanished: [], at: new Date(FAKE_NOW).toISOString() });
+      expect(summary.text.split('\n')).toEqual([`reconcile hosted zone ${ZONE_ID}: 1 change, 0 conflicts`, RESTORE]);
+      expect(zones.calls).toEqual([{ method: 'reconcile', args: [ZONE_ID, false] }]);
+      const listed = await (await request('/v1/dns/route53/zones')).json();
+      expect(listed.items[0].lastReconcile).toEqual(summary);
+    });
+
+    it('with {"dryRun": true} only plans: nothing applied, and the drift is still there afterwards', async () => {
+      const dry = await expectSummary(await reconcile(ZONE_ID, { dryRun: true }));
+      expect(dry).toMatchObject({ dryRun: true, planned: 1, applied: 0 });
+      expect(dry.text).toContain('(dry run: nothing applied)');
+      expect(dry.text).toContain(RESTORE);
+      expect((await expectSummary(await reconcile(ZONE_ID, { dryRun: false }))).applied).toBe(1);
+      expect((await expectSummary(await reconcile(ZONE_ID, {}))).planned).toBe(0);
+      expect(zones.calls.map((c) => c.args)).toEqual([
+        [ZONE_ID, true],
+        [ZONE_ID, false],
+        [ZONE_ID, false],
+      ]);
+    });
+
+    it('accepts JSON with a charset, and the id with its /hostedzone/ prefix (URL-encoded)', async () => {
+      await expectSummary(await reconcile(ZONE_ID, { dryRun: true }, { 'content-type': 'application/json; charset=utf-8' }));
+      await expectSummary(await reconcile(encodeURIComponent(`/hostedzone/${ZONE_ID}`), { dryRun: true }));
+      expect(zones.calls.map((c) => c.args)).toEqual([
+        [ZONE_ID, true],
+        [ZONE_ID, true],
+      ]);
+    });
+
+    it('returns conflicts, vanished sets and an AWS error as the summary has them', async () => {
+      const conflict = { set: 'web', name: 'web.example.internal', type: 'A', reason: 'web.example.internal A exists and is not owned by Ordinal' };
+      zones.drift.set(ZONE_ID, { changes: [RESTORE], conflicts: [conflict], vanished: ['old'] });
+      const summary = await expectSummary(await reconcile(ZONE_ID));
+      expect(summary.conflicts).toEqual([conflict]);
+      expect(summary.vanished).toEqual(['old']);
+
+      zones.drift.set(ZONE_ID, { changes: [], error: { code: 'AccessDenied', message: 'not allowed', hint: 'grant it', retryable: false } });
+      const failed = await expectSummary(await reconcile(ZONE_ID));
+      expect(failed.error).toEqual({ code: 'AccessDenied', message: 'not allowed', hint: 'grant it', retryable: false });
+    });
+
+    it('is 404 for a hosted zone no set has published to, without starting anything', async () => {
+      const error = await expectError(await reconcile('ZNOSUCHZONE1'), 404, 'NotFound');
+      expect(error.message).toBe(noPublisherMessage('ZNOSUCHZONE1'));
+      expect(zones.zones.has('ZNOSUCHZONE1')).toBe(false);
+    });
+
+    it.each(['z0123456789abc', 'Z-1', 'Z'.repeat(33), encodeURIComponent('/hostedzone/'), encodeURIComponent('/hostedzone/z1'), encodeURIComponent('hostedzone/Z1/..'), '%20Z1'])(
+      'is 400 naming the path parameter for the id %s, before anything is asked',
+      async (id) => {
+        const error = await expectError(await reconcile(id, { dryRun: true }), 400, 'BadRequest');
+        expect(error.message).toBe("invalid path parameter 'hostedZoneId'");
+        expect(error.details).toEqual([{ path: 'hostedZoneId', message: expect.stringMatching(/Route 53 hosted zone id/) }]);
+        expect(zones.calls).toEqual([]);
+      },
+    );
+
+    it.each([
+      ['{"dryRun": "yes"}', 'dryRun', /boolean/],
+      ['{"dryrun": true}', 'dryrun', /unknown field/],
+      ['{"dryRun": true, "force": true}', 'force', /unknown field/],
+    ])('is 400 naming the field for the body %s: a misspelt dry run never applies', async (body, path, message) => {
+      const error = await expectError(await reconcile(ZONE_ID, body), 400, 'BadRequest');
+      expect(error.message).toBe(`invalid body '${path}'`);
+      expect(error.details).toEqual([{ path, message: expect.stringMatching(message) }]);
+      expect(zones.calls).toEqual([]);
+    });
+
+    it('is 400 for a body that is not a JSON object', async () => {
+      for (const body of ['{"dryRun": tru', '[]', 'true']) {
+        await expectError(await reconcile(ZONE_ID, body), 400, 'BadRequest');
+      }
+      expect(zones.calls).toEqual([]);
+    });
+
+    it('is 415 for a body that is not JSON, saying what is expected', async () => {
+      for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'application/yaml']) {
+        const error = await expectError(await reconcile(ZONE_ID, 'dryRun=true', { 'content-type': type }), 415, 'UnsupportedMediaType');
+        expect(error.message).toContain('application/json');
+        expect(error.message).toContain(type);
+      }
+      expect(zones.calls).toEqual([]);
+    });
+
+    it('is 413 for a body over the limit', async () => {
+      const small = createApp(fake, { zones, bodyLimitBytes: 64 });
+      const res = await small.request(`/v1/dns/route53/zones/${ZONE_ID}/reconcile`, { method: 'POST', body: JSON.stringify({ dryRun: true, pad: 'x'.repeat(100) }), headers: JSON_TYPE });
+      await expectError(res, 413, 'PayloadTooLarge');
+    });
+  });
+
+  it('maps Unavailable from the zones to 503 and an unexpected error to a logged 500', async () => {
+    zones.failWith = new SetError('Unavailable', 'Temporal or the Ordinal worker did not answer in time; is the worker running?');
+    expect((await expectError(await request('/v1/dns/route53/zones'), 503, 'Unavailable')).message).toMatch(/worker/);
+    expect((await expectError(await reconcile(ZONE_ID), 503, 'Unavailable')).message).toMatch(/worker/);
+
+    zones.failWith = new Error('boom: arn:aws:iam::123456789012:secret');
+    const error = await expectError(await reconcile(ZONE_ID, { dryRun: true }), 500, 'Internal');
+    expect(error.message).not.toContain('secret');
+    expect(logLines.join('')).toContain('boom: arn:aws:iam::123456789012:secret');
+  });
+
+  it.each([
+    ['GET', `/v1/dns/route53/zones/${ZONE_ID}/reconcile`, 'POST'],
+    ['PUT', `/v1/dns/route53/zones/${ZONE_ID}/reconcile`, 'POST'],
+    ['POST', '/v1/dns/route53/zones', 'GET, HEAD'],
+    ['DELETE', '/v1/dns/route53/zones', 'GET, HEAD'],
+  ])('%s %s is 405 with Allow', async (method, path, allow) => {
+    const res = await request(path, { method });
+    await expectError(res, 405, 'MethodNotAllowed');
+    expect(res.headers.get('allow')!.split(', ').sort()).toEqual(allow.split(', ').sort());
+  });
+
+  it.each(['/v1/dns', '/v1/dns/route53', `/v1/dns/route53/zones/${ZONE_ID}`, `/v1/dns/route53/zones/${ZONE_ID}/plan`])('unknown route %s is 404', async (path) => {
+    await expectError(await request(path), 404, 'NotFound');
+  });
+
+  it('without a zones service, the routes answer 404 in the error shape (ids are still validated)', async () => {
+    const bare = createApp(fake, { logger: pino({ level: 'silent' }) });
+    for (const res of [
+      await bare.request('/v1/dns/route53/zones'),
+      await bare.request(`/v1/dns/route53/zones/${ZONE_ID}/reconcile`, { method: 'POST' }),
+      await bare.request(`/v1/dns/route53/zones/${ZONE_ID}/reconcile`, { method: 'POST', body: '{"dryRun": true}', headers: JSON_TYPE }),
+    ]) {
+      const error = await expectError(res, 404, 'NotFound');
+      expect(error.message).toMatch(/^no Route 53 publisher/);
+    }
+    await expectError(await bare.request('/v1/dns/route53/zones/nope/reconcile', { method: 'POST' }), 400, 'BadRequest');
+    // The document is the same with or without the service.
+    const doc = await (await bare.request('/openapi.json')).json();
+    expect(Object.keys(doc.paths)).toContain('/v1/dns/route53/zones/{hostedZoneId}/reconcile');
+  });
+
+  it('is in the OpenAPI document: the path parameter, an optional strict body, the responses and their schemas', async () => {
+    const doc = await (await request('/openapi.json')).json();
+    const list = doc.paths['/v1/dns/route53/zones'].get;
+    expect(Object.keys(list.responses).sort()).toEqual(['200', '404', '500', '503']);
+    expect(list.responses['200'].content['application/json'].schema).toEqual({ $ref: '#/components/schemas/Route53ZoneList' });
+
+    const op = doc.paths['/v1/dns/route53/zones/{hostedZoneId}/reconcile'].post;
+    expect(op.parameters).toEqual([expect.objectContaining({ name: 'hostedZoneId', in: 'path', required: true })]);
+    expect(op.parameters[0].schema.pattern).toBeDefined();
+    expect(op.requestBody.required).toBe(false);
+    expect(op.requestBody.content['application/json'].schema).toEqual({ $ref: '#/components/schemas/ReconcileRequest' });
+    expect(Object.keys(op.responses).sort()).toEqual(['200', '400', '404', '413', '415', '500', '503']);
+    expect(op.responses['200'].content['application/json'].schema).toEqual({ $ref: '#/components/schemas/ReconcileSummary' });
+
+    const { ReconcileRequest, ReconcileSummary, Route53Zone, Route53ZoneList } = doc.components.schemas;
+    expect(ReconcileRequest).toMatchObject({ type: 'object', additionalProperties: false, properties: { dryRun: { type: 'boolean' } } });
+    expect(ReconcileRequest.required ?? []).toEqual([]);
+    expect(ReconcileSummary.required.sort()).toEqual(['applied', 'at', 'conflicts', 'dryRun', 'planned', 'text', 'vanished']);
+    expect(ReconcileSummary.properties.at.format).toBe('date-time');
+    expect(ReconcileSummary.properties.conflicts.items).toEqual({ $ref: '#/components/schemas/Route53Conflict' });
+    expect(Route53Zone.required.sort()).toEqual(['hostedZoneId', 'pending', 'sets', 'zone']);
+    expect(Route53Zone.properties.lastReconcile).toEqual({ $ref: '#/components/schemas/ReconcileSummary' });
+    expect(Route53ZoneList.properties.items.items).toEqual({ $ref: '#/components/schemas/Route53Zone' });
   });
 });
