@@ -193,6 +193,18 @@ const spec = z.strictObject({
   progressDeadlineSeconds: int(1, 86400 * 7).default(600),
   /** After ProgressDeadlineExceeded, go back to the last revision that was fully Ready. */
   autoRollback: z.boolean({ error: 'must be true or false' }).default(false),
+  /**
+   * How a crash-looping instance is restarted (Ordinal's own, as the kubelet's back-off): at once,
+   * then after initialSeconds, doubling up to maxSeconds (0: always at once); Ready for resetSeconds
+   * starts over.
+   */
+  crashLoopBackOff: z
+    .strictObject({
+      initialSeconds: int(0, 3600).default(1),
+      maxSeconds: int(0, 86400).default(60),
+      resetSeconds: int(1, 86400).default(60),
+    })
+    .prefault({}),
   volumeClaimTemplates: z.array(volumeClaimTemplate).max(16, 'must list at most 16 templates').default([]),
   persistentVolumeClaimRetentionPolicy: z
     .strictObject({ whenDeleted: retention, whenScaled: retention })

@@ -108,20 +108,34 @@ export function initialState(name: string): SetState {
   };
 }
 
-/** Crash-loop back-off: immediate first restart, then 1 s, 2 s, 4 s, ... capped. */
-export const BACKOFF_BASE_MS = 1_000;
-export const BACKOFF_CAP_MS = 60_000;
-/** An instance Ready this long before failing starts a fresh back-off sequence. */
-export const STABLE_RUN_MS = 60_000;
+/** Crash-loop back-off (spec.crashLoopBackOff): immediate first restart, then 1 s, 2 s, 4 s, ... capped. */
+export interface BackoffPolicy {
+  initialMs: number;
+  maxMs: number;
+  /** An instance Ready this long before failing starts a fresh back-off sequence. */
+  resetMs: number;
+}
 
-export function backoffDelayMs(consecutiveFailures: number): number {
+export const DEFAULT_BACKOFF: BackoffPolicy = { initialMs: 1_000, maxMs: 60_000, resetMs: 60_000 };
+export const BACKOFF_BASE_MS = DEFAULT_BACKOFF.initialMs;
+export const BACKOFF_CAP_MS = DEFAULT_BACKOFF.maxMs;
+export const STABLE_RUN_MS = DEFAULT_BACKOFF.resetMs;
+
+export function backoffDelayMs(consecutiveFailures: number, policy: BackoffPolicy = DEFAULT_BACKOFF): number {
   if (consecutiveFailures <= 1) return 0;
-  return Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** (consecutiveFailures - 2));
+  return Math.min(policy.maxMs, policy.initialMs * 2 ** (consecutiveFailures - 2));
+}
+
+/** The set's back-off policy, from its spec. */
+export function backoffPolicy(state: SetState): BackoffPolicy {
+  const spec = state.manifest?.spec.crashLoopBackOff;
+  if (!spec) return DEFAULT_BACKOFF;
+  return { initialMs: spec.initialSeconds * 1000, maxMs: spec.maxSeconds * 1000, resetMs: spec.resetSeconds * 1000 };
 }
 
 /** Records a failure of an instance's current incarnation: phase, counters and back-off. */
-export function recordFailure(instance: InstanceState, error: string, now: number): InstanceState {
-  const stable = instance.readySince !== undefined && now - instance.readySince >= STABLE_RUN_MS;
+export function recordFailure(instance: InstanceState, error: string, now: number, policy: BackoffPolicy = DEFAULT_BACKOFF): InstanceState {
+  const stable = instance.readySince !== undefined && now - instance.readySince >= policy.resetMs;
   const consecutiveFailures = stable ? 1 : instance.consecutiveFailures + 1;
   return {
     ...instance,
@@ -131,7 +145,7 @@ export function recordFailure(instance: InstanceState, error: string, now: numbe
     notReadyReason: undefined,
     restarts: instance.restarts + 1,
     consecutiveFailures,
-    backoffUntil: now + backoffDelayMs(consecutiveFailures),
+    backoffUntil: now + backoffDelayMs(consecutiveFailures, policy),
     lastError: error,
   };
 }

@@ -7,7 +7,7 @@ import type { Action } from './planner.js';
 import { IMMUTABLE_FIELDS, desiredOrdinals, parseManifest, type FieldIssue, type Manifest } from './manifest.js';
 import { instanceName } from './names.js';
 import { canonicalJson, revisionName } from './revision.js';
-import { recordFailure, type InstanceState, type SetState } from './set-state.js';
+import { backoffPolicy, recordFailure, type InstanceState, type SetState } from './set-state.js';
 
 export type RejectionType = 'InvalidManifest' | 'BadRequest' | 'Conflict' | 'NotFound';
 
@@ -215,7 +215,7 @@ export function applyCreateFailed(state: SetState, action: Extract<Action, { kin
     restarts: 0,
     consecutiveFailures: 0,
   };
-  const failed = recordFailure({ ...existing, incarnation: action.incarnation }, `create failed: ${error}`, now);
+  const failed = recordFailure({ ...existing, incarnation: action.incarnation }, `create failed: ${error}`, now, backoffPolicy(state));
   upsertInstance(state, { ...failed, phase: 'Pending', handle: undefined });
 }
 
@@ -292,7 +292,7 @@ export function applyChanges(state: SetState, changes: InstanceChange[], now: nu
         break;
       case 'exited':
       case 'liveness-failed':
-        upsertInstance(state, recordFailure(current, change.message, now));
+        upsertInstance(state, recordFailure(current, change.message, now, backoffPolicy(state)));
         break;
     }
   }

@@ -102,6 +102,7 @@ describe('manifest: defaults of the minimal manifest', () => {
         revisionHistoryLimit: 10,
         progressDeadlineSeconds: 600,
         autoRollback: false,
+        crashLoopBackOff: { initialSeconds: 1, maxSeconds: 60, resetSeconds: 60 },
         volumeClaimTemplates: [],
         persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
         template: {
@@ -259,6 +260,7 @@ describe('manifest: the DESIGN.md example', () => {
         revisionHistoryLimit: 10,
         progressDeadlineSeconds: 600,
         autoRollback: false,
+        crashLoopBackOff: { initialSeconds: 1, maxSeconds: 60, resetSeconds: 60 },
         volumeClaimTemplates: [],
         persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
         template: {

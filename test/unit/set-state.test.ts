@@ -6,6 +6,7 @@ import {
   BACKOFF_CAP_MS,
   STABLE_RUN_MS,
   backoffDelayMs,
+  backoffPolicy,
   initialState,
   recordFailure,
   setStatus,
@@ -566,5 +567,31 @@ describe('initialState', () => {
       deleting: false,
       observedGeneration: 0,
     });
+  });
+});
+
+describe('crashLoopBackOff policy', () => {
+  const cases: Array<[string, { initialMs: number; maxMs: number; resetMs: number }, number[]]> = [
+    ['default', { initialMs: 1_000, maxMs: 60_000, resetMs: 60_000 }, [0, 0, 1_000, 2_000, 4_000, 8_000, 16_000, 32_000, 60_000, 60_000]],
+    ['maxSeconds 0: always at once', { initialMs: 1_000, maxMs: 0, resetMs: 60_000 }, [0, 0, 0, 0, 0, 0, 0, 0, 0, 0]],
+    ['initial 5 s, max 20 s', { initialMs: 5_000, maxMs: 20_000, resetMs: 60_000 }, [0, 0, 5_000, 10_000, 20_000, 20_000, 20_000, 20_000, 20_000, 20_000]],
+  ];
+  for (const [name, policy, delays] of cases) {
+    it(name, () => {
+      expect(Array.from({ length: 10 }, (_, n) => backoffDelayMs(n, policy))).toEqual(delays);
+    });
+  }
+
+  it('the spec sets the policy recordFailure uses', () => {
+    const state = setWith(1, { 0: 'ready' });
+    state.manifest!.spec.crashLoopBackOff = { initialSeconds: 2, maxSeconds: 30, resetSeconds: 10 };
+    const policy = backoffPolicy(state);
+    expect(policy).toEqual({ initialMs: 2_000, maxMs: 30_000, resetMs: 10_000 });
+    // Ready 5 s: not stable for a 10 s reset, so the count goes on.
+    const failed = recordFailure({ ...state.instances[0], readySince: NOW - 5_000, consecutiveFailures: 2 }, 'exited', NOW, policy);
+    expect(failed).toMatchObject({ consecutiveFailures: 3, backoffUntil: NOW + 4_000 });
+    // Ready 10 s: starts over.
+    const fresh = recordFailure({ ...state.instances[0], readySince: NOW - 10_000, consecutiveFailures: 5 }, 'exited', NOW, policy);
+    expect(fresh).toMatchObject({ consecutiveFailures: 1, backoffUntil: NOW });
   });
 });
