@@ -1,0 +1,143 @@
+// The bench's command line: which scenarios, and how big. `--quick` is a one-minute smoke run; every
+// size can also be set on its own, over either preset.
+import { parseArgs } from 'node:util';
+
+export const SCENARIOS = ['floor', 'scaleup', 'recovery', 'many', 'api', 'dns'] as const;
+export type ScenarioName = (typeof SCENARIOS)[number];
+
+export interface BenchOptions {
+  quick: boolean;
+  only: ScenarioName[];
+  /** Repeated runs per measurement (medians are taken over them). */
+  repeats: number;
+  /** Scenario 1: sequential no-op activities per floor workflow. */
+  floorActivities: number;
+  /** Scenario 2: instances of the scale-up set. */
+  scaleupReplicas: number;
+  /** Scenario 3: kills (each of a different instance, so no crash-loop back-off applies). */
+  recoveryKills: number;
+  /** Scenario 4: sets created at once, instances each, and the smaller run that checks linearity. */
+  manySets: number;
+  manyReplicas: number;
+  manySmallSets: number;
+  /** Scenario 5: autocannon run length and connections. */
+  apiSeconds: number;
+  apiConnections: number;
+  /** Scenario 6: dnsperf run length. */
+  dnsSeconds: number;
+  /** Readiness probe period of the instances (seconds; 1 is the manifest's minimum). */
+  probePeriodSeconds: number;
+  /** Write V8 CPU profiles of the Ordinal workers into the results folder. */
+  profile: boolean;
+  /** Keep the temporary folder (logs, databases) for inspection. */
+  keep: boolean;
+  out: string;
+}
+
+const FULL = {
+  repeats: 3,
+  floorActivities: 200,
+  scaleupReplicas: 50,
+  recoveryKills: 20,
+  manySets: 500,
+  manyReplicas: 2,
+  manySmallSets: 100,
+  apiSeconds: 10,
+  apiConnections: 50,
+  dnsSeconds: 10,
+};
+
+const QUICK: typeof FULL = {
+  repeats: 1,
+  floorActivities: 50,
+  scaleupReplicas: 5,
+  recoveryKills: 3,
+  manySets: 12,
+  manyReplicas: 2,
+  manySmallSets: 4,
+  apiSeconds: 2,
+  apiConnections: 50,
+  dnsSeconds: 2,
+};
+
+export const USAGE = `usage: npm run bench [-- options]      (npm run bench:quick = --quick)
+
+  --quick                  one-minute smoke run (small sizes, one repeat)
+  --only LIST              scenarios to run, comma-separated: ${SCENARIOS.join(', ')}
+                           (floor also runs when another Temporal scenario needs R)
+  --repeats N              runs per measurement, medians over them (full ${FULL.repeats}, quick ${QUICK.repeats})
+  --floor-activities N     no-op activities per floor workflow (${FULL.floorActivities} / ${QUICK.floorActivities})
+  --scaleup-replicas N     instances of the scale-up set (${FULL.scaleupReplicas} / ${QUICK.scaleupReplicas})
+  --recovery-kills N       kill -9 this many instances, one each (${FULL.recoveryKills} / ${QUICK.recoveryKills})
+  --many-sets N            sets created at once (${FULL.manySets} / ${QUICK.manySets}); given up after max(120 s, 0.8 s per set)
+  --many-replicas N        instances per set (${FULL.manyReplicas})
+  --many-small-sets N      the smaller run that checks linearity (${FULL.manySmallSets} / ${QUICK.manySmallSets}; 0 skips it)
+  --api-seconds S          autocannon duration per run (${FULL.apiSeconds} / ${QUICK.apiSeconds})
+  --api-connections N      autocannon connections (${FULL.apiConnections})
+  --dns-seconds S          dnsperf duration per run (${FULL.dnsSeconds} / ${QUICK.dnsSeconds})
+  --probe-period S         readiness probe period of the instances (1)
+  --profile                write CPU profiles of the workers and the API to bench/results/profiles/
+  --keep                   keep the temporary folder (logs, databases)
+  --out FILE               results file (bench/results/latest.json)
+`;
+
+export function parseOptions(argv: string[]): BenchOptions | 'help' {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    options: {
+      help: { type: 'boolean', short: 'h' },
+      quick: { type: 'boolean' },
+      only: { type: 'string' },
+      repeats: { type: 'string' },
+      'floor-activities': { type: 'string' },
+      'scaleup-replicas': { type: 'string' },
+      'recovery-kills': { type: 'string' },
+      'many-sets': { type: 'string' },
+      'many-replicas': { type: 'string' },
+      'many-small-sets': { type: 'string' },
+      'api-seconds': { type: 'string' },
+      'api-connections': { type: 'string' },
+      'dns-seconds': { type: 'string' },
+      'probe-period': { type: 'string' },
+      profile: { type: 'boolean' },
+      keep: { type: 'boolean' },
+      out: { type: 'string' },
+    },
+  });
+  if (values.help) return 'help';
+  const quick = values.quick ?? false;
+  const preset = quick ? QUICK : FULL;
+  const only = values.only
+    ? values.only.split(',').map((s) => s.trim()).filter(Boolean)
+    : [...SCENARIOS];
+  for (const name of only) {
+    if (!(SCENARIOS as readonly string[]).includes(name)) {
+      throw new Error(`--only: unknown scenario '${name}' (known: ${SCENARIOS.join(', ')})`);
+    }
+  }
+  const int = (flag: string, value: string | undefined, fallback: number, min = 1): number => {
+    if (value === undefined) return fallback;
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min) throw new Error(`--${flag} must be an integer >= ${min}, got '${value}'`);
+    return n;
+  };
+  return {
+    quick,
+    only: only as ScenarioName[],
+    repeats: int('repeats', values.repeats, preset.repeats),
+    floorActivities: int('floor-activities', values['floor-activities'], preset.floorActivities),
+    scaleupReplicas: int('scaleup-replicas', values['scaleup-replicas'], preset.scaleupReplicas, 2),
+    recoveryKills: int('recovery-kills', values['recovery-kills'], preset.recoveryKills),
+    manySets: int('many-sets', values['many-sets'], preset.manySets),
+    manyReplicas: int('many-replicas', values['many-replicas'], preset.manyReplicas),
+    manySmallSets: int('many-small-sets', values['many-small-sets'], preset.manySmallSets, 0),
+    apiSeconds: int('api-seconds', values['api-seconds'], preset.apiSeconds),
+    apiConnections: int('api-connections', values['api-connections'], preset.apiConnections),
+    dnsSeconds: int('dns-seconds', values['dns-seconds'], preset.dnsSeconds),
+    probePeriodSeconds: int('probe-period', values['probe-period'], 1),
+    profile: values.profile ?? false,
+    keep: values.keep ?? false,
+    out: values.out ?? 'bench/results/latest.json',
+  };
+}
