@@ -7,6 +7,8 @@ import {
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
   WorkflowUpdateRPCTimeoutOrCancelledError,
+  QueryRejectedError,
+  WorkflowClient,
 } from '@temporalio/client';
 import type { FieldIssue } from '../core/manifest.js';
 import { workflowIdForSet } from '../core/names.js';
@@ -50,6 +52,8 @@ export interface SetsServiceOptions {
 export class SetsService {
   private readonly queryTimeoutMs: number;
   private readonly updateTimeoutMs: number;
+  /** Queries only open runs: a deleted set's last run is not served as if it still existed. */
+  private readonly openWorkflows: WorkflowClient;
 
   constructor(
     private readonly client: Client,
@@ -57,6 +61,11 @@ export class SetsService {
   ) {
     this.queryTimeoutMs = options.queryTimeoutMs ?? 10_000;
     this.updateTimeoutMs = options.updateTimeoutMs ?? 30_000;
+    this.openWorkflows = new WorkflowClient({
+      connection: client.connection,
+      namespace: client.options.namespace,
+      queryRejectCondition: 'NOT_OPEN',
+    });
   }
 
   /** Creates or updates a set: one Update-with-Start, so creation and the first spec are atomic. */
@@ -76,17 +85,14 @@ export class SetsService {
     );
   }
 
-  /** The set, or undefined when it does not exist (never created, or deleted). */
+  /** The set, or undefined when it does not exist (never created, or deleted). One round trip. */
   async get(name: string): Promise<SetView | undefined> {
     try {
-      const handle = this.client.workflow.getHandle(workflowIdForSet(name));
-      return await this.within(this.queryTimeoutMs, async () => {
-        const description = await handle.describe();
-        if (description.status.name !== 'RUNNING') return undefined;
-        return (await handle.query(getSetQuery)) ?? undefined;
-      });
+      const handle = this.openWorkflows.getHandle(workflowIdForSet(name));
+      return await this.within(this.queryTimeoutMs, async () => (await handle.query(getSetQuery)) ?? undefined);
     } catch (err) {
-      if (err instanceof WorkflowNotFoundError) return undefined;
+      // A closed run (deleted, or never created) rejects the query: the set does not exist.
+      if (err instanceof WorkflowNotFoundError || err instanceof QueryRejectedError) return undefined;
       throw translate(err, name);
     }
   }

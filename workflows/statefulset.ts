@@ -9,7 +9,9 @@ import {
   continueAsNew,
   isCancellation,
   log,
+  patched,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
@@ -53,6 +55,8 @@ import {
 
 /** A watch returns after this long without a change, so the loop can continue-as-new when due. */
 const WATCH_MAX_MS = 5 * 60_000;
+/** Histories recorded before embedded publishes became local activities replay as they were. */
+const LOCAL_EMBEDDED_PUBLISH = 'local-embedded-publish';
 /** The shortest timer the idle wait sets. */
 const MIN_WAKE_MS = 100;
 /** How long a new set's run waits for its first valid manifest. */
@@ -75,6 +79,11 @@ const { publishRecords } = proxyActivities<Activities>({
   startToCloseTimeout: '15m',
   heartbeatTimeout: '30s',
   retry: { initialInterval: '1s', maximumInterval: '30s' },
+});
+// The embedded store is a local SQLite write: a local activity saves a round trip through the server.
+const { publishRecords: publishRecordsLocally } = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '10s',
+  retry: { initialInterval: '200ms', maximumInterval: '5s' },
 });
 const { deleteInstance } = proxyActivities<Activities>({
   // Bounded by the grace period (at most an hour); heartbeats notice a dead worker sooner. Retried
@@ -219,10 +228,12 @@ export async function statefulSet(input: StatefulSetInput): Promise<{ deleted: t
             [{ set: state.name, target: action.previous, records: [] }],
           );
         }
-        const outcome = await publishRecords.executeWithOptions(
-          { summary: `publish DNS for ${state.name} (${action.records.length} record sets)` },
-          [{ set: state.name, target: action.target, records: action.records }],
-        );
+        const summary = `publish DNS for ${state.name} (${action.records.length} record sets)`;
+        const request = { set: state.name, target: action.target, records: action.records };
+        const outcome =
+          action.target.provider === 'embedded' && patched(LOCAL_EMBEDDED_PUBLISH)
+            ? await publishRecordsLocally.executeWithOptions({ summary }, [request])
+            : await publishRecords.executeWithOptions({ summary }, [request]);
         if (outcome.error || outcome.conflicts.length > 0) log.warn('DNS publish incomplete', { set: state.name, outcome });
         applyPublished(state, action, Date.now(), outcome);
         return;

@@ -36,6 +36,8 @@ export const MARKER = 'ORDINAL_INSTANCE_KEY';
 /** How long a process may take to vanish after SIGKILL before we call it stuck (e.g. in disk sleep). */
 const KILL_TIMEOUT_MS = 10_000;
 const WATCH_POLL_MS = 100;
+/** A safety net only: our own children report their exit at once. */
+const CHILD_WATCH_POLL_MS = 1_000;
 /** How long watch waits for Node to report the exit code of a child seen dead. */
 const EXIT_REPORT_WAIT_MS = 1_000;
 const STOP_POLL_MS = 20;
@@ -116,6 +118,8 @@ export class ProcessDriver implements InstanceDriver {
   private db!: Database.Database;
   private dbInode = 0;
   private readonly children = new Map<string, Child>();
+  /** Start times of live incarnations, by identity, incarnation and pid: isAlive without SQLite. */
+  private readonly startTimes = new Map<string, string>();
   private readonly locks = new Map<string, Promise<void>>();
 
   constructor(options: ProcessDriverOptions) {
@@ -196,6 +200,7 @@ export class ProcessDriver implements InstanceDriver {
       await this.stopIdentity(set, ordinal, gracePeriodMs);
       this.withDb((db) => db.prepare('DELETE FROM instances WHERE set_name = ? AND ordinal = ?').run(set, ordinal));
       for (const key of this.children.keys()) if (key.startsWith(`${set}/${ordinal}/`)) this.children.delete(key);
+      for (const key of this.startTimes.keys()) if (key.startsWith(`${set}/${ordinal}/`)) this.startTimes.delete(key);
       if (row) this.log.info({ set, ordinal, incarnation: row.incarnation }, 'instance deleted');
     });
   }
@@ -203,6 +208,14 @@ export class ProcessDriver implements InstanceDriver {
   isAlive(handle: InstanceHandle): boolean {
     const child = this.children.get(childKey(handle));
     if (child?.pid === handle.pid && child.exit) return false;
+    // Hot path (every watch tick): a start time seen before identifies the process without the database.
+    const key = `${childKey(handle)}#${handle.pid}`;
+    const known = this.startTimes.get(key);
+    if (known !== undefined) {
+      if (isRunning(handle.pid, known)) return true;
+      this.startTimes.delete(key);
+      return false;
+    }
     let row: Row | undefined;
     try {
       row = this.getRow(handle.set, handle.ordinal);
@@ -210,7 +223,9 @@ export class ProcessDriver implements InstanceDriver {
       row = undefined; // unreadable state: fall back to the marker below
     }
     if (row && row.incarnation === handle.incarnation && row.pid === handle.pid) {
-      return isRunning(row.pid, row.start_time);
+      const alive = isRunning(row.pid, row.start_time);
+      if (alive && row.start_time) this.startTimes.set(key, row.start_time);
+      return alive;
     }
     // No record of this exact incarnation: trust the pid only if it carries our marker.
     const marker = readEnviron(handle.pid)?.get(MARKER);
@@ -265,7 +280,9 @@ export class ProcessDriver implements InstanceDriver {
         child.onExit.add(listener);
         cleanups.push(() => child.onExit.delete(listener));
       }
-      const timer = setInterval(check, WATCH_POLL_MS);
+      // Children we spawned report their exit; only adopted processes need polling quickly.
+      const adopted = handles.some((h) => this.children.get(childKey(h))?.pid !== h.pid);
+      const timer = setInterval(check, adopted ? WATCH_POLL_MS : CHILD_WATCH_POLL_MS);
       cleanups.push(() => clearInterval(timer));
       signal.addEventListener('abort', onAbort, { once: true });
       cleanups.push(() => signal.removeEventListener('abort', onAbort));

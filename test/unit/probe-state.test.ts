@@ -120,13 +120,57 @@ describe('recordProbeResult: counters and timing', () => {
     { period: 3600, now: START, nextAt: START + 3_600_000 },
   ];
   for (const c of timing) {
-    for (const ok of [true, false]) {
-      it(`nextAt = now + ${c.period} s after a ${ok ? 'success' : 'failure'} at +${c.now - START} ms`, () => {
+    it(`nextAt = now + ${c.period} s after a success at +${c.now - START} ms`, () => {
+      const p = probe({ periodSeconds: c.period });
+      expect(recordProbeResult(p, initialProbeState(p, START, false), true, c.now).nextAt).toBe(c.nextAt);
+    });
+    it(`nextAt = now + ${c.period} s after a failure of a passing probe at +${c.now - START} ms`, () => {
+      const p = probe({ periodSeconds: c.period });
+      expect(recordProbeResult(p, initialProbeState(p, START, true), false, c.now).nextAt).toBe(c.nextAt);
+    });
+  }
+
+  describe('fast start: until readiness first passes, failures are retried sooner', () => {
+    const cases: Array<{ period: number; failures: number; delay: number }> = [
+      { period: 10, failures: 1, delay: 100 },
+      { period: 10, failures: 2, delay: 200 },
+      { period: 10, failures: 3, delay: 400 },
+      { period: 10, failures: 7, delay: 6_400 },
+      { period: 10, failures: 8, delay: 10_000 },
+      { period: 1, failures: 4, delay: 800 },
+      { period: 1, failures: 5, delay: 1_000 },
+    ];
+    for (const c of cases) {
+      it(`period ${c.period} s, ${c.failures} failures in a row: next try after ${c.delay} ms`, () => {
         const p = probe({ periodSeconds: c.period });
-        expect(recordProbeResult(p, initialProbeState(p, START, false), ok, c.now).nextAt).toBe(c.nextAt);
+        let state = initialProbeState(p, START, false);
+        let now = START;
+        for (let i = 0; i < c.failures; i++) {
+          state = recordProbeResult(p, state, false, now);
+          if (i < c.failures - 1) now = state.nextAt;
+        }
+        expect(state.nextAt - now).toBe(c.delay);
       });
     }
-  }
+
+    it('successes short of successThreshold are retried as quickly', () => {
+      const p = probe({ periodSeconds: 10, successThreshold: 3 });
+      const s1 = recordProbeResult(p, initialProbeState(p, START, false), true, START);
+      expect(s1.nextAt).toBe(START + 100);
+      const s2 = recordProbeResult(p, s1, true, s1.nextAt);
+      expect(s2.nextAt - s1.nextAt).toBe(200);
+      const s3 = recordProbeResult(p, s2, true, s2.nextAt);
+      expect(s3.passing).toBe(true);
+      expect(s3.nextAt - s2.nextAt).toBe(10_000);
+    });
+
+    it('is over once the probe has passed: a later failure waits a whole period', () => {
+      const p = probe({ periodSeconds: 10 });
+      const ready = recordProbeResult(p, initialProbeState(p, START, false), true, START);
+      const failed = recordProbeResult(p, ready, false, START + 10_000);
+      expect(failed.nextAt).toBe(START + 20_000);
+    });
+  });
 
   it('nextAt follows the actual attempt time, not the planned one', () => {
     const p = probe({ periodSeconds: 2, initialDelaySeconds: 1 });
