@@ -21,233 +21,257 @@ export const MAX_ORDINAL = 100_000;
 
 const LABEL_RULE = "must be a DNS-1123 label: lowercase letters, digits and '-', starting and ending with a letter or digit";
 
-const setName = z
-  .string()
-  .min(1, 'must not be empty')
-  .max(SET_NAME_MAX, `must be at most ${SET_NAME_MAX} characters, so that instance names stay DNS labels`)
-  .refine(isDns1123Label, LABEL_RULE);
+/**
+ * The schema is built on first use, not at import: every workflow run evaluates the modules it
+ * imports, and most set workflows never parse a manifest (only an incoming update does).
+ */
+function buildManifestSchema() {
+  const setName = z
+    .string()
+    .min(1, 'must not be empty')
+    .max(SET_NAME_MAX, `must be at most ${SET_NAME_MAX} characters, so that instance names stay DNS labels`)
+    .refine(isDns1123Label, LABEL_RULE);
 
-const serviceName = z.string().min(1, 'must not be empty').refine(isDns1123Label, LABEL_RULE);
+  const serviceName = z.string().min(1, 'must not be empty').refine(isDns1123Label, LABEL_RULE);
 
-const int = (min: number, max: number) =>
-  z
-    .number({ error: 'must be a number' })
-    .int('must be an integer')
-    .min(min, `must be at least ${min}`)
-    .max(max, `must be at most ${max}`);
+  const int = (min: number, max: number) =>
+    z
+      .number({ error: 'must be a number' })
+      .int('must be an integer')
+      .min(min, `must be at least ${min}`)
+      .max(max, `must be at most ${max}`);
 
-const portNumber = int(1, 65535);
-const portName = z
-  .string()
-  .refine(isPortName, "must be a port name: at most 15 lowercase letters, digits or '-', with at least one letter");
-/** A probe's port: a number, or the name of one of the template's ports. */
-const portRef = z.union([portNumber, portName], { error: 'must be a port number (1-65535) or the name of a template port' });
+  const portNumber = int(1, 65535);
+  const portName = z
+    .string()
+    .refine(isPortName, "must be a port name: at most 15 lowercase letters, digits or '-', with at least one letter");
+  /** A probe's port: a number, or the name of one of the template's ports. */
+  const portRef = z.union([portNumber, portName], { error: 'must be a port number (1-65535) or the name of a template port' });
 
-const argv = z
-  .array(z.string({ error: 'must be a string' }).min(1, 'must not be empty'), { error: 'must be an argv array of strings (no shell is used)' })
-  .min(1, 'must name a program to run');
+  const argv = z
+    .array(z.string({ error: 'must be a string' }).min(1, 'must not be empty'), { error: 'must be an argv array of strings (no shell is used)' })
+    .min(1, 'must name a program to run');
 
-const stringMap = z.record(z.string(), z.string({ error: 'must be a string' }));
+  const stringMap = z.record(z.string(), z.string({ error: 'must be a string' }));
 
-const httpGet = z.strictObject({
-  path: z.string().startsWith('/', "must start with '/'").default('/'),
-  port: portRef,
-  host: z.string().min(1).optional(),
-  scheme: z.enum(['HTTP', 'HTTPS'], { error: 'must be HTTP or HTTPS' }).default('HTTP'),
-  httpHeaders: z.array(z.strictObject({ name: z.string().min(1), value: z.string() })).default([]),
-});
-
-const tcpSocket = z.strictObject({ port: portRef, host: z.string().min(1).optional() });
-
-const exec = z.strictObject({ command: argv });
-
-const probe = z
-  .strictObject({
-    httpGet: httpGet.optional(),
-    tcpSocket: tcpSocket.optional(),
-    exec: exec.optional(),
-    initialDelaySeconds: int(0, 3600).default(0),
-    periodSeconds: int(1, 3600).default(10),
-    timeoutSeconds: int(1, 3600).default(1),
-    successThreshold: int(1, 100).default(1),
-    failureThreshold: int(1, 100).default(3),
-  })
-  .superRefine((p, ctx) => {
-    const handlers = [p.httpGet, p.tcpSocket, p.exec].filter((h) => h !== undefined).length;
-    if (handlers !== 1) {
-      ctx.addIssue({ code: 'custom', message: 'must have exactly one of httpGet, tcpSocket or exec' });
-    }
+  const httpGet = z.strictObject({
+    path: z.string().startsWith('/', "must start with '/'").default('/'),
+    port: portRef,
+    host: z.string().min(1).optional(),
+    scheme: z.enum(['HTTP', 'HTTPS'], { error: 'must be HTTP or HTTPS' }).default('HTTP'),
+    httpHeaders: z.array(z.strictObject({ name: z.string().min(1), value: z.string() })).default([]),
   });
 
-const port = z.strictObject({
-  name: portName.optional(),
-  port: portNumber,
-  protocol: z.enum(['TCP', 'UDP'], { error: 'must be TCP or UDP' }).default('TCP'),
-});
+  const tcpSocket = z.strictObject({ port: portRef, host: z.string().min(1).optional() });
 
-const envMap = z.record(
-  z
-    .string()
-    .regex(ENV_NAME, 'must be an environment variable name: letters, digits and _, not starting with a digit')
-    .refine((name) => !name.startsWith('ORDINAL_'), 'ORDINAL_* variables are set by Ordinal itself'),
-  z.string({ error: 'must be a string' }),
-);
+  const exec = z.strictObject({ command: argv });
 
-const processTemplate = z.strictObject({
-  command: argv,
-  env: envMap.default({}),
-  /** Working directory of the instance; relative paths resolve against the worker's working directory. */
-  workingDir: z.string().min(1).optional(),
-});
+  const probe = z
+    .strictObject({
+      httpGet: httpGet.optional(),
+      tcpSocket: tcpSocket.optional(),
+      exec: exec.optional(),
+      initialDelaySeconds: int(0, 3600).default(0),
+      periodSeconds: int(1, 3600).default(10),
+      timeoutSeconds: int(1, 3600).default(1),
+      successThreshold: int(1, 100).default(1),
+      failureThreshold: int(1, 100).default(3),
+    })
+    .superRefine((p, ctx) => {
+      const handlers = [p.httpGet, p.tcpSocket, p.exec].filter((h) => h !== undefined).length;
+      if (handlers !== 1) {
+        ctx.addIssue({ code: 'custom', message: 'must have exactly one of httpGet, tcpSocket or exec' });
+      }
+    });
 
-const template = z
-  .strictObject({
-    process: processTemplate,
-    ports: z.array(port).default([]),
-    readinessProbe: probe.optional(),
-    livenessProbe: probe.optional(),
-    terminationGracePeriodSeconds: int(0, 3600).default(30),
-  })
-  // Checked here rather than on the whole manifest so an error elsewhere does not hide these.
-  .superRefine((t, ctx) => checkTemplateRules(t, ctx));
+  const port = z.strictObject({
+    name: portName.optional(),
+    port: portNumber,
+    protocol: z.enum(['TCP', 'UDP'], { error: 'must be TCP or UDP' }).default('TCP'),
+  });
 
-const dns = z.strictObject({
-  provider: z.enum(['embedded', 'route53'], { error: 'must be embedded or route53' }).default('embedded'),
-  /** Route 53: this hosted zone (checked against `zone`) instead of finding it by name. */
-  hostedZoneId: z
-    .string()
-    .regex(/^(\/hostedzone\/)?[A-Z0-9]{1,32}$/, 'must be a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ')
-    .optional(),
-  /** Route 53: the private (true) or public (false) zone, when both have the name. */
-  private: z.boolean({ error: 'must be true or false' }).optional(),
-  zone: z
-    .string()
-    .refine(isDnsZone, 'must be a DNS name: dot-separated DNS-1123 labels, at most 253 characters, no trailing dot')
-    .default(DEFAULT_ZONE),
-  ttl: int(0, 86400).default(5),
-  /** As a Kubernetes Service's publishNotReadyAddresses: names resolve as soon as instances run. */
-  publishNotReadyAddresses: z.boolean({ error: 'must be true or false' }).default(false),
-});
+  const envMap = z.record(
+    z
+      .string()
+      .regex(ENV_NAME, 'must be an environment variable name: letters, digits and _, not starting with a digit')
+      .refine((name) => !name.startsWith('ORDINAL_'), 'ORDINAL_* variables are set by Ordinal itself'),
+    z.string({ error: 'must be a string' }),
+  );
 
-/** An integer, or a percentage of replicas such as "25%", as Kubernetes' IntOrString. */
-const intOrPercent = z.union([int(1, MAX_REPLICAS), z.string().regex(/^(100|[1-9][0-9]?)%$/, 'must be a percentage from 1% to 100%')], {
-  error: 'must be a positive integer or a percentage such as "25%"',
-});
+  const processTemplate = z.strictObject({
+    command: argv,
+    env: envMap.default({}),
+    /** Working directory of the instance; relative paths resolve against the worker's working directory. */
+    workingDir: z.string().min(1).optional(),
+  });
 
-const updateStrategy = z
-  .strictObject({
-    type: z.enum(['RollingUpdate', 'OnDelete'], { error: 'must be RollingUpdate or OnDelete' }).default('RollingUpdate'),
-    rollingUpdate: z
-      .strictObject({
-        /** Ordinals at or above it take the update revision; below it keep the current one. */
-        partition: int(0, MAX_ORDINAL).default(0),
-        maxUnavailable: intOrPercent.default(1),
-        /** A paused rollout replaces nothing; scaling and healing go on. */
-        paused: z.boolean({ error: 'must be true or false' }).default(false),
-      })
+  const template = z
+    .strictObject({
+      process: processTemplate,
+      ports: z.array(port).default([]),
+      readinessProbe: probe.optional(),
+      livenessProbe: probe.optional(),
+      terminationGracePeriodSeconds: int(0, 3600).default(30),
+    })
+    // Checked here rather than on the whole manifest so an error elsewhere does not hide these.
+    .superRefine((t, ctx) => checkTemplateRules(t, ctx));
+
+  const dns = z.strictObject({
+    provider: z.enum(['embedded', 'route53'], { error: 'must be embedded or route53' }).default('embedded'),
+    /** Route 53: this hosted zone (checked against `zone`) instead of finding it by name. */
+    hostedZoneId: z
+      .string()
+      .regex(/^(\/hostedzone\/)?[A-Z0-9]{1,32}$/, 'must be a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ')
       .optional(),
-  })
-  .superRefine((u, ctx) => {
-    if (u.type === 'OnDelete' && u.rollingUpdate !== undefined) {
-      ctx.addIssue({ code: 'custom', path: ['rollingUpdate'], message: 'is only allowed with type RollingUpdate' });
-    }
+    /** Route 53: the private (true) or public (false) zone, when both have the name. */
+    private: z.boolean({ error: 'must be true or false' }).optional(),
+    zone: z
+      .string()
+      .refine(isDnsZone, 'must be a DNS name: dot-separated DNS-1123 labels, at most 253 characters, no trailing dot')
+      .default(DEFAULT_ZONE),
+    ttl: int(0, 86400).default(5),
+    /** As a Kubernetes Service's publishNotReadyAddresses: names resolve as soon as instances run. */
+    publishNotReadyAddresses: z.boolean({ error: 'must be true or false' }).default(false),
   });
 
-/** Kubernetes resource quantity, e.g. 1Gi, 500Mi, 10G. */
-const QUANTITY = /^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$/;
+  /** An integer, or a percentage of replicas such as "25%", as Kubernetes' IntOrString. */
+  const intOrPercent = z.union([int(1, MAX_REPLICAS), z.string().regex(/^(100|[1-9][0-9]?)%$/, 'must be a percentage from 1% to 100%')], {
+    error: 'must be a positive integer or a percentage such as "25%"',
+  });
 
-const volumeClaimTemplate = z.strictObject({
-  metadata: z.strictObject({ name: z.string().min(1, 'must not be empty').max(40, 'must be at most 40 characters').refine(isDns1123Label, LABEL_RULE) }),
-  spec: z
+  const updateStrategy = z
     .strictObject({
-      accessModes: z.array(z.enum(['ReadWriteOnce', 'ReadWriteOncePod', 'ReadOnlyMany', 'ReadWriteMany'])).optional(),
-      storageClassName: z.string().min(1).optional(),
-      resources: z
+      type: z.enum(['RollingUpdate', 'OnDelete'], { error: 'must be RollingUpdate or OnDelete' }).default('RollingUpdate'),
+      rollingUpdate: z
         .strictObject({
-          requests: z.strictObject({ storage: z.string().regex(QUANTITY, 'must be a quantity such as 1Gi or 500Mi').default('1Gi') }).prefault({}),
+          /** Ordinals at or above it take the update revision; below it keep the current one. */
+          partition: int(0, MAX_ORDINAL).default(0),
+          maxUnavailable: intOrPercent.default(1),
+          /** A paused rollout replaces nothing; scaling and healing go on. */
+          paused: z.boolean({ error: 'must be true or false' }).default(false),
         })
-        .prefault({}),
+        .optional(),
     })
-    .prefault({}),
-});
+    .superRefine((u, ctx) => {
+      if (u.type === 'OnDelete' && u.rollingUpdate !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['rollingUpdate'], message: 'is only allowed with type RollingUpdate' });
+      }
+    });
 
-const retention = z.enum(['Retain', 'Delete'], { error: 'must be Retain or Delete' }).default('Retain');
+  /** Kubernetes resource quantity, e.g. 1Gi, 500Mi, 10G. */
+  const QUANTITY = /^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$/;
 
-const spec = z.strictObject({
-  serviceName: serviceName.optional(),
-  replicas: int(0, MAX_REPLICAS).default(1),
-  /** As Kubernetes' spec.ordinals: the first ordinal (web-5, web-6, ... for start 5). */
-  ordinals: z.strictObject({ start: int(0, MAX_ORDINAL).default(0) }).prefault({}),
-  /** As OpenKruise's reserveOrdinals: ordinals skipped, so one member can go without renumbering the rest. */
-  reserveOrdinals: z
-    .array(int(0, MAX_ORDINAL))
-    .max(MAX_REPLICAS, `must list at most ${MAX_REPLICAS} ordinals`)
-    .refine((list) => new Set(list).size === list.length, 'must not repeat an ordinal')
-    .default([]),
-  podManagementPolicy: z.enum(['OrderedReady', 'Parallel'], { error: 'must be OrderedReady or Parallel' }).default('OrderedReady'),
-  /** An instance is Available once Ready for this long; OrderedReady and updates wait for Available. */
-  minReadySeconds: int(0, 86400).default(0),
-  updateStrategy: updateStrategy.prefault({}),
-  revisionHistoryLimit: int(0, 1000).default(10),
-  /** A rollout making no progress for this long is reported as failed (ProgressDeadlineExceeded). */
-  progressDeadlineSeconds: int(1, 86400 * 7).default(600),
-  /** After ProgressDeadlineExceeded, go back to the last revision that was fully Ready. */
-  autoRollback: z.boolean({ error: 'must be true or false' }).default(false),
-  /**
-   * How a crash-looping instance is restarted (Ordinal's own, as the kubelet's back-off): at once,
-   * then after initialSeconds, doubling up to maxSeconds (0: always at once); Ready for resetSeconds
-   * starts over.
-   */
-  crashLoopBackOff: z
+  const volumeClaimTemplate = z.strictObject({
+    metadata: z.strictObject({ name: z.string().min(1, 'must not be empty').max(40, 'must be at most 40 characters').refine(isDns1123Label, LABEL_RULE) }),
+    spec: z
+      .strictObject({
+        accessModes: z.array(z.enum(['ReadWriteOnce', 'ReadWriteOncePod', 'ReadOnlyMany', 'ReadWriteMany'])).optional(),
+        storageClassName: z.string().min(1).optional(),
+        resources: z
+          .strictObject({
+            requests: z.strictObject({ storage: z.string().regex(QUANTITY, 'must be a quantity such as 1Gi or 500Mi').default('1Gi') }).prefault({}),
+          })
+          .prefault({}),
+      })
+      .prefault({}),
+  });
+
+  const retention = z.enum(['Retain', 'Delete'], { error: 'must be Retain or Delete' }).default('Retain');
+
+  const spec = z.strictObject({
+    serviceName: serviceName.optional(),
+    replicas: int(0, MAX_REPLICAS).default(1),
+    /** As Kubernetes' spec.ordinals: the first ordinal (web-5, web-6, ... for start 5). */
+    ordinals: z.strictObject({ start: int(0, MAX_ORDINAL).default(0) }).prefault({}),
+    /** As OpenKruise's reserveOrdinals: ordinals skipped, so one member can go without renumbering the rest. */
+    reserveOrdinals: z
+      .array(int(0, MAX_ORDINAL))
+      .max(MAX_REPLICAS, `must list at most ${MAX_REPLICAS} ordinals`)
+      .refine((list) => new Set(list).size === list.length, 'must not repeat an ordinal')
+      .default([]),
+    podManagementPolicy: z.enum(['OrderedReady', 'Parallel'], { error: 'must be OrderedReady or Parallel' }).default('OrderedReady'),
+    /** An instance is Available once Ready for this long; OrderedReady and updates wait for Available. */
+    minReadySeconds: int(0, 86400).default(0),
+    updateStrategy: updateStrategy.prefault({}),
+    revisionHistoryLimit: int(0, 1000).default(10),
+    /** A rollout making no progress for this long is reported as failed (ProgressDeadlineExceeded). */
+    progressDeadlineSeconds: int(1, 86400 * 7).default(600),
+    /** After ProgressDeadlineExceeded, go back to the last revision that was fully Ready. */
+    autoRollback: z.boolean({ error: 'must be true or false' }).default(false),
+    /**
+     * How a crash-looping instance is restarted (Ordinal's own, as the kubelet's back-off): at once,
+     * then after initialSeconds, doubling up to maxSeconds (0: always at once); Ready for resetSeconds
+     * starts over.
+     */
+    crashLoopBackOff: z
+      .strictObject({
+        initialSeconds: int(0, 3600).default(1),
+        maxSeconds: int(0, 86400).default(60),
+        resetSeconds: int(1, 86400).default(60),
+      })
+      .prefault({}),
+    volumeClaimTemplates: z.array(volumeClaimTemplate).max(16, 'must list at most 16 templates').default([]),
+    persistentVolumeClaimRetentionPolicy: z
+      .strictObject({ whenDeleted: retention, whenScaled: retention })
+      .prefault({}),
+    template,
+    dns: dns.prefault({}),
+  });
+
+  const manifestSchema = z
     .strictObject({
-      initialSeconds: int(0, 3600).default(1),
-      maxSeconds: int(0, 86400).default(60),
-      resetSeconds: int(1, 86400).default(60),
+      apiVersion: z.literal(API_VERSION, { error: `must be ${API_VERSION}` }),
+      kind: z.literal(KIND, { error: `must be ${KIND}` }),
+      metadata: z.strictObject({
+        name: setName,
+        labels: stringMap.optional(),
+        annotations: stringMap.optional(),
+        // Read-only fields that a GET returns: accepted so a GET-edit-PUT round trip works, then ignored.
+        generation: z.unknown().optional(),
+        resourceVersion: z.unknown().optional(),
+        creationTimestamp: z.unknown().optional(),
+        deletionRequested: z.unknown().optional(),
+      }),
+      spec,
+      status: z.unknown().optional(),
     })
-    .prefault({}),
-  volumeClaimTemplates: z.array(volumeClaimTemplate).max(16, 'must list at most 16 templates').default([]),
-  persistentVolumeClaimRetentionPolicy: z
-    .strictObject({ whenDeleted: retention, whenScaled: retention })
-    .prefault({}),
-  template,
-  dns: dns.prefault({}),
-});
+    .superRefine((m, ctx) => checkCrossFieldRules(m, ctx))
+    .transform(normalize);
+  return manifestSchema;
+}
 
-export const manifestSchema = z
-  .strictObject({
-    apiVersion: z.literal(API_VERSION, { error: `must be ${API_VERSION}` }),
-    kind: z.literal(KIND, { error: `must be ${KIND}` }),
-    metadata: z.strictObject({
-      name: setName,
-      labels: stringMap.optional(),
-      annotations: stringMap.optional(),
-      // Read-only fields that a GET returns: accepted so a GET-edit-PUT round trip works, then ignored.
-      generation: z.unknown().optional(),
-      resourceVersion: z.unknown().optional(),
-      creationTimestamp: z.unknown().optional(),
-      deletionRequested: z.unknown().optional(),
-    }),
-    spec,
-    status: z.unknown().optional(),
-  })
-  .superRefine((m, ctx) => checkCrossFieldRules(m, ctx))
-  .transform(normalize);
+let built: ReturnType<typeof buildManifestSchema> | undefined;
+
+/** The manifest schema (zod): what parseManifest validates with, and what the OpenAPI document shows. */
+export function getManifestSchema(): ReturnType<typeof buildManifestSchema> {
+  built ??= buildManifestSchema();
+  return built;
+}
 
 /** The manifest as the rest of Ordinal sees it: validated, defaults filled, read-only fields dropped. */
-export type Manifest = z.output<typeof manifestSchema>;
+export type Manifest = z.output<ReturnType<typeof buildManifestSchema>>;
 export type SetSpec = Manifest['spec'];
 export type Template = SetSpec['template'];
 export type Probe = NonNullable<Template['readinessProbe']>;
 export type PortSpec = Template['ports'][number];
-export type ManifestInput = z.input<typeof manifestSchema>;
+export type ManifestInput = z.input<ReturnType<typeof buildManifestSchema>>;
 
-type Parsed = z.output<typeof spec> & object;
+/** What the cross-field rules read of a parsed spec (structural, so the schema's type does not depend on it). */
+interface Parsed {
+  serviceName?: string;
+  replicas: number;
+  ordinals: { start: number };
+  reserveOrdinals: number[];
+  template: ParsedTemplate;
+  dns: { provider: string; zone: string; hostedZoneId?: string; private?: boolean };
+  volumeClaimTemplates: Array<{ metadata: { name: string } }>;
+}
 
-function normalize(m: {
+function normalize<S extends { serviceName?: string }>(m: {
   apiVersion: typeof API_VERSION;
   kind: typeof KIND;
   metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> };
-  spec: Parsed;
+  spec: S;
 }) {
   const metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> } = {
     name: m.metadata.name,
@@ -262,10 +286,16 @@ function normalize(m: {
   };
 }
 
+interface ParsedProbe {
+  httpGet?: { port: number | string };
+  tcpSocket?: { port: number | string };
+  successThreshold: number;
+}
+
 interface ParsedTemplate {
   ports: Array<{ name?: string; port: number; protocol: 'TCP' | 'UDP' }>;
-  readinessProbe?: z.output<typeof probe>;
-  livenessProbe?: z.output<typeof probe>;
+  readinessProbe?: ParsedProbe;
+  livenessProbe?: ParsedProbe;
 }
 
 /** Port names and numbers are unique; probes name declared ports; liveness succeeds once. */
@@ -388,7 +418,7 @@ function isMissing(issue: z.core.$ZodIssue): boolean {
 
 /** Validates an already-decoded manifest document and fills in defaults. */
 export function parseManifest(document: unknown): ParseResult<Manifest> {
-  const result = manifestSchema.safeParse(document, { reportInput: true });
+  const result = getManifestSchema().safeParse(document, { reportInput: true });
   if (result.success) return { ok: true, value: result.data };
   return { ok: false, issues: toFieldIssues(result.error) };
 }

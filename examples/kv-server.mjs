@@ -29,14 +29,30 @@ async function fetchSnapshot(name) {
 }
 
 async function startPrimary() {
-  // Recover what replica 1 holds, if it exists: a recreated primary must not start empty.
-  try {
-    const { snapshot } = await fetchSnapshot(peerName(1));
-    data = snapshot.data;
-    version = snapshot.version;
-    console.log(`recovered version ${version} from ${peerName(1)}`);
-  } catch (err) {
-    console.log(`starting empty (${err.code ?? err.message})`);
+  // Recover what replica 1 holds: a recreated primary must not start empty. Only when replica 1's name
+  // does not exist (a new set: the primary comes first) is there nothing to recover. A replica that is
+  // slow to answer (a loaded machine) is retried, not taken for absent; after a minute, give up loudly.
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    try {
+      const { snapshot } = await fetchSnapshot(peerName(1));
+      data = snapshot.data;
+      version = snapshot.version;
+      console.log(`recovered version ${version} from ${peerName(1)}`);
+      break;
+    } catch (err) {
+      const reason = err.code ?? err.message;
+      if (reason === 'ENOTFOUND' || reason === 'ENODATA') {
+        console.log(`starting empty: ${peerName(1)} does not exist`);
+        break;
+      }
+      if (Date.now() > deadline) {
+        console.log(`starting EMPTY: could not recover from ${peerName(1)} for a minute (${reason})`);
+        break;
+      }
+      console.log(`cannot recover from ${peerName(1)} yet (${reason}), retrying`);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    }
   }
   ready = true;
 }
