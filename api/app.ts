@@ -1,20 +1,25 @@
 // The HTTP API as a hono app: a factory over a SetsPort, so tests call app.request(...) with a fake and
 // no server. Handlers only answer the happy path; everything else is thrown and rendered by onError
-// (and notFound) in the one error shape of api/errors.ts.
+// (and notFound) in the one error shape of api/errors.ts. Authentication (api/auth.ts) runs before
+// everything else, so a request it refuses never reaches a handler.
 import { OpenAPIHono } from '@hono/zod-openapi';
+import type { Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { decodeManifest, type Document, type ManifestFormat } from '../core/manifest-text.js';
-import { parseManifest } from '../core/manifest.js';
+import { MAX_REPLICAS, parseManifest } from '../core/manifest.js';
 import { applyMergePatch } from '../core/merge-patch.js';
 import type { SetView } from '../core/set-state.js';
 import { logger as defaultLogger, type Logger } from '../infra/logger.js';
+import { UNAUTHENTICATED_REQUESTER, authMiddleware, type ApiAuth, type AppEnv } from './auth.js';
 import { ApiError, errorResponse, toApiError, validationHook, type ErrorCode } from './errors.js';
+import { DEFAULT_TAIL_LINES, readLogTail } from './logs.js';
 import {
   cordonInstanceRoute,
   deleteInstanceRoute,
   deleteSetRoute,
   getSetRoute,
   healthRoute,
+  instanceLogsRoute,
   listInstancesRoute,
   listRevisionsRoute,
   listRoute53ZonesRoute,
@@ -25,36 +30,47 @@ import {
   reconcileRoute53ZoneRoute,
   uncordonInstanceRoute,
 } from './routes.js';
-import { ManifestComponent, generationFromIfMatch } from './schemas.js';
+import { ManifestComponent, generationFromIfMatch, putManifestDocument } from './schemas.js';
 import type { SetsPort } from './sets-port.js';
 import { SetError } from './sets.js';
 import type { Route53ZonesPort } from './zones-port.js';
 import { bareHostedZoneId } from './zones.js';
 
+export type { ApiAuth, AppEnv } from './auth.js';
 export type { SetsPort } from './sets-port.js';
 export type { Route53ZonesPort } from './zones-port.js';
 
 export const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024;
 /** PATCH reads, merges and applies; a concurrent change in between is retried this many times in all. */
 export const PATCH_ATTEMPTS = 3;
-/** Until auth exists, every change is recorded as coming from the API. */
-const REQUESTED_BY = 'api';
-
 export interface AppOptions {
   bodyLimitBytes?: number;
   logger?: Logger;
   /** The Route 53 zone publishers; without them the /v1/dns/route53 routes answer 404. */
   zones?: Route53ZonesPort;
+  /**
+   * The bearer tokens (a TokenStore). Without it, or while it is not enabled, nothing is checked and
+   * every change is recorded as requested by 'api'.
+   */
+  auth?: ApiAuth;
+  /** The data directory's logs folder, where the worker's process driver writes instance logs; without it the logs route answers 404. */
+  logsDir?: string;
+}
+
+/** Who asked for a change: the token's name, or 'api' when authentication is disabled. */
+function requestedBy(c: Context<AppEnv>): string {
+  return c.get('principal')?.name ?? UNAUTHENTICATED_REQUESTER;
 }
 
 const YAML_TYPES = new Set(['application/yaml', 'application/x-yaml', 'text/yaml']);
 const MERGE_PATCH_TYPES = new Set(['application/merge-patch+json', 'application/json']);
 
-export function createApp(sets: SetsPort, options: AppOptions = {}): OpenAPIHono {
+export function createApp(sets: SetsPort, options: AppOptions = {}): OpenAPIHono<AppEnv> {
   const limit = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
   const log = options.logger ?? defaultLogger;
-  const app = new OpenAPIHono({ defaultHook: validationHook });
+  const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
+  app.use('*', authMiddleware(options.auth, log));
   app.use(
     '*',
     bodyLimit({
@@ -73,7 +89,7 @@ export function createApp(sets: SetsPort, options: AppOptions = {}): OpenAPIHono
     const expectedGeneration = generationFromIfMatch(c.req.valid('header')['if-match']);
     const format = manifestFormat(c.req.header('content-type'));
     const manifest = validManifest(withName(decode(await c.req.text(), format, 'InvalidManifest'), name));
-    const { set, created } = await sets.apply(name, manifest, { expectedGeneration, requestedBy: REQUESTED_BY });
+    const { set, created } = await sets.apply(name, manifest, { expectedGeneration, requestedBy: requestedBy(c) });
     c.header('ETag', etag(set));
     if (created) {
       c.header('Location', `/v1/sets/${name}`);
@@ -100,14 +116,14 @@ export function createApp(sets: SetsPort, options: AppOptions = {}): OpenAPIHono
       throw new ApiError('UnsupportedMediaType', `PATCH takes a JSON merge patch (Content-Type: application/merge-patch+json), ${got}`);
     }
     const patch = decode(await c.req.text(), 'json', 'BadRequest');
-    const set = await patchSet(sets, name, patch, ifMatch);
+    const set = await patchSet(sets, name, patch, ifMatch, requestedBy(c));
     c.header('ETag', etag(set));
     return c.json(set, 200);
   });
 
   app.openapi(deleteSetRoute, async (c) => {
     const { name } = c.req.valid('param');
-    return c.json(await sets.delete(name, REQUESTED_BY), 202);
+    return c.json(await sets.delete(name, requestedBy(c)), 202);
   });
 
   app.openapi(listInstancesRoute, async (c) => {
@@ -118,7 +134,7 @@ export function createApp(sets: SetsPort, options: AppOptions = {}): OpenAPIHono
 
   app.openapi(deleteInstanceRoute, async (c) => {
     const { name, ordinal } = c.req.valid('param');
-    return c.json(await sets.deleteInstance(name, Number(ordinal), REQUESTED_BY), 202);
+    return c.json(await sets.deleteInstance(name, Number(ordinal), requestedBy(c)), 202);
   });
 
   app.openapi(listRevisionsRoute, async (c) => {
@@ -130,16 +146,33 @@ export function createApp(sets: SetsPort, options: AppOptions = {}): OpenAPIHono
 
   app.openapi(cordonInstanceRoute, async (c) => {
     const { name, ordinal } = c.req.valid('param');
-    const set = await sets.cordon(name, Number(ordinal), true, REQUESTED_BY);
+    const set = await sets.cordon(name, Number(ordinal), true, requestedBy(c));
     c.header('ETag', etag(set));
     return c.json(set, 200);
   });
 
   app.openapi(uncordonInstanceRoute, async (c) => {
     const { name, ordinal } = c.req.valid('param');
-    const set = await sets.cordon(name, Number(ordinal), false, REQUESTED_BY);
+    const set = await sets.cordon(name, Number(ordinal), false, requestedBy(c));
     c.header('ETag', etag(set));
     return c.json(set, 200);
+  });
+
+  app.openapi(instanceLogsRoute, async (c) => {
+    const { name, ordinal } = c.req.valid('param');
+    const { tail } = c.req.valid('query');
+    await getOrThrow(sets, name);
+    const lines = tail === undefined ? DEFAULT_TAIL_LINES : Number(tail);
+    const text = options.logsDir === undefined ? undefined : await readLogTail(options.logsDir, name, Number(ordinal), lines);
+    if (text === undefined) {
+      throw new ApiError(
+        'NotFound',
+        options.logsDir === undefined
+          ? 'this API server has no access to instance logs: it was started without a data directory'
+          : `instance ${name}-${ordinal} has no log on this host (it never ran, or the API does not share the worker's data directory)`,
+      );
+    }
+    return c.text(text, 200, { 'Content-Type': 'text/plain; charset=utf-8' });
   });
 
   const zones = (): Route53ZonesPort => {
@@ -168,16 +201,16 @@ export function createApp(sets: SetsPort, options: AppOptions = {}): OpenAPIHono
 
   // Bodies are decoded by the core, so the manifest is a $ref to a component registered here.
   app.openAPIRegistry.register('Manifest', ManifestComponent);
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
+    type: 'http',
+    scheme: 'bearer',
+    description:
+      'A token from "ordinal token create NAME [--scope read|write]" on the API\'s host. Needed once the API has tokens ' +
+      '(always when it listens beyond loopback): GET needs the read scope, PUT, PATCH, DELETE and POST the write scope.',
+  });
   let document: Record<string, unknown> | undefined;
   app.openapi(openApiRoute, (c) => {
-    document ??= app.getOpenAPI31Document({
-      openapi: '3.1.0',
-      info: {
-        title: 'Ordinal',
-        version: 'v1',
-        description: 'Kubernetes StatefulSets without Kubernetes: ordered, named, self-healing instance sets on Temporal.',
-      },
-    }) as unknown as Record<string, unknown>;
+    document ??= openApiDocument(app);
     return c.json(document, 200);
   });
 
@@ -198,6 +231,21 @@ export function createApp(sets: SetsPort, options: AppOptions = {}): OpenAPIHono
   });
 
   return app;
+}
+
+function openApiDocument(app: OpenAPIHono<AppEnv>): Record<string, unknown> {
+  const document = app.getOpenAPI31Document({
+    openapi: '3.1.0',
+    info: {
+      title: 'Ordinal',
+      version: 'v1',
+      description: 'Kubernetes StatefulSets without Kubernetes: ordered, named, self-healing instance sets on Temporal.',
+    },
+    security: [{ bearerAuth: [] }],
+  }) as unknown as { components: { schemas: Record<string, Record<string, unknown>> } };
+  const schemas = document.components.schemas;
+  schemas.Manifest = putManifestDocument(schemas.Manifest);
+  return document as unknown as Record<string, unknown>;
 }
 
 // ---- request handling helpers ----
@@ -237,9 +285,25 @@ function withName(document: Document, name: string): Document {
 
 /** Validates here too, so an invalid manifest never reaches (or starts) a workflow. */
 function validManifest(document: Document): Document {
+  refuseHugeReplicas(document);
   const parsed = parseManifest(document);
   if (!parsed.ok) throw new ApiError('InvalidManifest', 'the manifest is invalid', parsed.issues);
   return document;
+}
+
+/**
+ * The core's cross-field rules list every wanted ordinal, and run even when spec.replicas has already
+ * failed its range check: 2^53 replicas made the API process abort (out of memory), a million made it
+ * answer 500 (Math.max of a million arguments). Refused here, with the core's own message, before the
+ * core sees it. (The core itself should skip those rules while a field they read is invalid.)
+ */
+function refuseHugeReplicas(document: Document): void {
+  const spec = document.spec;
+  if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) return;
+  const replicas = (spec as Record<string, unknown>).replicas;
+  if (typeof replicas === 'number' && replicas > MAX_REPLICAS) {
+    throw new ApiError('InvalidManifest', 'the manifest is invalid', [{ path: 'spec.replicas', message: `must be at most ${MAX_REPLICAS}` }]);
+  }
 }
 
 async function getOrThrow(sets: SetsPort, name: string): Promise<SetView> {
@@ -253,7 +317,7 @@ async function getOrThrow(sets: SetsPort, name: string): Promise<SetView> {
  * update, and is retried from a fresh read. With If-Match the client chose the generation, so its
  * Conflict is final.
  */
-async function patchSet(sets: SetsPort, name: string, patch: Document, ifMatch: number | undefined): Promise<SetView> {
+async function patchSet(sets: SetsPort, name: string, patch: Document, ifMatch: number | undefined, requestedBy: string): Promise<SetView> {
   for (let attempt = 1; ; attempt++) {
     const current = await getOrThrow(sets, name);
     if (ifMatch !== undefined && ifMatch !== current.metadata.generation) {
@@ -263,7 +327,7 @@ async function patchSet(sets: SetsPort, name: string, patch: Document, ifMatch: 
     const merged = applyMergePatch(manifestOf(current), patch) as Document;
     const manifest = validManifest(withName(merged, name));
     try {
-      const { set } = await sets.apply(name, manifest, { expectedGeneration: current.metadata.generation, requestedBy: REQUESTED_BY });
+      const { set } = await sets.apply(name, manifest, { expectedGeneration: current.metadata.generation, requestedBy });
       return set;
     } catch (err) {
       const retry = ifMatch === undefined && err instanceof SetError && err.code === 'Conflict' && attempt < PATCH_ATTEMPTS;
@@ -290,7 +354,7 @@ function etag(set: SetView): string {
 // ---- 404 or 405 ----
 
 /** Methods the app routes for this path; hono answers both unknown paths and methods with notFound. */
-function allowedMethods(app: OpenAPIHono, path: string): string[] {
+function allowedMethods(app: OpenAPIHono<AppEnv>, path: string): string[] {
   const methods = new Set<string>();
   for (const route of app.routes) {
     if (route.method === 'ALL') continue; // middleware

@@ -10,6 +10,8 @@ import { SetError, type SetErrorCode } from './sets.js';
 export const ERROR_STATUS = {
   InvalidManifest: 400,
   BadRequest: 400,
+  Unauthenticated: 401,
+  Forbidden: 403,
   NotFound: 404,
   MethodNotAllowed: 405,
   Conflict: 409,
@@ -64,6 +66,8 @@ const SET_ERROR_CODES = {
 
 const STATUS_CODES: Partial<Record<number, ErrorCode>> = {
   400: 'BadRequest',
+  401: 'Unauthenticated',
+  403: 'Forbidden',
   404: 'NotFound',
   405: 'MethodNotAllowed',
   409: 'Conflict',

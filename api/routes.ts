@@ -8,6 +8,7 @@ import {
   IfMatchHeaders,
   InstanceListSchema,
   InstanceParams,
+  LogsQuery,
   ReconcileRequestSchema,
   ReconcileSummarySchema,
   RevisionListSchema,
@@ -28,6 +29,18 @@ const conflict = error('The set changed meanwhile (If-Match or a concurrent upda
 const tooLarge = error('The body is larger than the limit.');
 const unsupported = error('The Content-Type is not one this operation accepts.');
 const internal = error('Unexpected server error.');
+const unauthenticated = {
+  ...error('Authentication is enabled and the request has no valid bearer token (missing, malformed, unknown or revoked).'),
+  headers: z.object({ 'WWW-Authenticate': z.string().openapi({ description: 'Bearer realm="ordinal" (with error="invalid_token" for a token that is not valid).' }) }),
+};
+const forbidden = {
+  ...error("The token lacks the scope: reads (GET) need read, changes (PUT, PATCH, DELETE, POST) need write."),
+  headers: z.object({ 'WWW-Authenticate': z.string().openapi({ description: 'Bearer realm="ordinal", error="insufficient_scope", scope="<the scope needed>".' }) }),
+};
+/** Every route but /healthz and /openapi.json: 401 and 403 when authentication is enabled. */
+const auth = { 401: unauthenticated, 403: forbidden };
+/** Routes anyone may call, with or without a token. */
+const open: { security: Array<Record<string, string[]>> } = { security: [] };
 const unavailable = error('Temporal or the Ordinal worker did not answer.');
 
 const etag = z.object({ ETag: z.string().openapi({ description: 'The set generation, quoted: "3". Send it back as If-Match.' }) });
@@ -36,7 +49,8 @@ const setResponse = (description: string) => ({ description, headers: etag, cont
 export const healthRoute = createRoute({
   method: 'get',
   path: '/healthz',
-  summary: 'Whether the API can reach Temporal',
+  summary: 'Whether the API can reach Temporal (no token needed)',
+  ...open,
   responses: { 200: { description: 'Temporal answers.', content: json(HealthSchema) }, 500: internal, 503: unavailable },
 });
 
@@ -54,6 +68,7 @@ export const putSetRoute = createRoute({
     },
   },
   responses: {
+    ...auth,
     200: setResponse('Updated.'),
     201: {
       description: 'Created.',
@@ -73,7 +88,7 @@ export const listSetsRoute = createRoute({
   method: 'get',
   path: '/v1/sets',
   summary: 'All sets, by name',
-  responses: { 200: { description: 'The sets.', content: json(SetListSchema) }, 500: internal, 503: unavailable },
+  responses: { ...auth, 200: { description: 'The sets.', content: json(SetListSchema) }, 500: internal, 503: unavailable },
 });
 
 export const getSetRoute = createRoute({
@@ -81,7 +96,7 @@ export const getSetRoute = createRoute({
   path: '/v1/sets/{name}',
   summary: 'One set: metadata (with generation), spec and status',
   request: { params: SetParams },
-  responses: { 200: setResponse('The set.'), 400: invalid, 404: notFound, 500: internal, 503: unavailable },
+  responses: { ...auth, 200: setResponse('The set.'), 400: invalid, 404: notFound, 500: internal, 503: unavailable },
 });
 
 export const patchSetRoute = createRoute({
@@ -97,6 +112,7 @@ export const patchSetRoute = createRoute({
     },
   },
   responses: {
+    ...auth,
     200: setResponse('The patched set.'),
     400: invalid,
     404: notFound,
@@ -114,6 +130,7 @@ export const deleteSetRoute = createRoute({
   summary: 'Delete a set: instances go highest ordinal first, their DNS records with them',
   request: { params: SetParams },
   responses: {
+    ...auth,
     202: { description: 'Deletion started; GET answers 404 once it is done.', content: json(SetSchema) },
     400: invalid,
     404: notFound,
@@ -127,7 +144,7 @@ export const listInstancesRoute = createRoute({
   path: '/v1/sets/{name}/instances',
   summary: "A set's instances, by ordinal",
   request: { params: SetParams },
-  responses: { 200: { description: 'The instances.', content: json(InstanceListSchema) }, 400: invalid, 404: notFound, 500: internal, 503: unavailable },
+  responses: { ...auth, 200: { description: 'The instances.', content: json(InstanceListSchema) }, 400: invalid, 404: notFound, 500: internal, 503: unavailable },
 });
 
 export const deleteInstanceRoute = createRoute({
@@ -136,6 +153,7 @@ export const deleteInstanceRoute = createRoute({
   summary: 'Stop an instance; it is recreated under the same name',
   request: { params: InstanceParams },
   responses: {
+    ...auth,
     202: { description: 'The instance is being recreated.', content: json(SetSchema) },
     400: invalid,
     404: notFound,
@@ -151,6 +169,7 @@ export const listRevisionsRoute = createRoute({
   summary: "A set's revisions (its templates over time), newest first, with their numbers and which is current and update",
   request: { params: SetParams },
   responses: {
+    ...auth,
     200: { description: 'The revisions, newest first.', content: json(RevisionListSchema) },
     400: invalid,
     404: notFound,
@@ -160,6 +179,7 @@ export const listRevisionsRoute = createRoute({
 });
 
 const cordonResponses = (done: string) => ({
+  ...auth,
   200: setResponse(done),
   400: invalid,
   404: notFound,
@@ -184,11 +204,30 @@ export const uncordonInstanceRoute = createRoute({
   responses: cordonResponses('The instance is not cordoned (any more).'),
 });
 
+export const instanceLogsRoute = createRoute({
+  method: 'get',
+  path: '/v1/sets/{name}/instances/{ordinal}/logs',
+  summary: "The end of an instance's log: what its processes (every incarnation) wrote to stdout and stderr",
+  description:
+    'Read from the data directory the API shares with the worker (<data dir>/logs/<set>-<ordinal>.log). ' +
+    'Each incarnation starts with a line "--- <time> <name> incarnation <n> ...".',
+  request: { params: InstanceParams, query: LogsQuery },
+  responses: {
+    ...auth,
+    200: { description: 'The last lines of the log, as written.', content: { 'text/plain': { schema: z.string() } } },
+    400: invalid,
+    404: error('The set does not exist, or the instance has no log on the API\'s host.'),
+    500: internal,
+    503: unavailable,
+  },
+});
+
 export const listRoute53ZonesRoute = createRoute({
   method: 'get',
   path: '/v1/dns/route53/zones',
   summary: 'The Route 53 hosted zones sets publish to, each with its durable publisher: sets, pending sets, last flush, reconcile and error',
   responses: {
+    ...auth,
     200: { description: 'The zones with a running publisher, by zone name.', content: json(Route53ZoneListSchema) },
     404: error('This API server has no access to the Route 53 publishers.'),
     500: internal,
@@ -211,6 +250,7 @@ export const reconcileRoute53ZoneRoute = createRoute({
     },
   },
   responses: {
+    ...auth,
     200: { description: 'What was done (or, in a dry run, would be done); error is set when the reconcile could not run.', content: json(ReconcileSummarySchema) },
     400: invalid,
     404: error('No set has published to this hosted zone, so it has no publisher (or this API server has no access to the publishers).'),
@@ -224,6 +264,7 @@ export const reconcileRoute53ZoneRoute = createRoute({
 export const openApiRoute = createRoute({
   method: 'get',
   path: '/openapi.json',
-  summary: 'This OpenAPI document',
+  summary: 'This OpenAPI document (no token needed)',
+  ...open,
   responses: { 200: { description: 'The OpenAPI 3.1 document.', content: json(z.record(z.string(), z.unknown())) }, 500: internal },
 });

@@ -2,11 +2,15 @@
 // generate the OpenAPI document, so the two cannot drift; the type checks at the bottom keep the
 // response schemas honest against the core's SetView.
 import { z } from '@hono/zod-openapi';
-import { manifestSchema } from '../core/manifest.js';
+import { getManifestSchema } from '../core/manifest.js';
 import { DNS1123_LABEL, SET_NAME_MAX } from '../core/names.js';
 import type { Condition, InstanceStatus, RevisionView, SetStatus, SetView } from '../core/set-state.js';
 import { ERROR_CODES } from './errors.js';
+import { DEFAULT_TAIL_LINES, MAX_TAIL_LINES } from './logs.js';
 import type { ReconcileView, ZoneView } from './zones.js';
+
+/** Built once here: the API documents and validates with it from the start. */
+const manifestSchema = getManifestSchema();
 
 // ---- parameters ----
 
@@ -39,6 +43,23 @@ export const HostedZoneParams = z.object({
       param: { name: 'hostedZoneId', in: 'path' },
       description: 'The hosted zone id, e.g. Z0123456789ABC (a /hostedzone/ prefix, URL-encoded, is accepted).',
       example: 'Z0123456789ABC',
+    }),
+});
+
+/** How much of an instance's log: the last `tail` lines. Decimal digits only, as the ordinal. */
+export const LogsQuery = z.object({
+  tail: z
+    .string()
+    .refine((text) => /^(0|[1-9][0-9]{0,4})$/.test(text) && Number(text) <= MAX_TAIL_LINES, `must be a whole number of lines from 0 to ${MAX_TAIL_LINES}`)
+    .optional()
+    .openapi({
+      param: { name: 'tail', in: 'query' },
+      type: 'integer',
+      minimum: 0,
+      maximum: MAX_TAIL_LINES,
+      default: DEFAULT_TAIL_LINES,
+      description: `How many of the last lines to return (default ${DEFAULT_TAIL_LINES}, at most ${MAX_TAIL_LINES}).`,
+      example: 50,
     }),
 });
 
@@ -75,9 +96,27 @@ function documented<T extends z.ZodType>(schema: T): T {
  * it by $ref instead of embedding the zod schema, so zod-openapi does not parse the body itself (the
  * API reads JSON and YAML with the core's decoder, which reports positions and enforces limits).
  */
-export const ManifestComponent = documented(manifestSchema).openapi({
-  description: 'A StatefulSet manifest. On PUT, metadata.name may be omitted; it defaults to the name in the path.',
-});
+export const ManifestComponent = documented(manifestSchema)
+  .openapi({
+    description: 'A StatefulSet manifest. On PUT, metadata.name may be omitted; it defaults to the name in the path.',
+  });
+
+/**
+ * The Manifest component as PUT takes it: metadata, and metadata.name, may be left out (the path names
+ * the set). Documented so, or a fuzzer would take a manifest without them for an invalid one.
+ */
+export function putManifestDocument(component: Record<string, any>): Record<string, any> {
+  const metadata = component.properties?.metadata;
+  if (!metadata) return component;
+  return {
+    ...component,
+    required: (component.required ?? []).filter((field: string) => field !== 'metadata'),
+    properties: {
+      ...component.properties,
+      metadata: { ...metadata, required: (metadata.required ?? []).filter((field: string) => field !== 'name') },
+    },
+  };
+}
 export const manifestRef = { $ref: '#/components/schemas/Manifest' } as const;
 
 export const mergePatchBody = {

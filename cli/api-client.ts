@@ -170,12 +170,28 @@ export class ApiClient {
     return body as ReconcileView;
   }
 
+  /** GET /v1/sets/{name}/instances/{ordinal}/logs?tail=N: the end of the instance's log, as text. */
+  async logs(name: string, ordinal: number, tail: number): Promise<string> {
+    const { text } = await this.requestText('GET', `${setPath(name)}/instances/${ordinal}/logs?tail=${tail}`, { accept: 'text/plain, application/json' });
+    return text;
+  }
+
   async request(
     method: string,
     path: string,
     options: { body?: string; contentType?: string; timeoutMs?: number; ifMatch?: number } = {},
   ): Promise<{ status: number; body: unknown }> {
-    const headers: Record<string, string> = { accept: 'application/json' };
+    const { status, text } = await this.requestText(method, path, options);
+    return { status, body: parseJson(text) };
+  }
+
+  /** A request whose successful answer is returned as text; an error answer is thrown as an ApiError. */
+  private async requestText(
+    method: string,
+    path: string,
+    options: { body?: string; contentType?: string; timeoutMs?: number; ifMatch?: number; accept?: string } = {},
+  ): Promise<{ status: number; text: string }> {
+    const headers: Record<string, string> = { accept: options.accept ?? 'application/json' };
     if (options.contentType) headers['content-type'] = options.contentType;
     if (options.ifMatch !== undefined) headers['if-match'] = `"${options.ifMatch}"`;
     if (this.token) headers.authorization = `Bearer ${this.token}`;
@@ -193,9 +209,8 @@ export class ApiClient {
     } catch (err) {
       throw new UnreachableError(this.baseUrl, networkReason(err, timeoutMs), { cause: err });
     }
-    const body = parseJson(text);
-    if (response.ok) return { status: response.status, body };
-    throw toApiError(response, body, text);
+    if (response.ok) return { status: response.status, text };
+    throw toApiError(response, parseJson(text), text);
   }
 }
 

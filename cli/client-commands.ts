@@ -3,6 +3,7 @@
 //   cordon NAME ORDINAL | uncordon NAME ORDINAL
 //   rollout status NAME | rollout history NAME | rollout undo NAME | rollout pause NAME | rollout resume NAME
 //   dns zones | dns reconcile (--hosted-zone-id ID | --zone NAME) [--dry-run]
+//   logs NAME ORDINAL [--tail N]
 // Exit codes: 0 success; 1 the request failed (the API rejected it, bad input, a wait timed out, the set
 // went away, or the rollout failed); 2 the API could not be reached.
 import { readFile } from 'node:fs/promises';
@@ -12,7 +13,8 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { decodeManifest } from '../core/manifest-text.js';
 import type { RevisionView, SetView } from '../core/set-state.js';
 import type { ReconcileView } from '../api/zones.js';
-import { ApiClient, ApiError, DEFAULT_API_URL, REQUEST_TIMEOUT_MS, UnreachableError, defaultApiUrl, type ManifestContentType } from './api-client.js';
+import { ApiClient, ApiError, DEFAULT_API_URL, REQUEST_TIMEOUT_MS, UnreachableError, type ManifestContentType } from './api-client.js';
+import { ClientConfigError, configPath, resolveConnection, type Connection } from './client-config.js';
 import {
   formatDuration,
   formatError,
@@ -45,7 +47,11 @@ Exit codes:
 const CONNECTION_HELP = `
 Connection:
   --api-url, else ORDINAL_API_URL, else ORDINAL_API_HOST/ORDINAL_API_PORT (where "ordinal api"
-  listens), else ${DEFAULT_API_URL}. When ORDINAL_TOKEN is set it is sent as a bearer token.`;
+  listens), else "apiUrl" in the config file, else ${DEFAULT_API_URL}.
+  Token (sent as a bearer token): --token, else ORDINAL_TOKEN, else "token" in the config file.
+  The config file is ORDINAL_CONFIG, else ~/.config/ordinal/config.json:
+  {"apiUrl": "https://...", "token": "ord_..."}; with a token it must be private (chmod 600).
+  On loopback without tokens the API needs none; "ordinal token create" on its host makes one.`;
 
 /** A failure of the command itself (bad input, a wait that did not end well): exit code 1. */
 export class CliError extends Error {
@@ -61,7 +67,11 @@ export class CliError extends Error {
 
 interface ConnectionOptions {
   apiUrl?: string;
+  token?: string;
 }
+
+/** The connection of this run, for the hints printed with an error. */
+let connection: Connection | undefined;
 
 export function registerClientCommands(program: Command): void {
   program.addHelpText('after', `${EXIT_CODES_HELP}\n${CONNECTION_HELP}`);
@@ -213,6 +223,24 @@ export function registerClientCommands(program: Command): void {
       await setPaused(api(options), name, false);
     }));
 
+  client(program.command('logs'))
+    .description("print the end of an instance's log: what its processes (every incarnation) wrote to stdout and stderr")
+    .argument('<name>', 'set name')
+    .argument('<ordinal>', 'the instance ordinal (1 for web-1)', nonNegativeInteger('ordinal'))
+    .addOption(
+      new Option('--tail <lines>', 'how many of the last lines (at most 10000)')
+        .default(200)
+        .argParser(option((text) => {
+          const lines = parseNonNegativeInteger(text, '--tail');
+          if (lines > 10_000) throw new Error(`--tail must be at most 10000, got '${text}'`);
+          return lines;
+        })),
+    )
+    .addHelpText('after', "\nThe API reads the log from the data directory it shares with the worker (<data dir>/logs/<set>-<ordinal>.log).")
+    .action(run(async (name: string, ordinal: number, options: ConnectionOptions & { tail: number }) => {
+      process.stdout.write(await api(options).logs(name, ordinal, options.tail));
+    }));
+
   // `ordinal dns` itself runs the embedded DNS server (server-commands.ts); these are its client subcommands.
   const dns = program.commands.find((c) => c.name() === 'dns') ?? program.command('dns').description('Route 53 hosted zones');
   client(dns.command('zones'))
@@ -261,15 +289,29 @@ function client(command: Command): Command {
     .addOption(
       new Option('--api-url <url>', `base URL of the Ordinal API (default: ${DEFAULT_API_URL})`).env('ORDINAL_API_URL'),
     )
+    .addOption(new Option('--token <token>', 'API bearer token (default: ORDINAL_TOKEN, else the config file); visible to other local users in the process list, so prefer those'))
     .addHelpText('after', `${EXIT_CODES_HELP}\n${CONNECTION_HELP}`);
 }
 
 function api(options: ConnectionOptions): ApiClient {
   try {
-    return new ApiClient({ baseUrl: options.apiUrl || defaultApiUrl(), token: process.env.ORDINAL_TOKEN });
+    connection = resolveConnection({ apiUrl: options.apiUrl, token: options.token });
+    return new ApiClient({ baseUrl: connection.apiUrl, token: connection.token });
   } catch (err) {
     throw new CliError((err as Error).message);
   }
+}
+
+/** What to do about a 401: where a token goes, or that the one sent was refused. */
+function unauthenticatedHint(): string {
+  if (connection?.token === undefined) {
+    const file = connection?.configPath ?? configPath();
+    return (
+      'hint: this API needs a token: set ORDINAL_TOKEN (or --token, or "token" in ' +
+      `${file}) to one made by "ordinal token create NAME" on the API's host\n`
+    );
+  }
+  return `hint: the API refused the token from ${connection.tokenSource}: revoked, mistyped, or made for another API ("ordinal token list" on its host)\n`;
 }
 
 function out(text: string, end = '\n'): void {
@@ -294,8 +336,12 @@ function report(err: unknown): number {
   }
   if (err instanceof ApiError) {
     let text = formatError(err.message, err.details);
-    if (err.status === 401 && !process.env.ORDINAL_TOKEN) text += 'hint: set ORDINAL_TOKEN to the API token\n';
+    if (err.status === 401) text += unauthenticatedHint();
     process.stderr.write(text);
+    return EXIT_FAILED;
+  }
+  if (err instanceof ClientConfigError) {
+    process.stderr.write(formatError(err.message));
     return EXIT_FAILED;
   }
   if (err instanceof CliError) {

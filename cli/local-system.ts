@@ -82,7 +82,7 @@ export async function up(config: OrdinalConfig, options: { demo?: boolean; examp
 
     console.log(`
 Ordinal is up (data in ${config.dataDir})
-  API          ${api.url}
+  API          ${api.url}${api.authenticated ? ' (bearer tokens required: ORDINAL_TOKEN)' : ''}
   DNS          ${config.dns.host}:${config.dns.port} (UDP and TCP), zone ${config.zone}
   Temporal     ${config.temporal.address}${uiUrl ? `\n  Temporal UI  ${uiUrl}` : ''}
   Logs         ${logFile} (instances: ${path.join(config.dataDir, 'logs')}/<name>.log)
@@ -163,8 +163,11 @@ async function startDns(config: OrdinalConfig, opts: { quiet?: boolean } = {}): 
 
 async function startApi(config: OrdinalConfig): Promise<Stop> {
   const { service, zones, close } = await createSetsService(config);
-  const api = await startApiServer({ config, sets: service, zones, logger });
-  console.log(`API on ${api.url} (Temporal ${config.temporal.address})`);
+  const api = await startApiServer({ config, sets: service, zones, logger }).catch(async (err: unknown) => {
+    await close();
+    throw err;
+  });
+  console.log(`API on ${api.url} (Temporal ${config.temporal.address}; ${api.authenticated ? `bearer tokens from ${config.auth.tokensFile}` : 'no authentication: loopback only'})`);
   return async () => {
     await api.close();
     await close();

@@ -3,6 +3,7 @@
 import { Command } from 'commander';
 import { registerClientCommands } from './client-commands.js';
 import { registerServerCommands } from './server-commands.js';
+import { registerTokenCommands } from './token-commands.js';
 
 export function buildProgram(): Command {
   const program = new Command('ordinal')
@@ -11,6 +12,7 @@ export function buildProgram(): Command {
     .configureHelp({ sortSubcommands: false });
   registerServerCommands(program);
   registerClientCommands(program);
+  registerTokenCommands(program);
   return program;
 }
 

@@ -6,15 +6,28 @@ import { loadConfig } from '../infra/config.js';
 
 const system = () => import('./local-system.js');
 
+/**
+ * Errors a person fixes by configuration (the API beyond loopback without tokens, an unreadable token
+ * file, a bad variable): printed as one line, exit 1, no stack trace.
+ */
+async function reported(fn: () => Promise<void>): Promise<void> {
+  try {
+    await fn();
+  } catch (err) {
+    const name = (err as Error | undefined)?.name;
+    if (name !== 'InsecureBindError' && name !== 'TokenFileError' && !(err instanceof Error && /^ORDINAL_|^TEMPORAL_/.test(err.message))) throw err;
+    process.stderr.write(`error: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+}
+
 export function registerServerCommands(program: Command): void {
   program
     .command('up')
     .description('run the whole local system: Temporal dev server, worker, DNS server and API (Ctrl-C stops all)')
     .option('--demo', 'also apply a manifest (--example) and print the dig commands to try')
     .option('--example <file>', 'manifest to apply with --demo', 'examples/web.yaml')
-    .action(async (options: { demo?: boolean; example: string }) => {
-      await (await system()).up(loadConfig(), options);
-    });
+    .action((options: { demo?: boolean; example: string }) => reported(async () => (await system()).up(loadConfig(), options)));
 
   program
     .command('worker')
@@ -26,14 +39,23 @@ export function registerServerCommands(program: Command): void {
   program
     .command('api')
     .description('run the HTTP API alone against TEMPORAL_ADDRESS')
-    .option('--host <host>', 'address to bind (ORDINAL_API_HOST)')
+    .option('--host <host>', 'address to bind (ORDINAL_API_HOST; default 127.0.0.1). Beyond loopback it needs tokens ("ordinal token create")')
     .option('--port <port>', 'port to bind (ORDINAL_API_PORT)')
-    .action(async (options: { host?: string; port?: string }) => {
-      const env = { ...process.env };
-      if (options.host) env.ORDINAL_API_HOST = options.host;
-      if (options.port) env.ORDINAL_API_PORT = options.port;
-      await (await system()).runApi(loadConfig(env));
-    });
+    .addHelpText(
+      'after',
+      '\nOn loopback without tokens anyone on this host may call it. Once the token file (ORDINAL_TOKENS_FILE, else\n' +
+        '<ORDINAL_DATA_DIR>/tokens.json) holds a token, or with ORDINAL_API_AUTH=required, every request but\n' +
+        'GET /healthz and GET /openapi.json needs "Authorization: Bearer <token>". It refuses to listen beyond\n' +
+        'loopback without that. It speaks plain HTTP: put a TLS reverse proxy in front when it is exposed.',
+    )
+    .action((options: { host?: string; port?: string }) =>
+      reported(async () => {
+        const env = { ...process.env };
+        if (options.host) env.ORDINAL_API_HOST = options.host;
+        if (options.port) env.ORDINAL_API_PORT = options.port;
+        await (await system()).runApi(loadConfig(env));
+      }),
+    );
 
   program
     .command('dns')

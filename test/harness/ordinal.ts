@@ -8,7 +8,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { startApiServer } from '../../api/server.js';
+import { startApiServer, type ApiServer, type ApiServerOptions } from '../../api/server.js';
+import type { SetsPort } from '../../api/sets-port.js';
 import { SetsService } from '../../api/sets.js';
 import { Route53ZonesService } from '../../api/zones.js';
 import { ProcessDriver } from '../../activities/drivers/process.js';
@@ -51,6 +52,12 @@ export interface TestOrdinal {
   startWorker(): Promise<void>;
   /** A driver on the same data dir, as a restarted worker would see it. */
   driver(): ProcessDriver;
+  /**
+   * Another real API server over the same Temporal, worker and data dir (closed by stop()): on another
+   * host or port, with its own token settings (`auth`, default: this data dir's token file, not
+   * required), or over a wrapper of `sets`. Rejects as startApiServer does (e.g. beyond loopback without tokens).
+   */
+  startApi(options?: { host?: string; port?: number; auth?: OrdinalConfig['auth']; sets?: SetsPort } & Pick<ApiServerOptions, 'logger'>): Promise<ApiServer>;
   stop(): Promise<void>;
 }
 
@@ -100,6 +107,17 @@ export async function startTestOrdinal(options: { workflowLimits?: { maxHistoryE
   };
   await startWorker();
   const driver = new ProcessDriver({ dataDir, addressPool: config.addressPool });
+  const extraApis: ApiServer[] = [];
+  const startApi: TestOrdinal['startApi'] = async (options = {}) => {
+    const server = await startApiServer({
+      config: { ...config, api: { host: options.host ?? '127.0.0.1', port: options.port ?? 0 }, auth: options.auth ?? config.auth },
+      sets: options.sets ?? sets,
+      zones,
+      logger: options.logger,
+    });
+    extraApis.push(server);
+    return server;
+  };
 
   return {
     config,
@@ -114,6 +132,7 @@ export async function startTestOrdinal(options: { workflowLimits?: { maxHistoryE
     stopWorker,
     startWorker,
     driver: () => driver,
+    startApi,
     async stop() {
       // Leave no set workflow behind on the shared server: they would wait forever for this worker.
       for await (const execution of client.workflow.list({
@@ -123,6 +142,7 @@ export async function startTestOrdinal(options: { workflowLimits?: { maxHistoryE
       }
       await stopWorker();
       await apiServer.close();
+      await Promise.all(extraApis.map((server) => server.close()));
       await driver.stopAll(2_000);
       driver.close();
       await dnsServer.close();

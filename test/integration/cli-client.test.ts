@@ -189,7 +189,11 @@ interface Run {
 
 async function ordinal(args: string[], options: { api?: FakeApi; env?: Record<string, string>; input?: string } = {}): Promise<Run> {
   const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const key of ['ORDINAL_API_URL', 'ORDINAL_API_HOST', 'ORDINAL_API_PORT', 'ORDINAL_TOKEN']) delete env[key];
+  for (const key of ['ORDINAL_API_URL', 'ORDINAL_API_HOST', 'ORDINAL_API_PORT', 'ORDINAL_TOKEN', 'ORDINAL_CONFIG', 'ORDINAL_TOKENS_FILE', 'ORDINAL_DATA_DIR']) {
+    delete env[key];
+  }
+  // Never the config file of whoever runs the tests: an empty config folder unless a test gives one.
+  env.XDG_CONFIG_HOME = path.join(tmp, 'no-config');
   if (options.api) env.ORDINAL_API_URL = options.api.url;
   Object.assign(env, options.env);
   const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
@@ -1300,11 +1304,14 @@ describe.concurrent('connection, token and errors', () => {
   });
 
   it('hints at ORDINAL_TOKEN on a 401 without one', async ({ expect }) => {
-    await withApi({ 'GET /v1/sets': { status: 401, body: { error: { code: 'Unauthorized', message: 'a bearer token is required', details: [] } } } }, async (api) => {
+    await withApi({ 'GET /v1/sets': { status: 401, body: { error: { code: 'Unauthenticated', message: 'a bearer token is required', details: [] } } } }, async (api) => {
+      const configFile = path.join(tmp, 'no-config', 'ordinal', 'config.json');
       expect(await ordinal(['get'], { api })).toEqual({
         code: 1,
         stdout: '',
-        stderr: 'error: a bearer token is required\nhint: set ORDINAL_TOKEN to the API token\n',
+        stderr:
+          'error: a bearer token is required\n' +
+          `hint: this API needs a token: set ORDINAL_TOKEN (or --token, or "token" in ${configFile}) to one made by "ordinal token create NAME" on the API's host\n`,
       });
     });
   });
@@ -1335,5 +1342,181 @@ describe.concurrent('connection, token and errors', () => {
       expect(run.stdout).toMatch(/ {2}2 {2}the Ordinal API could not be reached/);
     }
     expect((await ordinal(['get', '--help'])).stdout).toContain('ORDINAL_TOKEN');
+  });
+});
+
+describe.concurrent('token: --token, ORDINAL_TOKEN, the config file', () => {
+  const OK = { 'GET /v1/sets': { status: 200, body: { items: [] } } };
+
+  /** A config file in a folder of its own, with the given content and mode. */
+  async function configFile(content: unknown, mode: number): Promise<string> {
+    const dir = await fs.mkdtemp(path.join(tmp, 'config-'));
+    const file = path.join(dir, 'config.json');
+    await fs.writeFile(file, typeof content === 'string' ? content : JSON.stringify(content));
+    await fs.chmod(file, mode);
+    return file;
+  }
+
+  it('--token wins over ORDINAL_TOKEN, which wins over the config file', async ({ expect }) => {
+    await withApi(OK, async (api) => {
+      const config = await configFile({ token: 'from-file' }, 0o600);
+      const env = { ORDINAL_CONFIG: config };
+      expect((await ordinal(['get', '--token', 'from-flag'], { api, env: { ...env, ORDINAL_TOKEN: 'from-env' } })).code).toBe(0);
+      expect((await ordinal(['get'], { api, env: { ...env, ORDINAL_TOKEN: 'from-env' } })).code).toBe(0);
+      expect((await ordinal(['get'], { api, env })).code).toBe(0);
+      expect(api.requests.map((r) => r.authorization)).toEqual(['Bearer from-flag', 'Bearer from-env', 'Bearer from-file']);
+    });
+  });
+
+  it('reads the API URL and token from ~/.config/ordinal/config.json (XDG_CONFIG_HOME); the environment wins', async ({ expect }) => {
+    await withApi(OK, async (api) => {
+      const xdg = await fs.mkdtemp(path.join(tmp, 'xdg-'));
+      await fs.mkdir(path.join(xdg, 'ordinal'));
+      const file = path.join(xdg, 'ordinal', 'config.json');
+      await fs.writeFile(file, JSON.stringify({ apiUrl: api.url, token: 'ord_config' }), { mode: 0o600 });
+      const run = await ordinal(['get'], { env: { XDG_CONFIG_HOME: xdg } });
+      expect(run).toEqual({ code: 0, stdout: '', stderr: 'No sets found.\n' });
+      expect(api.requests.map((r) => r.authorization)).toEqual(['Bearer ord_config']);
+      // ORDINAL_API_URL wins over the file's apiUrl (the file's token is still used).
+      const elsewhere = `http://127.0.0.1:${await freePort()}`;
+      expect((await ordinal(['get'], { env: { XDG_CONFIG_HOME: xdg, ORDINAL_API_URL: elsewhere } })).code).toBe(2);
+    });
+  });
+
+  it('refuses a config file with a token that others can read, sending nothing', async ({ expect }) => {
+    await withApi(OK, async (api) => {
+      for (const mode of [0o644, 0o640, 0o604, 0o660]) {
+        const file = await configFile({ apiUrl: api.url, token: 'ord_secret' }, mode);
+        const run = await ordinal(['get'], { env: { ORDINAL_CONFIG: file } });
+        expect(run.code, mode.toString(8)).toBe(1);
+        expect(run.stderr).toBe(
+          `error: the config file ${file} holds an API token but is open to other users (mode 0${mode.toString(8)}); run "chmod 600 ${file}" (nothing was sent)\n`,
+        );
+        expect(run.stderr).not.toContain('ord_secret');
+      }
+      // Without a token there is nothing to protect: a readable file with only apiUrl is fine.
+      const open = await configFile({ apiUrl: api.url }, 0o644);
+      expect((await ordinal(['get'], { env: { ORDINAL_CONFIG: open } })).code).toBe(0);
+      expect(api.requests).toHaveLength(1);
+    });
+  });
+
+  it('reports a missing ORDINAL_CONFIG, a malformed file and unknown fields', async ({ expect }) => {
+    const missing = path.join(tmp, 'nope', 'config.json');
+    expect(await ordinal(['get'], { env: { ORDINAL_CONFIG: missing } })).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: `error: cannot read the config file ${missing} (ORDINAL_CONFIG): no such file\n`,
+    });
+    const broken = await configFile('{"token": ', 0o600);
+    expect((await ordinal(['get'], { env: { ORDINAL_CONFIG: broken } })).stderr).toMatch(/is not valid JSON/);
+    const typo = await configFile({ apiurl: 'http://x' }, 0o600);
+    expect((await ordinal(['get'], { env: { ORDINAL_CONFIG: typo } })).stderr).toContain("unknown field 'apiurl'");
+  });
+
+  it('on a 401 with a token, says which token was refused', async ({ expect }) => {
+    const reply = { status: 401, body: { error: { code: 'Unauthenticated', message: 'the bearer token is not valid: unknown, revoked or mistyped', details: [] } } };
+    await withApi({ 'GET /v1/sets': reply }, async (api) => {
+      const run = await ordinal(['get'], { api, env: { ORDINAL_TOKEN: 'ord_revoked' } });
+      expect(run.code).toBe(1);
+      expect(run.stderr).toBe(
+        'error: the bearer token is not valid: unknown, revoked or mistyped\n' +
+          'hint: the API refused the token from ORDINAL_TOKEN: revoked, mistyped, or made for another API ("ordinal token list" on its host)\n',
+      );
+    });
+  });
+
+  it("prints the API's 403 as it is", async ({ expect }) => {
+    const message = "the token 'dashboard' has the read scope; DELETE needs the write scope";
+    await withApi({ 'DELETE /v1/sets/web': { status: 403, body: { error: { code: 'Forbidden', message, details: [] } } } }, async (api) => {
+      expect(await ordinal(['delete', 'web'], { api, env: { ORDINAL_TOKEN: 'ord_read' } })).toEqual({ code: 1, stdout: '', stderr: `error: ${message}\n` });
+    });
+  });
+});
+
+describe.concurrent('ordinal logs', () => {
+  it('GETs the end of the log with ?tail and prints it as it is', async ({ expect }) => {
+    const text = '--- 2025-01-01T00:00:00.000Z web-1 incarnation 1\nhello\nworld\n';
+    await withApi({ 'GET /v1/sets/web/instances/1/logs?tail=200': { status: 200, raw: text, headers: { 'content-type': 'text/plain; charset=utf-8' } }, 'GET /v1/sets/web/instances/1/logs?tail=2': { status: 200, raw: 'hello\nworld\n', headers: { 'content-type': 'text/plain' } } }, async (api) => {
+      expect(await ordinal(['logs', 'web', '1'], { api, env: { ORDINAL_TOKEN: 'ord_x' } })).toEqual({ code: 0, stdout: text, stderr: '' });
+      expect(await ordinal(['logs', 'web', '1', '--tail', '2'], { api })).toEqual({ code: 0, stdout: 'hello\nworld\n', stderr: '' });
+      expect(api.requests.map((r) => [r.method, r.url, r.authorization])).toEqual([
+        ['GET', '/v1/sets/web/instances/1/logs?tail=200', 'Bearer ord_x'],
+        ['GET', '/v1/sets/web/instances/1/logs?tail=2', undefined],
+      ]);
+    });
+  });
+
+  it("checks the ordinal and --tail before calling the API, and reports the API's 404", async ({ expect }) => {
+    await withApi({ 'GET /v1/sets/web/instances/9/logs?tail=200': apiError(404, 'NotFound', 'instance web-9 has no log on this host') }, async (api) => {
+      for (const args of [['logs', 'web', '-1'], ['logs', 'web', 'x'], ['logs', 'web', '0', '--tail', '10001'], ['logs', 'web', '0', '--tail', 'all']]) {
+        const run = await ordinal(args, { api });
+        expect(run.code, args.join(' ')).toBe(1);
+        expect(run.stderr).toMatch(/error: /);
+      }
+      expect(api.requests).toEqual([]);
+      expect(await ordinal(['logs', 'web', '9'], { api })).toEqual({ code: 1, stdout: '', stderr: 'error: instance web-9 has no log on this host\n' });
+    });
+  });
+});
+
+describe.concurrent('ordinal token create, list, revoke (on the data dir, not through the API)', () => {
+  it('create prints the token once on stdout and stores only its hash, 0600, in <data dir>/tokens.json', async ({ expect }) => {
+    const dataDir = await fs.mkdtemp(path.join(tmp, 'data-'));
+    const env = { ORDINAL_DATA_DIR: dataDir };
+    const created = await ordinal(['token', 'create', 'ci', '--scope', 'write'], { env });
+    expect(created.code).toBe(0);
+    expect(created.stdout).toMatch(/^ord_[A-Za-z0-9_-]{43}\n$/);
+    expect(created.stderr).toContain("token 'ci' created with scope read and write");
+    const token = created.stdout.trim();
+    const file = path.join(dataDir, 'tokens.json');
+    const stored = JSON.parse(await fs.readFile(file, 'utf8'));
+    expect(stored).toEqual([{ name: 'ci', scopes: ['read', 'write'], hash: expect.stringMatching(/^sha256:[0-9a-f]{64}$/), createdAt: expect.any(String) }]);
+    expect(JSON.stringify(stored)).not.toContain(token.slice(4));
+    expect((await fs.stat(file)).mode & 0o777).toBe(0o600);
+
+    expect((await ordinal(['token', 'create', 'dashboard'], { env })).code).toBe(0);
+    const list = await ordinal(['token', 'list'], { env });
+    expect(list.code).toBe(0);
+    expect(list.stdout.split('\n')[0]).toMatch(/^NAME +SCOPES +CREATED$/);
+    expect(list.stdout).toMatch(/\nci +read,write +\d{4}-/);
+    expect(list.stdout).toMatch(/\ndashboard +read +\d{4}-/);
+    expect(list.stdout).not.toContain('sha256');
+    const json = JSON.parse((await ordinal(['token', 'list', '-o', 'json'], { env })).stdout);
+    expect(json.items.map((t: { name: string }) => t.name)).toEqual(['ci', 'dashboard']);
+
+    expect(await ordinal(['token', 'revoke', 'ci'], { env })).toEqual({ code: 0, stdout: "token 'ci' revoked\n", stderr: '' });
+    expect(await ordinal(['token', 'revoke', 'ci'], { env })).toEqual({ code: 1, stdout: '', stderr: `error: no token named 'ci' in ${file}\n` });
+    expect(JSON.parse(await fs.readFile(file, 'utf8')).map((t: { name: string }) => t.name)).toEqual(['dashboard']);
+  });
+
+  it('uses ORDINAL_TOKENS_FILE, or --tokens-file', async ({ expect }) => {
+    const dir = await fs.mkdtemp(path.join(tmp, 'tokens-'));
+    const viaEnv = path.join(dir, 'env.json');
+    const viaFlag = path.join(dir, 'flag.json');
+    expect((await ordinal(['token', 'create', 'a'], { env: { ORDINAL_TOKENS_FILE: viaEnv } })).code).toBe(0);
+    expect((await ordinal(['token', 'create', 'b', '--tokens-file', viaFlag], { env: { ORDINAL_TOKENS_FILE: viaEnv } })).code).toBe(0);
+    expect(JSON.parse(await fs.readFile(viaEnv, 'utf8')).map((t: { name: string }) => t.name)).toEqual(['a']);
+    expect(JSON.parse(await fs.readFile(viaFlag, 'utf8')).map((t: { name: string }) => t.name)).toEqual(['b']);
+  });
+
+  it('refuses a duplicate or invalid name and an unknown scope; says so when there are no tokens', async ({ expect }) => {
+    const dataDir = await fs.mkdtemp(path.join(tmp, 'data-'));
+    const env = { ORDINAL_DATA_DIR: dataDir };
+    expect((await ordinal(['token', 'create', 'ci'], { env })).code).toBe(0);
+    const again = await ordinal(['token', 'create', 'ci'], { env });
+    expect(again).toMatchObject({ code: 1, stdout: '' });
+    expect(again.stderr).toContain("a token named 'ci' exists already");
+    for (const name of ['api', 'a b', '../x']) {
+      const run = await ordinal(['token', 'create', name], { env });
+      expect(run.code, name).toBe(1);
+      expect(run.stdout).toBe('');
+    }
+    const scope = await ordinal(['token', 'create', 'x', '--scope', 'admin'], { env });
+    expect(scope.code).toBe(1);
+    expect(scope.stderr).toContain('must be read or write');
+    const empty = await ordinal(['token', 'list'], { env: { ORDINAL_DATA_DIR: path.join(dataDir, 'none') } });
+    expect(empty).toMatchObject({ code: 0, stdout: '' });
+    expect(empty.stderr).toMatch(/^No tokens in /);
   });
 });

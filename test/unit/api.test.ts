@@ -910,7 +910,7 @@ describe('cordon and uncordon', () => {
 });
 
 describe('errors everywhere have the one shape', () => {
-  it.each(['/', '/nope', '/v1', '/v1/sets/web/unknown', '/v1/sets/web/instances/0/logs', '/v1/sets/', '/v1/sets/web/revisions/1', '/v1/sets/web/cordon'])('unknown route %s is 404', async (path) => {
+  it.each(['/', '/nope', '/v1', '/v1/sets/web/unknown', '/v1/sets/web/instances/0/log', '/v1/sets/', '/v1/sets/web/revisions/1', '/v1/sets/web/cordon'])('unknown route %s is 404', async (path) => {
     await expectError(await request(path), 404, 'NotFound');
   });
 
@@ -998,6 +998,7 @@ describe('GET /openapi.json', () => {
         'GET /v1/sets/{name}/revisions',
         'PUT /v1/sets/{name}/instances/{ordinal}/cordon',
         'DELETE /v1/sets/{name}/instances/{ordinal}/cordon',
+        'GET /v1/sets/{name}/instances/{ordinal}/logs',
         'GET /v1/dns/route53/zones',
         'POST /v1/dns/route53/zones/{hostedZoneId}/reconcile',
         'GET /openapi.json',
@@ -1057,7 +1058,7 @@ describe('GET /openapi.json', () => {
     const put = doc.paths['/v1/sets/{name}'].put;
     expect(put.parameters!.map((p) => `${p.in}:${p.name}`)).toContain('header:if-match');
     expect(Object.keys(put.requestBody.content)).toEqual(['application/json', 'application/yaml']);
-    expect(Object.keys(put.responses).sort()).toEqual(['200', '201', '400', '409', '413', '415', '500', '503']);
+    expect(Object.keys(put.responses).sort()).toEqual(['200', '201', '400', '401', '403', '409', '413', '415', '500', '503']);
     expect(put.responses['200'].headers.ETag).toBeDefined();
     const patchOp = doc.paths['/v1/sets/{name}'].patch;
     expect(Object.keys(patchOp.requestBody.content)).toEqual(['application/merge-patch+json', 'application/json']);
@@ -1066,12 +1067,12 @@ describe('GET /openapi.json', () => {
   it('documents the revisions and cordon routes', async () => {
     const doc = await document();
     const revisions = doc.paths['/v1/sets/{name}/revisions'].get;
-    expect(Object.keys(revisions.responses).sort()).toEqual(['200', '400', '404', '500', '503']);
+    expect(Object.keys(revisions.responses).sort()).toEqual(['200', '400', '401', '403', '404', '500', '503']);
     expect(revisions.responses['200'].content['application/json'].schema).toEqual({ $ref: '#/components/schemas/RevisionList' });
     for (const method of ['put', 'delete']) {
       const operation = doc.paths['/v1/sets/{name}/instances/{ordinal}/cordon'][method];
       expect(operation.requestBody, method).toBeUndefined();
-      expect(Object.keys(operation.responses).sort(), method).toEqual(['200', '400', '404', '409', '500', '503']);
+      expect(Object.keys(operation.responses).sort(), method).toEqual(['200', '400', '401', '403', '404', '409', '500', '503']);
       expect(operation.responses['200'].content['application/json'].schema).toEqual({ $ref: '#/components/schemas/Set' });
       expect(operation.responses['200'].headers.ETag).toBeDefined();
     }
@@ -1307,7 +1308,7 @@ describe('Route 53 zones', () => {
   it('is in the OpenAPI document: the path parameter, an optional strict body, the responses and their schemas', async () => {
     const doc = await (await request('/openapi.json')).json();
     const list = doc.paths['/v1/dns/route53/zones'].get;
-    expect(Object.keys(list.responses).sort()).toEqual(['200', '404', '500', '503']);
+    expect(Object.keys(list.responses).sort()).toEqual(['200', '401', '403', '404', '500', '503']);
     expect(list.responses['200'].content['application/json'].schema).toEqual({ $ref: '#/components/schemas/Route53ZoneList' });
 
     const op = doc.paths['/v1/dns/route53/zones/{hostedZoneId}/reconcile'].post;
@@ -1315,7 +1316,7 @@ describe('Route 53 zones', () => {
     expect(op.parameters[0].schema.pattern).toBeDefined();
     expect(op.requestBody.required).toBe(false);
     expect(op.requestBody.content['application/json'].schema).toEqual({ $ref: '#/components/schemas/ReconcileRequest' });
-    expect(Object.keys(op.responses).sort()).toEqual(['200', '400', '404', '413', '415', '500', '503']);
+    expect(Object.keys(op.responses).sort()).toEqual(['200', '400', '401', '403', '404', '413', '415', '500', '503']);
     expect(op.responses['200'].content['application/json'].schema).toEqual({ $ref: '#/components/schemas/ReconcileSummary' });
 
     const { ReconcileRequest, ReconcileSummary, Route53Zone, Route53ZoneList } = doc.components.schemas;
