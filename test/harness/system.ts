@@ -1,6 +1,7 @@
 // Ordinal as production runs it, for end-to-end tests: `ordinal dns`, `ordinal api` and `ordinal
-// worker` as separate processes sharing a data directory, against the shared Temporal server. Each
-// can be killed (-9) and restarted; the CLI runs as a real process too.
+// worker` as separate processes sharing a data directory, against the shared Temporal server (or, with
+// options, any Temporal server: the fault suite runs its own). Each can be killed (-9) and restarted;
+// the CLI runs as a real process too.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -8,6 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { ProcessDriver } from '../../activities/drivers/process.js';
+import type { Logger } from '../../infra/logger.js';
 import { uniqueAddressPool, uniqueName } from './ordinal.js';
 import { freePort, temporalAddress, temporalNamespace, waitFor, workflowBundlePath } from './services.js';
 
@@ -19,6 +21,8 @@ export type Component = 'dns' | 'api' | 'worker';
 export class ComponentProcess {
   private child: ChildProcess | undefined;
   output = '';
+  /** How the last run ended (exit code or signal), once it has; undefined while it runs or before a start. */
+  lastExit: { code: number | null; signal: NodeJS.Signals | null; at: number } | undefined;
 
   constructor(
     readonly component: Component,
@@ -31,10 +35,20 @@ export class ComponentProcess {
     return this.child?.pid;
   }
 
+  /** True while the last process started runs. */
+  get running(): boolean {
+    const child = this.child;
+    return child !== undefined && child.exitCode === null && child.signalCode === null;
+  }
+
   async start(): Promise<void> {
     const outputStart = this.output.length;
     const child = spawn(process.execPath, [BIN, this.component], { env: this.env, cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
+    this.lastExit = undefined;
+    child.once('exit', (code, signal) => {
+      if (this.child === child) this.lastExit = { code, signal, at: Date.now() };
+    });
     child.stdout!.on('data', (d) => (this.output += d));
     child.stderr!.on('data', (d) => (this.output += d));
     // Fail at once, with its output, when the component exits instead of starting.
@@ -86,30 +100,54 @@ export interface TestSystem {
   stop(): Promise<void>;
 }
 
-export async function startSystem(): Promise<TestSystem> {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ordinal-e2e-'));
+export interface SystemOptions {
+  /** Temporal frontend, 'host:port' (default: the shared server of the vitest run). */
+  temporalAddress?: string;
+  /** Default: the shared server's namespace. */
+  temporalNamespace?: string;
+  /** A prebuilt workflow bundle for the worker (default: the one vitest's global setup built). */
+  workflowBundle?: string;
+  /** Loopback pool for instance addresses (default: uniqueAddressPool()). */
+  addressPool?: string;
+  /** Prefix of the temporary data directory's name (default 'ordinal-e2e-'). */
+  dataDirPrefix?: string;
+  /** Extra environment for every component and CLI run. */
+  env?: NodeJS.ProcessEnv;
+  /** Logger of the harness's own ProcessDriver (`driver`), e.g. a silent one. */
+  driverLogger?: Logger;
+}
+
+/**
+ * Starts `ordinal dns`, `ordinal api` and `ordinal worker` against the shared Temporal server, or the
+ * one `options` names (which is how code outside vitest, such as the fault suite's runner, uses it).
+ */
+export async function startSystem(options: SystemOptions = {}): Promise<TestSystem> {
+  const address = options.temporalAddress ?? temporalAddress();
+  const namespace = options.temporalNamespace ?? (options.temporalAddress ? 'default' : temporalNamespace());
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), options.dataDirPrefix ?? 'ordinal-e2e-'));
   const [apiPort, dnsPort] = [await freePort(), await freePort()];
   const env: NodeJS.ProcessEnv = {
     ...process.env,
-    TEMPORAL_ADDRESS: temporalAddress(),
-    TEMPORAL_NAMESPACE: temporalNamespace(),
+    TEMPORAL_ADDRESS: address,
+    TEMPORAL_NAMESPACE: namespace,
     ORDINAL_DATA_DIR: dataDir,
     ORDINAL_TASK_QUEUE: uniqueName('ordinal-e2e'),
     ORDINAL_API_PORT: String(apiPort),
     ORDINAL_DNS_PORT: String(dnsPort),
-    ORDINAL_ADDRESS_POOL: uniqueAddressPool(),
-    ORDINAL_WORKFLOW_BUNDLE: workflowBundlePath(),
+    ORDINAL_ADDRESS_POOL: options.addressPool ?? uniqueAddressPool(),
+    ORDINAL_WORKFLOW_BUNDLE: options.workflowBundle ?? workflowBundlePath(),
     ORDINAL_API_URL: `http://127.0.0.1:${apiPort}`,
     ORDINAL_LOG_LEVEL: 'warn',
+    ...options.env,
   };
   const dns = new ComponentProcess('dns', env, /DNS server on/);
   const api = new ComponentProcess('api', env, /API on http/);
   const worker = new ComponentProcess('worker', env, /worker polling/);
   await Promise.all([dns.start(), api.start(), worker.start()]);
 
-  const connection = await Connection.connect({ address: temporalAddress() });
-  const client = new Client({ connection, namespace: temporalNamespace() });
-  const driver = new ProcessDriver({ dataDir, addressPool: env.ORDINAL_ADDRESS_POOL });
+  const connection = await Connection.connect({ address });
+  const client = new Client({ connection, namespace });
+  const driver = new ProcessDriver({ dataDir, addressPool: env.ORDINAL_ADDRESS_POOL, logger: options.driverLogger });
 
   return {
     env,

@@ -1,0 +1,157 @@
+// `npm run test:faults`: the full fault-injection run. For each fault kind, --trials trials (scenario
+// round-robin, injection point, victims and down times from the seeded RNG), against Ordinal in its
+// production shape on a Temporal dev server of its own; prints the per-kind table and the details of
+// every violation, writes test/faults/results/latest.json. Exit code 1 when a trial did not converge or
+// broke an invariant.
+//
+//   tsx test/faults/run.ts [--trials 20] [--seed 1] [--only kind[,kind...]] [--trial INDEX] [--parallel N] [--out FILE]
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import { FAULT_KINDS, type FaultKind } from './lib/context.js';
+import { RESULTS_DIR, buildReport, renderFailures, renderTable, writeReport } from './lib/report.js';
+import { FaultSystem } from './lib/system.js';
+import { runTrial, type TrialResult } from './lib/trial.js';
+
+const USAGE = `usage: tsx test/faults/run.ts [--trials N] [--seed S] [--only KIND[,KIND...]] [--trial INDEX] [--parallel N] [--out FILE]
+  --trials N    trials per fault kind (default 20)
+  --seed S      run seed (default 1); trial i of kind K uses a seed derived from (S, K, i)
+  --only KINDS  fault kinds to run, comma-separated: ${FAULT_KINDS.join(', ')}
+  --trial INDEX run only trial INDEX of each selected kind (to reproduce one)
+  --parallel N  independent systems (each its own Temporal server, data dir and address pool) taking
+                trials from one queue (default 1: one trial at a time)
+  --out FILE    JSON report (default test/faults/results/latest.json)
+`;
+
+interface Options {
+  trials: number;
+  seed: number;
+  only: FaultKind[];
+  trial?: number;
+  parallel: number;
+  out: string;
+}
+
+function parse(argv: string[]): Options | 'help' {
+  const options: Options = { trials: 20, seed: 1, only: [...FAULT_KINDS], parallel: 1, out: path.join(RESULTS_DIR, 'latest.json') };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const value = () => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${arg} needs a value`);
+      return v;
+    };
+    const integer = (v: string, min: number) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < min) throw new Error(`${arg} must be an integer >= ${min}, got '${v}'`);
+      return n;
+    };
+    if (arg === '--help' || arg === '-h') return 'help';
+    else if (arg === '--trials') options.trials = integer(value(), 1);
+    else if (arg === '--seed') options.seed = integer(value(), 0);
+    else if (arg === '--trial') options.trial = integer(value(), 0);
+    else if (arg === '--parallel') options.parallel = integer(value(), 1);
+    else if (arg === '--out') options.out = path.resolve(value());
+    else if (arg === '--only') {
+      const kinds = value().split(',').map((k) => k.trim()).filter(Boolean);
+      const unknown = kinds.filter((k) => !(FAULT_KINDS as readonly string[]).includes(k));
+      if (unknown.length) throw new Error(`unknown fault kind(s): ${unknown.join(', ')}; known: ${FAULT_KINDS.join(', ')}`);
+      options.only = kinds as FaultKind[];
+    } else throw new Error(`unknown argument '${arg}'`);
+  }
+  return options;
+}
+
+const began = Date.now();
+const log = (message: string) => process.stderr.write(`[faults +${((Date.now() - began) / 1000).toFixed(1)}s] ${message}\n`);
+
+async function main(): Promise<number> {
+  let options: Options | 'help';
+  try {
+    options = parse(process.argv.slice(2));
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (options === 'help') {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (os.platform() !== 'linux') {
+    process.stderr.write('the fault suite needs Linux (the process driver and the timeline read /proc)\n');
+    return 2;
+  }
+
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ordinal-faults-run-'));
+  const bundlePath = path.join(tmp, 'workflow-bundle.js');
+  log('bundling the workflows');
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: fileURLToPath(new URL('../../workflows/index.ts', import.meta.url)),
+    logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: (m) => process.stderr.write(`${m}\n`) },
+  });
+  fs.writeFileSync(bundlePath, code);
+
+  const systems: FaultSystem[] = [];
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= Promise.allSettled(systems.map((sys) => sys.stop())).then(() => fs.rmSync(tmp, { recursive: true, force: true })));
+  process.once('SIGINT', () => void stop().then(() => process.exit(130)));
+  process.once('SIGTERM', () => void stop().then(() => process.exit(143)));
+
+  const results: TrialResult[] = [];
+  const startedAt = new Date().toISOString();
+  const indices = options.trial !== undefined ? [options.trial] : Array.from({ length: options.trials }, (_, i) => i);
+  const queue = options.only.flatMap((kind) => indices.map((index) => ({ kind, index })));
+  const meta = () => ({
+    seed: options.seed,
+    trialsPerKind: indices.length,
+    startedAt,
+    durationMs: Date.now() - began,
+    parallel: options.parallel,
+    machine: { cpus: os.cpus().length, loadAverage: os.loadavg() },
+  });
+  try {
+    for (let i = 0; i < Math.min(options.parallel, queue.length); i++) {
+      const prefix = options.parallel > 1 ? `[system ${i}] ` : '';
+      systems.push(await FaultSystem.start({ workflowBundle: bundlePath, addressPool: `127.${62 + i}.0.0/16`, log: (m) => log(prefix + m) }));
+    }
+    await Promise.all(
+      systems.map(async (sys) => {
+        for (let job = queue.shift(); job; job = queue.shift()) {
+          const { kind, index } = job;
+          const result = await runTrial(sys, kind, index, options.seed, { log });
+          results.push(result);
+          log(
+            `${kind} #${index} ${result.scenario} (fault at ${result.injectedAtMs ?? '-'} ms): ` +
+              `${result.converged ? `converged in ${((result.convergenceMs ?? 0) / 1000).toFixed(1)}s` : `NOT converged: ${result.notConvergedBecause}`}, ` +
+              `${result.violations.length} violations, ${(result.durationMs / 1000).toFixed(1)}s [${result.notes.join('; ')}]` +
+              (result.violations.length ? `\n  ${result.violations.join('\n  ')}` : ''),
+          );
+          // After every trial, so an interrupted run leaves what it measured.
+          writeReport(buildReport(sorted(results), meta()), options.out);
+        }
+      }),
+    );
+  } finally {
+    await stop();
+  }
+  const report = buildReport(sorted(results), meta());
+  writeReport(report, options.out);
+  process.stdout.write(`\n${renderTable(report.summary)}\n\n${renderFailures(results, options.seed)}\n\n`);
+  process.stdout.write(`seed ${options.seed}, ${indices.length} trials per kind, ${options.parallel} system(s), ${(report.durationMs / 60_000).toFixed(1)} min; report in ${path.relative(process.cwd(), options.out)}\n`);
+  return report.totals.converged === report.totals.trials && report.totals.violations === 0 ? 0 : 1;
+}
+
+function sorted(results: TrialResult[]): TrialResult[] {
+  return [...results].sort((a, b) => FAULT_KINDS.indexOf(a.kind) - FAULT_KINDS.indexOf(b.kind) || a.index - b.index);
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
+    process.exit(1);
+  },
+);
