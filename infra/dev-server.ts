@@ -279,7 +279,8 @@ export async function ensureSearchAttributes(
     if ((err as { code?: number }).code !== 6) {
       throw new Error(
         `cannot add search attributes ${missing.map(([name, type]) => `${name}=${type}`).join(', ')} ` +
-          `to namespace ${namespace}: ${(err as Error).message}`,
+          `to namespace ${namespace}: ${(err as Error).message} ` +
+          '(on Temporal Cloud, add them once with "tcld namespace search-attributes add" or in the Cloud UI)',
         { cause: err },
       );
     }
