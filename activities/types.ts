@@ -30,6 +30,8 @@ export interface WatchedInstance {
   ready: boolean;
   readinessProbe?: Probe;
   livenessProbe?: Probe;
+  /** ECS templates: 'healthCheck' makes the container health check (HEALTHY) decide readiness instead of probes. */
+  readiness?: 'probes' | 'healthCheck';
   ports: PortSpec[];
   dnsName: string;
   serviceDnsName: string;

@@ -83,7 +83,7 @@ export function createWatchActivity(deps: { driver: InstanceDriver; runProbe: ty
           return gone.map((w) => exitChange(w, exit));
         }
 
-        const changes = await probeDue(request.instances, memory, deps.runProbe, signal);
+        const changes = await probeDue(request.instances, memory, deps.runProbe, signal, deps.driver);
         if (changes.length > 0) return changes;
 
         const now = Date.now();
@@ -102,7 +102,8 @@ export function createWatchActivity(deps: { driver: InstanceDriver; runProbe: ty
 function exitChange(w: WatchedInstance, exit: InstanceExit | undefined): InstanceChange {
   const sameIncarnation = exit && exit.handle.ordinal === w.handle.ordinal && exit.handle.incarnation === w.handle.incarnation;
   let message = 'the process exited';
-  if (sameIncarnation && exit.exitCode !== undefined) message = `the process exited with code ${exit.exitCode}`;
+  if (sameIncarnation && exit.message !== undefined) message = exit.message;
+  else if (sameIncarnation && exit.exitCode !== undefined) message = `the process exited with code ${exit.exitCode}`;
   else if (sameIncarnation && exit.signal !== undefined) message = `the process was killed by ${exit.signal}`;
   return { ordinal: w.handle.ordinal, incarnation: w.handle.incarnation, kind: 'exited', message };
 }
@@ -120,6 +121,7 @@ async function probeDue(
   memory: ProbeMemory,
   runProbe: typeof RunProbe,
   signal: AbortSignal,
+  driver: InstanceDriver,
 ): Promise<InstanceChange[]> {
   const changes: InstanceChange[] = [];
   const attempts: Promise<void>[] = [];
@@ -129,7 +131,14 @@ async function probeDue(
     const change = (kind: InstanceChange['kind'], message: string) =>
       changes.push({ ordinal: w.handle.ordinal, incarnation: w.handle.incarnation, kind, message });
 
-    if (!w.readinessProbe) {
+    if (w.readiness === 'healthCheck') {
+      // The container health check decides, as the driver last saw it (its watch polls ECS).
+      const health = driver.health?.(w.handle) ?? 'UNKNOWN';
+      const healthy = health === 'HEALTHY';
+      if (healthy !== w.ready) {
+        change(healthy ? 'ready' : 'unready', `container health check: ${health}`);
+      }
+    } else if (!w.readinessProbe) {
       // Without a readiness probe a running instance is Ready.
       if (!w.ready) change('ready', 'the process is running (no readiness probe)');
     } else {

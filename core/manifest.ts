@@ -9,6 +9,7 @@ import {
   isDnsZone,
   isPortName,
 } from './names.js';
+import { FARGATE_CPUS, fargateMemoryRule, isFargateSize } from './ecs.js';
 
 export const API_VERSION = 'ordinal.dev/v1';
 export const KIND = 'StatefulSet';
@@ -105,9 +106,115 @@ function buildManifestSchema() {
     workingDir: z.string().min(1).optional(),
   });
 
+  const awsId = (prefix: string, what: string) =>
+    z.string({ error: `must be ${what} id such as ${prefix}-0123456789abcdef0` }).regex(new RegExp(`^${prefix}-[0-9a-f]{8,17}$`), `must be ${what} id such as ${prefix}-0123456789abcdef0`);
+  const roleArn = z
+    .string({ error: 'must be an IAM role ARN' })
+    .regex(/^arn:aws[a-z-]*:iam::[0-9]{12}:role\/[A-Za-z0-9+=,.@_\/-]{1,512}$/, 'must be an IAM role ARN such as arn:aws:iam::123456789012:role/name');
+
+  /** ECS container health check; the names are ECS's, in seconds. */
+  const ecsHealthCheck = z.strictObject({
+    command: z
+      .array(z.string({ error: 'must be a string' }).min(1, 'must not be empty'), { error: 'must be an array of strings' })
+      .min(2, 'must be ["CMD", program, args...] or ["CMD-SHELL", "shell command"]')
+      .refine((c) => c[0] === 'CMD' || c[0] === 'CMD-SHELL', 'must start with "CMD" (argv follows) or "CMD-SHELL" (a shell command follows)'),
+    intervalSeconds: int(5, 300).default(30),
+    timeoutSeconds: int(2, 60).default(5),
+    retries: int(1, 10).default(3),
+    startPeriodSeconds: int(0, 300).default(0),
+  });
+
+  /** The ECS/Fargate driver: one Fargate task per instance (awsvpc networking). */
+  const ecsTemplate = z
+    .strictObject({
+      /** Cluster name or ARN. */
+      cluster: z
+        .string({ error: 'must be an ECS cluster name or ARN' })
+        .regex(
+          /^([A-Za-z0-9_-]{1,255}|arn:aws[a-z-]*:ecs:[a-z0-9-]+:[0-9]{12}:cluster\/[A-Za-z0-9_-]{1,255})$/,
+          'must be an ECS cluster name (letters, digits, - and _, at most 255) or a cluster ARN',
+        ),
+      image: z
+        .string({ error: 'must be a container image reference' })
+        .min(1, 'must not be empty')
+        .max(1024, 'must be at most 1024 characters')
+        .regex(/^[^\s]*$/, 'must be a container image reference without whitespace'),
+      /** CPU units (1024 = 1 vCPU) and memory in MiB: a valid Fargate combination. */
+      cpu: int(256, 16384).default(256),
+      memory: int(512, 122880).default(512),
+      subnets: z.array(awsId('subnet', 'a subnet')).min(1, 'must list at least one subnet').max(16, 'must list at most 16 subnets'),
+      securityGroups: z.array(awsId('sg', 'a security group')).max(5, 'must list at most 5 security groups').default([]),
+      assignPublicIp: z.boolean({ error: 'must be true or false' }).default(false),
+      executionRoleArn: roleArn.optional(),
+      taskRoleArn: roleArn.optional(),
+      /** Name of the task's one container; default: the set's name. */
+      containerName: z
+        .string()
+        .regex(/^[A-Za-z0-9_-]{1,255}$/, 'must be letters, digits, - and _ (at most 255)')
+        .optional(),
+      /** Overrides the image's CMD (argv, as process.command). */
+      command: argv.optional(),
+      env: envMap.default({}),
+      healthCheck: ecsHealthCheck.optional(),
+      /** What makes an instance Ready: the template's readinessProbe (probes), or the container health check. */
+      readiness: z.enum(['probes', 'healthCheck'], { error: 'must be probes or healthCheck' }).default('probes'),
+      /** Where volumeClaimTemplates live: one EFS access point per instance and template. */
+      efs: z
+        .strictObject({
+          fileSystemId: z.string({ error: 'must be an EFS file system id' }).regex(/^fs-[0-9a-f]{8,40}$/, 'must be an EFS file system id such as fs-0123456789abcdef0'),
+          /** Owner and permissions of each access point's root directory when EFS creates it. */
+          ownerUid: int(0, 4294967295).default(0),
+          ownerGid: int(0, 4294967295).default(0),
+          permissions: z.string().regex(/^[0-7]{3,4}$/, 'must be octal permissions such as 0755').default('0755'),
+          /** Mount with the task role's IAM authorization. */
+          iam: z.boolean({ error: 'must be true or false' }).default(false),
+        })
+        .optional(),
+      /** Where each volume is mounted; default /volumes/<template>. */
+      volumeMounts: z
+        .array(
+          z.strictObject({
+            name: z.string().min(1, 'must not be empty').refine(isDns1123Label, LABEL_RULE),
+            mountPath: z.string().regex(/^\/[^\s]*$/, 'must be an absolute path').max(512, 'must be at most 512 characters'),
+          }),
+        )
+        .default([]),
+      /** CloudWatch Logs (awslogs driver); needs executionRoleArn. */
+      awslogs: z
+        .strictObject({
+          group: z.string().regex(/^[\.\-_/#A-Za-z0-9]{1,512}$/, 'must be a CloudWatch Logs group name'),
+          region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-[0-9]$/, 'must be an AWS region such as us-east-1').optional(),
+          streamPrefix: z.string().regex(/^[^:*]{1,128}$/, 'must be at most 128 characters, without : or *').default('ordinal'),
+        })
+        .optional(),
+    })
+    .superRefine((e, ctx) => {
+      if (!FARGATE_CPUS.includes(e.cpu)) {
+        ctx.addIssue({ code: 'custom', path: ['cpu'], message: `must be a Fargate CPU size: ${FARGATE_CPUS.join(', ')}` });
+      } else if (!isFargateSize(e.cpu, e.memory)) {
+        ctx.addIssue({ code: 'custom', path: ['memory'], message: `must be a Fargate size: ${fargateMemoryRule(e.cpu)}` });
+      }
+      if (e.readiness === 'healthCheck' && !e.healthCheck) {
+        ctx.addIssue({ code: 'custom', path: ['healthCheck'], message: 'is required when readiness is healthCheck' });
+      }
+      if (e.awslogs && !e.executionRoleArn) {
+        ctx.addIssue({ code: 'custom', path: ['executionRoleArn'], message: 'is required with awslogs (ECS writes the logs with it)' });
+      }
+      const names = new Set<string>();
+      const paths = new Set<string>();
+      e.volumeMounts.forEach((m, i) => {
+        if (names.has(m.name)) ctx.addIssue({ code: 'custom', path: ['volumeMounts', i, 'name'], message: `duplicate volume mount '${m.name}'` });
+        if (paths.has(m.mountPath)) ctx.addIssue({ code: 'custom', path: ['volumeMounts', i, 'mountPath'], message: `duplicate mount path '${m.mountPath}'` });
+        names.add(m.name);
+        paths.add(m.mountPath);
+      });
+    });
+
   const template = z
     .strictObject({
-      process: processTemplate,
+      /** Exactly one of process and ecs: which driver runs the instances. */
+      process: processTemplate.optional(),
+      ecs: ecsTemplate.optional(),
       ports: z.array(port).default([]),
       readinessProbe: probe.optional(),
       livenessProbe: probe.optional(),
@@ -253,6 +360,8 @@ export type Manifest = z.output<ReturnType<typeof buildManifestSchema>>;
 export type SetSpec = Manifest['spec'];
 export type Template = SetSpec['template'];
 export type Probe = NonNullable<Template['readinessProbe']>;
+export type EcsTemplate = NonNullable<Template['ecs']>;
+export type ProcessTemplate = NonNullable<Template['process']>;
 export type PortSpec = Template['ports'][number];
 export type ManifestInput = z.input<ReturnType<typeof buildManifestSchema>>;
 
@@ -293,13 +402,78 @@ interface ParsedProbe {
 }
 
 interface ParsedTemplate {
+  process?: unknown;
+  ecs?: { readiness: 'probes' | 'healthCheck'; efs?: unknown; volumeMounts: Array<{ name: string }> };
   ports: Array<{ name?: string; port: number; protocol: 'TCP' | 'UDP' }>;
-  readinessProbe?: ParsedProbe;
-  livenessProbe?: ParsedProbe;
+  readinessProbe?: ParsedProbe & { exec?: unknown };
+  livenessProbe?: ParsedProbe & { exec?: unknown };
+}
+
+/** The driver a template asks for. */
+export type DriverKind = 'process' | 'ecs';
+
+export function templateKind(template: { ecs?: unknown }): DriverKind {
+  return template.ecs !== undefined ? 'ecs' : 'process';
+}
+
+/** Whether an instance of this template must pass a check (probe or health check) before it is Ready. */
+export function hasReadinessGate(template: { readinessProbe?: unknown; ecs?: { readiness: string } }): boolean {
+  return template.readinessProbe !== undefined || template.ecs?.readiness === 'healthCheck';
+}
+
+/**
+ * Template fields that cannot change once a set exists, beside IMMUTABLE_FIELDS: the driver (an instance
+ * cannot move between a local process and ECS), the ECS cluster (the driver finds an identity's tasks in
+ * it) and the EFS file system (the instances' data lives there). Returns the field issues.
+ */
+export function immutableTemplateChanges(
+  before: { ecs?: { cluster: string; efs?: { fileSystemId: string } } },
+  after: { ecs?: { cluster: string; efs?: { fileSystemId: string } } },
+): FieldIssue[] {
+  const kindBefore = templateKind(before);
+  if (kindBefore !== templateKind(after)) {
+    return [
+      {
+        path: `spec.template.${templateKind(after)}`,
+        message: `cannot change once the set exists: the set's instances run on the ${kindBefore} driver; create a new set to use another`,
+      },
+    ];
+  }
+  const issues: FieldIssue[] = [];
+  if (before.ecs && after.ecs) {
+    if (before.ecs.cluster !== after.ecs.cluster) {
+      issues.push({ path: 'spec.template.ecs.cluster', message: "cannot change once the set exists: the instances' tasks run in it; create a new set to move" });
+    }
+    const fsBefore = before.ecs.efs?.fileSystemId;
+    const fsAfter = after.ecs.efs?.fileSystemId;
+    if (fsBefore !== undefined && fsBefore !== fsAfter) {
+      issues.push({ path: 'spec.template.ecs.efs.fileSystemId', message: "cannot change once the set exists: existing instances' data lives on it" });
+    }
+  }
+  return issues;
 }
 
 /** Port names and numbers are unique; probes name declared ports; liveness succeeds once. */
 function checkTemplateRules(t: ParsedTemplate, ctx: z.RefinementCtx): void {
+  if (t.process === undefined && t.ecs === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['process'], message: 'is required: a template has exactly one of process or ecs' });
+  } else if (t.process !== undefined && t.ecs !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['ecs'], message: 'must not be given together with process: a template has exactly one of process or ecs' });
+  }
+  if (t.ecs) {
+    for (const probeName of ['readinessProbe', 'livenessProbe'] as const) {
+      if (t[probeName]?.exec !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [probeName, 'exec'],
+          message: "is not available with ecs: exec probes run on the worker's host, not in the task; use httpGet or tcpSocket, or ecs.healthCheck",
+        });
+      }
+    }
+    if (t.ecs.readiness === 'healthCheck' && t.readinessProbe !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['readinessProbe'], message: 'must not be given when ecs.readiness is healthCheck (the container health check decides readiness)' });
+    }
+  }
   const seenNames = new Set<string>();
   const seenPorts = new Set<string>();
   t.ports.forEach((p, i) => {
@@ -357,6 +531,25 @@ function checkCrossFieldRules(m: { metadata: { name: string }; spec: Parsed }, c
     }
     volumes.add(env);
   });
+  if (t.ecs) {
+    if (m.spec.volumeClaimTemplates.length > 0 && t.ecs.efs === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['spec', 'template', 'ecs', 'efs'],
+        message: "is required when the set has volumeClaimTemplates: each instance's volumes are EFS access points",
+      });
+    }
+    const claims = new Set(m.spec.volumeClaimTemplates.map((v) => v.metadata.name));
+    t.ecs.volumeMounts.forEach((mount, i) => {
+      if (!claims.has(mount.name)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['spec', 'template', 'ecs', 'volumeMounts', i, 'name'],
+          message: `names volume '${mount.name}', but spec.volumeClaimTemplates has no template of that name`,
+        });
+      }
+    });
+  }
   // Route 53 records carry an ownership TXT record at a name 14 characters longer.
   const limit = m.spec.dns.provider === 'route53' ? 253 - ROUTE53_OWNERSHIP_OVERHEAD : 253;
   const tooLong = names.find((name) => name.length > limit);

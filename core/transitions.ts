@@ -4,7 +4,7 @@ import type { InstanceHandle } from '../activities/drivers/driver.js';
 import type { InstanceChange } from '../activities/types.js';
 import type { PublishOutcome } from './dns-records.js';
 import type { Action } from './planner.js';
-import { IMMUTABLE_FIELDS, desiredOrdinals, parseManifest, type FieldIssue, type Manifest } from './manifest.js';
+import { IMMUTABLE_FIELDS, desiredOrdinals, hasReadinessGate, immutableTemplateChanges, parseManifest, type FieldIssue, type Manifest } from './manifest.js';
 import { instanceName } from './names.js';
 import { canonicalJson, revisionName } from './revision.js';
 import { backoffPolicy, recordFailure, type InstanceState, type SetState } from './set-state.js';
@@ -45,6 +45,7 @@ export function checkApply(state: SetState, document: unknown, expectedGeneratio
     const details = (Object.keys(IMMUTABLE_FIELDS) as Array<keyof typeof IMMUTABLE_FIELDS>)
       .filter((field) => canonicalJson(state.manifest!.spec[field]) !== canonicalJson(parsed.value.spec[field]))
       .map((field) => ({ path: `spec.${field}`, message: `cannot change once the set exists: ${IMMUTABLE_FIELDS[field]}` }));
+    details.push(...immutableTemplateChanges(state.manifest.spec.template, parsed.value.spec.template));
     if (details.length > 0) return reject({ type: 'InvalidManifest', message: 'the manifest changes immutable fields', details });
   }
   return { ok: true, value: parsed.value };
@@ -183,7 +184,8 @@ export function markCreating(state: SetState, action: Extract<Action, { kind: 'c
 
 export function applyCreated(state: SetState, action: Extract<Action, { kind: 'create' }>, handle: InstanceHandle): void {
   const existing = instance(state, action.ordinal);
-  const hasReadinessProbe = templateOf(state, action.revision).readinessProbe !== undefined;
+  // A readiness probe, or (ECS) the container health check.
+  const hasReadinessProbe = hasReadinessGate(templateOf(state, action.revision));
   upsertInstance(state, {
     restarts: 0,
     consecutiveFailures: 0,

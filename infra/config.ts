@@ -21,6 +21,11 @@ export interface OrdinalConfig {
   addressPool: string;
   /** Written into every Route 53 ownership record: which Ordinal installation owns a record. */
   route53OwnerId: string;
+  /**
+   * The ECS/Fargate driver (sets with `template.ecs`); undefined when the worker is not configured for it.
+   * On with ORDINAL_ECS=enabled or ORDINAL_ECS_ENDPOINT; credentials come from the AWS SDK's chain.
+   */
+  ecs?: EcsConfig;
   /** The API's bearer tokens (infra/tokens.ts). */
   auth: {
     /** ORDINAL_TOKENS_FILE, else <dataDir>/tokens.json. */
@@ -28,6 +33,17 @@ export interface OrdinalConfig {
     /** ORDINAL_API_AUTH=required: tokens are needed even while the token file holds none. */
     required: boolean;
   };
+}
+
+export interface EcsConfig {
+  /** ORDINAL_ECS_REGION, else AWS_REGION, else AWS_DEFAULT_REGION, else the SDK's shared config. */
+  region?: string;
+  /** ORDINAL_ECS_ENDPOINT: one endpoint for ECS, EC2 and EFS (an emulator such as moto_server). */
+  endpoint?: string;
+  /** ORDINAL_ECS_CLUSTERS (comma-separated): where to look for a set's tasks after a restart; default every cluster. */
+  clusters?: string[];
+  /** ORDINAL_ECS_POLL_MS: how often watched tasks are described (default 2000). */
+  pollMs?: number;
 }
 
 export const DEFAULTS = {
@@ -70,9 +86,41 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
     zone: env.ORDINAL_DNS_ZONE || DEFAULTS.zone,
     addressPool: env.ORDINAL_ADDRESS_POOL || DEFAULTS.addressPool,
     route53OwnerId: env.ORDINAL_ROUTE53_OWNER_ID || DEFAULTS.route53OwnerId,
+    ...ecsConfig(env),
     auth: {
       tokensFile: env.ORDINAL_TOKENS_FILE ? path.resolve(cwd, env.ORDINAL_TOKENS_FILE) : path.join(dataDir, 'tokens.json'),
       required: parseAuthMode(env.ORDINAL_API_AUTH) === 'required',
+    },
+  };
+}
+
+function ecsConfig(env: NodeJS.ProcessEnv): { ecs?: EcsConfig } {
+  const mode = env.ORDINAL_ECS ?? '';
+  if (!['', 'enabled', 'disabled'].includes(mode)) {
+    throw new Error(`ORDINAL_ECS must be 'enabled' or 'disabled' (the default, unless ORDINAL_ECS_ENDPOINT is set), got '${mode}'`);
+  }
+  const endpoint = env.ORDINAL_ECS_ENDPOINT || undefined;
+  if (mode === 'disabled' || (mode === '' && !endpoint)) return {};
+  if (endpoint !== undefined && !/^https?:\/\/[^\s]+$/.test(endpoint)) {
+    throw new Error(`ORDINAL_ECS_ENDPOINT must be an http(s) URL, got '${endpoint}'`);
+  }
+  const region = env.ORDINAL_ECS_REGION || env.AWS_REGION || env.AWS_DEFAULT_REGION || undefined;
+  const clusters = (env.ORDINAL_ECS_CLUSTERS ?? '')
+    .split(',')
+    .map((c) => c.trim())
+    .filter((c) => c !== '');
+  const poll = env.ORDINAL_ECS_POLL_MS;
+  let pollMs: number | undefined;
+  if (poll !== undefined && poll !== '') {
+    pollMs = Number(poll);
+    if (!Number.isInteger(pollMs) || pollMs < 10 || pollMs > 600_000) throw new Error(`ORDINAL_ECS_POLL_MS must be an integer from 10 to 600000, got '${poll}'`);
+  }
+  return {
+    ecs: {
+      ...(region ? { region } : {}),
+      ...(endpoint ? { endpoint } : {}),
+      ...(clusters.length > 0 ? { clusters } : {}),
+      ...(pollMs !== undefined ? { pollMs } : {}),
     },
   };
 }

@@ -5,6 +5,8 @@ import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleOption
 import { createActivities } from '../activities/index.js';
 import { EmbeddedDnsProvider } from '../activities/dns/embedded.js';
 import { ProcessDriver } from '../activities/drivers/process.js';
+import { EcsDriver } from '../activities/drivers/ecs/ecs.js';
+import { DriverRouter } from '../activities/drivers/router.js';
 import { createRoute53Activities, setWorkflowExists } from '../activities/dns/route53/activities.js';
 import { createRoute53 } from '../activities/dns/route53/client.js';
 import { Route53DnsProvider } from '../activities/dns/route53/dns-provider.js';
@@ -34,6 +36,10 @@ export function workflowBundle(): Promise<WorkflowBundleOption> {
 export interface OrdinalWorker {
   worker: Worker;
   driver: ProcessDriver;
+  /** The ECS driver, when the worker is configured for it (config.ecs). */
+  ecs?: EcsDriver;
+  /** What the activities use: dispatches to the process or the ECS driver. */
+  router: DriverRouter;
   /** Runs until shutdown() (or a fatal error). */
   run(): Promise<void>;
   /** Stops polling, lets running activities finish or fail over, then closes the connection. */
@@ -44,6 +50,8 @@ export async function createOrdinalWorker(config: OrdinalConfig, options: { bund
   installTemporalLogging();
   const paths = dataPaths(config.dataDir);
   const driver = new ProcessDriver({ dataDir: config.dataDir, addressPool: config.addressPool, logger: logger.child({ component: 'driver' }) });
+  const ecs = config.ecs ? new EcsDriver({ ...config.ecs, logger: logger.child({ component: 'ecs-driver' }) }) : undefined;
+  const router = new DriverRouter({ process: driver, ecs });
   const store = DnsStore.open(paths.dnsDb, config.zone);
   const connection = await NativeConnection.connect(temporalConnectionOptions(config));
   // Route 53: activities reach the per-zone publisher workflows through a client of their own. Lazy:
@@ -59,7 +67,7 @@ export async function createOrdinalWorker(config: OrdinalConfig, options: { bund
     workflowBundle: options.bundle ?? (await workflowBundle()),
     activities: {
       ...createActivities({
-        driver,
+        driver: router,
         dns: { embedded: new EmbeddedDnsProvider(store), route53: new Route53DnsProvider(route53Provider) },
         dnsServer: `${config.dns.host}:${config.dns.port}`,
       }),
@@ -76,12 +84,15 @@ export async function createOrdinalWorker(config: OrdinalConfig, options: { bund
   return {
     worker,
     driver,
+    ecs,
+    router,
     run() {
       // The driver stays open: whoever runs the worker may still stop instances through it.
       running ??= worker.run().finally(async () => {
         await connection.close();
         await clientConnection.close();
         store.close();
+        ecs?.close();
       });
       return running;
     },

@@ -337,6 +337,8 @@ function watchedInstances(state: SetState): WatchedInstance[] {
         ready: i.ready,
         readinessProbe: template.readinessProbe,
         livenessProbe: template.livenessProbe,
+        // An activity input only (not a command): replays of earlier histories are unaffected.
+        ...(template.ecs ? { readiness: template.ecs.readiness } : {}),
         ports: template.ports,
         dnsName: instanceDnsName(state.name, i.ordinal, spec.serviceName, spec.dns.zone),
         serviceDnsName: serviceDnsName(spec.serviceName, spec.dns.zone),

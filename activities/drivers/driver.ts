@@ -1,6 +1,8 @@
 // The instance driver interface: everything that starts, finds and stops an instance goes through it.
 // The process driver (local OS processes) is the default; cloud drivers implement the same contract.
-import type { Template } from '../../core/manifest.js';
+import type { DriverKind, Template } from '../../core/manifest.js';
+
+export type { DriverKind };
 
 /** Who an instance is: its identity never changes across incarnations. */
 export interface InstanceIdentity {
@@ -34,8 +36,14 @@ export interface InstanceHandle {
   revision: string;
   /** The address the instance binds and its DNS name points at. */
   address: string;
-  /** Driver-specific locator (an OS pid for the process driver). */
+  /** The process driver's locator: an OS pid (0 for other drivers). */
   pid: number;
+  /** Which driver runs it; absent in handles recorded before there were several: the process driver. */
+  driver?: DriverKind;
+  /** Driver-neutral locator of other drivers: the task ARN for ECS. */
+  locator?: string;
+  /** ECS: the cluster (ARN) the task runs in. */
+  cluster?: string;
   /** Epoch milliseconds when this incarnation was started. */
   startedAt: number;
   /** Where the instance's stdout and stderr go. */
@@ -47,7 +55,12 @@ export interface InstanceExit {
   /** Exit code or signal name when the driver saw it, otherwise undefined (e.g. an adopted process). */
   exitCode?: number;
   signal?: string;
+  /** What the driver knows about how it ended, for users (ECS: the stopped reason). */
+  message?: string;
 }
+
+/** A container health check's verdict, as ECS reports it. */
+export type HealthStatus = 'HEALTHY' | 'UNHEALTHY' | 'UNKNOWN';
 
 export interface InstanceDriver {
   /**
@@ -69,6 +82,16 @@ export interface InstanceDriver {
   isAlive(handle: InstanceHandle): boolean;
   /** Resolves with the first of `handles` to exit; rejects with an AbortError when `signal` aborts. */
   watch(handles: InstanceHandle[], signal: AbortSignal): Promise<InstanceExit>;
+  /**
+   * The instance's own health check (ECS container health check), from what `watch` last saw; undefined
+   * when the driver has none. Cheap: called often.
+   */
+  health?(handle: InstanceHandle): HealthStatus | undefined;
+}
+
+/** The driver a handle belongs to: handles recorded before there were several drivers are the process driver's. */
+export function handleKind(handle: InstanceHandle): DriverKind {
+  return handle.driver ?? 'process';
 }
 
 export class DriverError extends Error {

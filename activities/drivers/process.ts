@@ -138,6 +138,7 @@ export class ProcessDriver implements InstanceDriver {
     const { identity, incarnation, revision, template } = request;
     const { set, ordinal } = identity;
     checkIdentity(set, ordinal);
+    processSpec(request);
     if (!Number.isSafeInteger(incarnation) || incarnation < 0) {
       throw new DriverError(`incarnation must be a non-negative integer, got ${incarnation}`, false);
     }
@@ -313,8 +314,9 @@ export class ProcessDriver implements InstanceDriver {
   private async spawnInstance(request: CreateRequest, intent: Row | undefined): Promise<InstanceHandle> {
     const { identity, incarnation, revision, template } = request;
     const { set, ordinal } = identity;
-    const command = template.process.command;
-    const cwd = path.resolve(process.cwd(), template.process.workingDir ?? '.');
+    const spec = processSpec(request);
+    const command = spec.command;
+    const cwd = path.resolve(process.cwd(), spec.workingDir ?? '.');
     if (!isDirectory(cwd)) {
       throw new DriverError(`${identity.name}: working directory '${cwd}' does not exist or is not a directory`, false);
     }
@@ -340,7 +342,7 @@ export class ProcessDriver implements InstanceDriver {
     const env: Record<string, string> = {};
     // The worker's own ORDINAL_* settings are not the instance's business (and must not fake a marker).
     for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('ORDINAL_')) env[k] = v;
-    Object.assign(env, template.process.env, ordinalEnv(identity, incarnation, address), {
+    Object.assign(env, spec.env, ordinalEnv(identity, incarnation, address), {
       [MARKER]: `${this.markerPrefix(set, ordinal, incarnation)}${revision}`,
     });
     // Each volume is a directory of its own per identity: it outlives incarnations (reattached on
@@ -676,6 +678,13 @@ export class ProcessDriver implements InstanceDriver {
     }
     return file;
   }
+}
+
+/** The template's process block; a template for another driver is a mistake no retry fixes. */
+function processSpec(request: CreateRequest): NonNullable<Template['process']> {
+  const spec = request.template.process;
+  if (!spec) throw new DriverError(`${request.identity.name}: the template has no process block: the process driver cannot run it`, false);
+  return spec;
 }
 
 function checkIdentity(set: string, ordinal: number): void {

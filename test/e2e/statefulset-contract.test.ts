@@ -257,7 +257,7 @@ describe.concurrent('the StatefulSet contract through the HTTP API', () => {
     await put(name, { replicas: 2, args: ['--never-ready'], spec: { ...spec, autoRollback: true } });
     const rolled = await until(name, (v) => ready()(v) && v.status.updateRevision === good, 'rolled back', 60_000);
     expect(rolled.status.lastRollback).toMatchObject({ to: good, reason: expect.stringMatching(/no progress/) });
-    expect(rolled.spec.template.process.command).not.toContain('--never-ready');
+    expect(rolled.spec.template.process!.command).not.toContain('--never-ready');
   });
 
   it('pause and resume a rollout', async () => {

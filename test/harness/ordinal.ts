@@ -61,7 +61,9 @@ export interface TestOrdinal {
   stop(): Promise<void>;
 }
 
-export async function startTestOrdinal(options: { workflowLimits?: { maxHistoryEvents?: number } } = {}): Promise<TestOrdinal> {
+export async function startTestOrdinal(
+  options: { workflowLimits?: { maxHistoryEvents?: number }; /** More configuration, e.g. ORDINAL_ECS_ENDPOINT. */ env?: Record<string, string> } = {},
+): Promise<TestOrdinal> {
   process.env.ORDINAL_WORKFLOW_BUNDLE ??= workflowBundlePath();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ordinal-it-'));
   const dnsPort = await freePort();
@@ -72,6 +74,7 @@ export async function startTestOrdinal(options: { workflowLimits?: { maxHistoryE
     ORDINAL_TASK_QUEUE: uniqueName('ordinal-test'),
     ORDINAL_DNS_PORT: String(dnsPort),
     ORDINAL_ADDRESS_POOL: uniqueAddressPool(),
+    ...options.env,
   });
 
   const store = DnsStore.open(dataPaths(dataDir).dnsDb, config.zone);

@@ -72,9 +72,9 @@ describe('manifest: defaults of the minimal manifest', () => {
     { path: 'spec.dns.zone', value: 'ordinal.internal', get: (m) => m.spec.dns.zone },
     { path: 'spec.dns.ttl', value: 5, get: (m) => m.spec.dns.ttl },
     { path: 'spec.dns.provider', value: 'embedded', get: (m) => m.spec.dns.provider },
-    { path: 'spec.template.process.env', value: {}, get: (m) => m.spec.template.process.env },
-    { path: 'spec.template.process.command', value: ['node', 'server.mjs'], get: (m) => m.spec.template.process.command },
-    { path: 'spec.template.process.workingDir', value: undefined, get: (m) => m.spec.template.process.workingDir },
+    { path: 'spec.template.process.env', value: {}, get: (m) => m.spec.template.process!.env },
+    { path: 'spec.template.process.command', value: ['node', 'server.mjs'], get: (m) => m.spec.template.process!.command },
+    { path: 'spec.template.process.workingDir', value: undefined, get: (m) => m.spec.template.process!.workingDir },
     { path: 'spec.template.ports', value: [], get: (m) => m.spec.template.ports },
     { path: 'spec.template.terminationGracePeriodSeconds', value: 30, get: (m) => m.spec.template.terminationGracePeriodSeconds },
     { path: 'spec.template.readinessProbe', value: undefined, get: (m) => m.spec.template.readinessProbe },
@@ -311,7 +311,7 @@ const violationCases: Array<{ name: string; mutate: Mutate; issues: Expected[] }
   {
     name: 'missing spec.template.process',
     mutate: (d) => delete d.spec.template.process,
-    issues: [{ path: 'spec.template.process', message: 'is required' }],
+    issues: [{ path: 'spec.template.process', message: 'is required: a template has exactly one of process or ecs' }],
   },
   {
     name: 'missing command',
@@ -686,7 +686,7 @@ describe('manifest: environment variable names', () => {
     it(`accepts ${JSON.stringify(name)}`, () => {
       const d = minimal();
       d.spec.template.process.env = { [name]: 'v' };
-      expect(valid(d).spec.template.process.env).toEqual({ [name]: 'v' });
+      expect(valid(d).spec.template.process!.env).toEqual({ [name]: 'v' });
     });
   }
 
@@ -823,7 +823,7 @@ describe('manifest: boundaries that are accepted', () => {
     { name: 'zone with digits and dashes', mutate: (d) => (d.spec.dns = { zone: 'svc-1.example-2.test' }) },
     { name: 'ttl 0', mutate: (d) => (d.spec.dns = { ttl: 0 }) },
     { name: 'terminationGracePeriodSeconds 0', mutate: (d) => (d.spec.template.terminationGracePeriodSeconds = 0) },
-    { name: 'workingDir', mutate: (d) => (d.spec.template.process.workingDir = 'examples'), check: (m) => expect(m.spec.template.process.workingDir).toBe('examples') },
+    { name: 'workingDir', mutate: (d) => (d.spec.template.process.workingDir = 'examples'), check: (m) => expect(m.spec.template.process!.workingDir).toBe('examples') },
     { name: 'empty env value', mutate: (d) => (d.spec.template.process.env = { EMPTY: '' }) },
     { name: 'argv with spaces inside an item', mutate: (d) => (d.spec.template.process.command = ['sh', '-c', 'echo hi there']) },
     {
@@ -957,5 +957,44 @@ describe('formatPath', () => {
 
   it('symbols are written by their description', () => {
     expect(formatPath(['a', Symbol('s')])).toBe('a.Symbol(s)');
+  });
+});
+
+// ---- the driver: exactly one of process and ecs (the ecs fields: test/unit/ecs-manifest.test.ts) ----
+
+describe('manifest: a template names exactly one driver', () => {
+  const ecs = { cluster: 'prod', image: 'redis:7', subnets: ['subnet-0123456789abcdef0'] };
+
+  it('accepts ecs instead of process', () => {
+    const d = minimal();
+    delete d.spec.template.process;
+    d.spec.template.ecs = ecs;
+    const m = valid(d);
+    expect(m.spec.template.process).toBeUndefined();
+    expect(m.spec.template.ecs).toMatchObject({ ...ecs, cpu: 256, memory: 512, readiness: 'probes' });
+  });
+
+  it('refuses both, naming ecs', () => {
+    const d = minimal();
+    d.spec.template.ecs = ecs;
+    expectIssues(d, [{ path: 'spec.template.ecs', message: 'must not be given together with process: a template has exactly one of process or ecs' }]);
+  });
+
+  it('refuses neither, naming process', () => {
+    const d = minimal();
+    delete d.spec.template.process;
+    expectIssues(d, [{ path: 'spec.template.process', message: 'is required: a template has exactly one of process or ecs' }]);
+  });
+
+  it('reports an invalid ecs block field by field', () => {
+    const d = minimal();
+    delete d.spec.template.process;
+    d.spec.template.ecs = { ...ecs, subnets: [], cpu: 512, memory: 512 };
+    expectIssues(d, [
+      { path: 'spec.template.ecs.subnets', message: 'must list at least one subnet' },
+      { path: 'spec.template.ecs.memory', message: /with cpu 512, memory must be 1024 to 4096 MiB/ },
+    ]);
+    d.spec.template.ecs = { ...ecs, cpu: 512, memory: 512 };
+    expectIssues(d, [{ path: 'spec.template.ecs.memory', message: /with cpu 512, memory must be 1024 to 4096 MiB/ }]);
   });
 });
