@@ -8,7 +8,7 @@
 // localhost, [::1]): a web page that rebinds its own DNS name to 127.0.0.1 (DNS rebinding) would
 // otherwise be same-origin with the API in a local browser and could apply a manifest, which runs a
 // program; a reverse proxy that forwards another name to an API without tokens is refused the same way.
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import type { Logger } from '../infra/logger.js';
 import { isLoopbackHost, type Principal, type Scope } from '../infra/tokens.js';
 import { ApiError } from './errors.js';
@@ -21,6 +21,12 @@ export interface ApiAuth {
   readonly enabled: boolean;
   /** The token's principal, or undefined for an unknown or revoked token; may throw like `enabled`. */
   verify(token: string): Principal | undefined;
+  /**
+   * The principal that the platform in front of the API has already authenticated, read from the
+   * request (the IAM caller of a Lambda Function URL with AWS_IAM auth, see api/lambda.ts); undefined
+   * when there is none, and then the bearer token decides.
+   */
+  platformPrincipal?(c: Context<AppEnv>): Principal | undefined;
 }
 
 /** The hono environment of the app: who made the request, when authentication is enabled. */
@@ -48,7 +54,7 @@ export function authMiddleware(auth: ApiAuth | undefined, log: Logger): Middlewa
     c.set('principal', undefined);
     const method = c.req.method.toUpperCase();
     if (OPEN_PATHS.has(c.req.path) && (method === 'GET' || method === 'HEAD')) return next();
-    const principal = auth ? authenticate(auth, c.req.header('authorization'), log) : undefined;
+    const principal = auth?.platformPrincipal?.(c) ?? (auth ? authenticate(auth, c.req.header('authorization'), log) : undefined);
     if (principal === undefined) {
       // Authentication is off: only requests addressed to this machine by a loopback name.
       const host = requestHost(c.req.url, c.req.header('host'));

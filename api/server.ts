@@ -96,13 +96,15 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
 
 /**
  * The sets, and the Route 53 zone publishers, over one Temporal connection as configured (address,
- * namespace, TLS, API key). The connection is lazy: the API starts while Temporal is still down and
- * answers 503 until it is reachable. Hand both to startApiServer ({ sets: service, zones }).
+ * namespace, TLS, API key from `env`). The connection is lazy: the API starts while Temporal is still
+ * down and answers 503 until it is reachable. Hand both to startApiServer ({ sets: service, zones }),
+ * or to createApp (the Lambda entry, api/lambda.ts).
  */
 export async function createSetsService(
   config: OrdinalConfig,
+  env: NodeJS.ProcessEnv = process.env,
 ): Promise<{ service: SetsService; zones: Route53ZonesService; close(): Promise<void> }> {
-  const connection = Connection.lazy(temporalConnectionOptions(config));
+  const connection = Connection.lazy(temporalConnectionOptions(config, env));
   const client = new Client({ connection, namespace: config.temporal.namespace });
   const service = new SetsService(client, { taskQueue: config.temporal.taskQueue });
   const zones = new Route53ZonesService(client, { taskQueue: config.temporal.taskQueue });

@@ -1,8 +1,13 @@
 // One structured logger for every component: JSON lines, level from ORDINAL_LOG_LEVEL (default info),
 // on stderr; `ordinal up` sends them to a file instead so the terminal shows only what people need.
 // The Temporal SDK's own logs (worker, workflows, the Rust core) go through the same logger.
+import { createRequire } from 'node:module';
 import pino from 'pino';
-import { DefaultLogger, Runtime, makeTelemetryFilterString, type LogLevel } from '@temporalio/worker';
+import type { LogLevel } from '@temporalio/worker';
+
+// @temporalio/worker (its native core and webpack) is loaded only by installTemporalLogging, i.e. by
+// workers: the API, the CLI and the API's Lambda bundle (api/lambda.ts) never load it.
+const requireWorker = createRequire(import.meta.url);
 
 function create(destination: pino.DestinationStream): pino.Logger {
   return pino({ level: process.env.ORDINAL_LOG_LEVEL || 'info', base: { pid: process.pid } }, destination);
@@ -24,6 +29,7 @@ let runtimeInstalled = false;
 export function installTemporalLogging(): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
+  const { DefaultLogger, Runtime, makeTelemetryFilterString } = requireWorker('@temporalio/worker') as typeof import('@temporalio/worker');
   const levels: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = {
     TRACE: 'trace',
     DEBUG: 'debug',
