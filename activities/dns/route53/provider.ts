@@ -10,6 +10,13 @@ import { Route53Error, translateError, type HostedZoneRef, type Route53, type Ro
 import { DEFAULT_OWNER_ID } from './ownership.js';
 import type { Conflict } from './plan.js';
 import { readSetRecords, type FailedChange } from './publisher.js';
+import { KeyedSlots } from './zone-slots.js';
+
+/**
+ * Submits this process keeps open per zone: Temporal refuses an 11th open Update on one workflow, and one
+ * is left for a reconcile. Sets beyond it wait here, in order, and join a later flush.
+ */
+export const SUBMITS_IN_FLIGHT_PER_ZONE = 8;
 
 /** What publishing a set's records came to. */
 export interface PublishResult {
@@ -44,6 +51,7 @@ export type Route53Target = Omit<ZoneTarget, 'zone'>;
  */
 export class Route53Provider {
   private readonly zones = new Map<string, Promise<HostedZoneRef>>();
+  private readonly submitSlots = new KeyedSlots(SUBMITS_IN_FLIGHT_PER_ZONE);
   /** The hosted zone each set last published to, for read(). */
   private readonly setZones = new Map<string, string>();
 
@@ -97,7 +105,9 @@ export class Route53Provider {
           workflowIdConflictPolicy: 'USE_EXISTING',
         });
         try {
-          return await this.options.temporal.workflow.executeUpdateWithStart(submitUpdate, { args: [request], startWorkflowOperation: start });
+          return await this.submitSlots.run(hostedZone.id, () =>
+            this.options.temporal.workflow.executeUpdateWithStart(submitUpdate, { args: [request], startWorkflowOperation: start }),
+          );
         } catch (err) {
           // Only the wait for the result was cut short; submitting again is harmless (latest wins).
           if (!(err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) || attempt >= 5) throw err;
