@@ -14,6 +14,7 @@ import { dnsScenario, findDnsTools } from './scenarios/dns.js';
 import { floorScenario } from './scenarios/floor.js';
 import { manySetsScenario } from './scenarios/many-sets.js';
 import { recoveryScenario } from './scenarios/recovery.js';
+import { route53Scenario } from './scenarios/route53.js';
 import { scaleupScenario } from './scenarios/scaleup.js';
 
 const RUNNERS: Record<ScenarioName, (ctx: BenchContext) => Promise<ScenarioResult>> = {
@@ -23,6 +24,7 @@ const RUNNERS: Record<ScenarioName, (ctx: BenchContext) => Promise<ScenarioResul
   many: manySetsScenario,
   api: apiScenario,
   dns: dnsScenario,
+  route53: route53Scenario,
 };
 /** Scenarios whose figures are also given as multiples of R: they need scenario 1 in the same run. */
 const NEEDS_R: ScenarioName[] = ['scaleup', 'recovery', 'many', 'api'];

@@ -2,7 +2,7 @@
 // size can also be set on its own, over either preset.
 import { parseArgs } from 'node:util';
 
-export const SCENARIOS = ['floor', 'scaleup', 'recovery', 'many', 'api', 'dns'] as const;
+export const SCENARIOS = ['floor', 'scaleup', 'recovery', 'many', 'api', 'dns', 'route53'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 export interface BenchOptions {
@@ -25,6 +25,11 @@ export interface BenchOptions {
   apiConnections: number;
   /** Scenario 6: dnsperf run length. */
   dnsSeconds: number;
+  /** Scenario 7: sets publishing to one Route 53 hosted zone at once, and instances each. */
+  route53Sets: number;
+  route53Instances: number;
+  /** Diagnostic: at most this many submits in flight at once from the bench (0: no cap, as the sets do). */
+  route53MaxInFlight: number;
   /** Readiness probe period of the instances (seconds; 1 is the manifest's minimum). */
   probePeriodSeconds: number;
   /** Write V8 CPU profiles of the Ordinal workers into the results folder. */
@@ -45,6 +50,8 @@ const FULL = {
   apiSeconds: 10,
   apiConnections: 50,
   dnsSeconds: 10,
+  route53Sets: 200,
+  route53Instances: 12,
 };
 
 const QUICK: typeof FULL = {
@@ -58,6 +65,8 @@ const QUICK: typeof FULL = {
   apiSeconds: 2,
   apiConnections: 50,
   dnsSeconds: 2,
+  route53Sets: 20,
+  route53Instances: 12,
 };
 
 export const USAGE = `usage: npm run bench [-- options]      (npm run bench:quick = --quick)
@@ -75,6 +84,10 @@ export const USAGE = `usage: npm run bench [-- options]      (npm run bench:quic
   --api-seconds S          autocannon duration per run (${FULL.apiSeconds} / ${QUICK.apiSeconds})
   --api-connections N      autocannon connections (${FULL.apiConnections})
   --dns-seconds S          dnsperf duration per run (${FULL.dnsSeconds} / ${QUICK.dnsSeconds})
+  --route53-sets N         sets publishing to one Route 53 zone at once (${FULL.route53Sets} / ${QUICK.route53Sets});
+                           each set's records count 4 x instances + 2 (${FULL.route53Sets} x 50 = 10,000)
+  --route53-instances N    instances per set (${FULL.route53Instances})
+  --route53-max-in-flight N  diagnostic: at most N submits at once (0, the default: every set at once, as in production)
   --probe-period S         readiness probe period of the instances (1)
   --profile                write CPU profiles of the workers and the API to bench/results/profiles/
   --keep                   keep the temporary folder (logs, databases)
@@ -99,6 +112,9 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
       'api-seconds': { type: 'string' },
       'api-connections': { type: 'string' },
       'dns-seconds': { type: 'string' },
+      'route53-sets': { type: 'string' },
+      'route53-instances': { type: 'string' },
+      'route53-max-in-flight': { type: 'string' },
       'probe-period': { type: 'string' },
       profile: { type: 'boolean' },
       keep: { type: 'boolean' },
@@ -135,6 +151,9 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
     apiSeconds: int('api-seconds', values['api-seconds'], preset.apiSeconds),
     apiConnections: int('api-connections', values['api-connections'], preset.apiConnections),
     dnsSeconds: int('dns-seconds', values['dns-seconds'], preset.dnsSeconds),
+    route53Sets: int('route53-sets', values['route53-sets'], preset.route53Sets),
+    route53Instances: int('route53-instances', values['route53-instances'], preset.route53Instances),
+    route53MaxInFlight: int('route53-max-in-flight', values['route53-max-in-flight'], 0, 0),
     probePeriodSeconds: int('probe-period', values['probe-period'], 1),
     profile: values.profile ?? false,
     keep: values.keep ?? false,

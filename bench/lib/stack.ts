@@ -19,6 +19,8 @@ export interface StackOptions {
   mode?: 'ordinal' | 'floor';
   dns?: boolean;
   api?: boolean;
+  /** More environment for every component (e.g. the AWS endpoint and credentials of the Route 53 scenario). */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface Stack {
@@ -57,6 +59,7 @@ export async function startStack(ctx: BenchContext, options: StackOptions): Prom
     BENCH_FLOOR_BUNDLE: ctx.floorBundle,
     ORDINAL_LOG_LEVEL: process.env.ORDINAL_LOG_LEVEL || 'info',
     TEMPORAL_CLI: ctx.temporalCli,
+    ...options.env,
   };
   const connection = await Connection.connect({ address: ctx.temporalAddress });
   const client = new Client({ connection, namespace: ctx.namespace });

@@ -8,7 +8,8 @@
 //   current record set (or of one that does not exist), and a CREATE of an existing name and type
 //   (and, having checked that, sends CREATE to moto as UPSERT: moto wrongly rejects re-creating a
 //   record identical to one created and deleted before);
-// - counts requests per operation and keeps every change batch it let through.
+// - counts requests per operation and keeps every change batch it let through;
+// - when asked (`log`), keeps a timed record of every request and how it was answered (the bench).
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -31,6 +32,19 @@ export interface Route53ProxyOptions {
   forceError?: { code: string; message: string; status?: number };
   /** Seed of the fault dice, for reproducible runs. */
   seed?: number;
+  /** Keep a timed record of every request in `requests` (default false). */
+  log?: boolean;
+}
+
+/** One request as the proxy saw it (with `log`). */
+export interface ProxiedRequest {
+  operation: string;
+  /** Epoch ms: received, and answered. */
+  start: number;
+  end: number;
+  status: number;
+  /** The error code the answer carried (the proxy's own, or moto's), e.g. Throttling. */
+  code?: string;
 }
 
 export interface ProxiedChange {
@@ -58,6 +72,8 @@ export interface Route53Proxy {
   counts: Route53ProxyCounts;
   /** Change batches that reached moto, in order. */
   batches: Array<{ zoneId: string; changes: ProxiedChange[] }>;
+  /** Every request, with `log` on. */
+  requests: ProxiedRequest[];
   /** Change the fault settings while running. */
   configure(options: Route53ProxyOptions): void;
   resetCounts(): void;
@@ -71,6 +87,7 @@ export async function startRoute53Proxy(target: string, initial: Route53ProxyOpt
   let refilledAt = Date.now();
   const counts: Route53ProxyCounts = { requests: {}, throttled: 0, priorRequestNotComplete: 0, rejected: 0, pending: 0 };
   const batches: Route53Proxy['batches'] = [];
+  const requests: ProxiedRequest[] = [];
   /** Proxy change id -> GetChange polls so far. */
   const changes = new Map<string, number>();
   // moto itself, to read the current records for the strictness checks.
@@ -79,11 +96,26 @@ export async function startRoute53Proxy(target: string, initial: Route53ProxyOpt
   let changeQueue: Promise<unknown> = Promise.resolve();
 
   const server = http.createServer((req, res) => {
+    if (options.log) logRequest(req, res);
     void handle(req, res).catch((err) => {
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
       res.end(String(err));
     });
   });
+
+  /** Records the request once its answer is sent: operation, times, status and error code. */
+  function logRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const start = Date.now();
+    const operation = operationOf(req.method ?? 'GET', new URL(req.url ?? '/', 'http://proxy').pathname);
+    const end = res.end.bind(res) as (...args: unknown[]) => http.ServerResponse;
+    res.end = ((...args: unknown[]) => {
+      const chunk = args[0];
+      const body = Buffer.isBuffer(chunk) ? chunk.toString('utf8') : typeof chunk === 'string' ? chunk : '';
+      const code = res.statusCode >= 400 ? /<Code>([^<]*)<\/Code>/.exec(body)?.[1] : undefined;
+      requests.push({ operation, start, end: Date.now(), status: res.statusCode, ...(code ? { code } : {}) });
+      return end(...args);
+    }) as typeof res.end;
+  }
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const body = await readBody(req);
@@ -226,6 +258,7 @@ export async function startRoute53Proxy(target: string, initial: Route53ProxyOpt
     endpoint: `http://127.0.0.1:${port}`,
     counts,
     batches,
+    requests,
     configure(next) {
       options = { ...options, ...next };
       if (next.seed !== undefined) random = mulberry32(next.seed);
@@ -238,6 +271,7 @@ export async function startRoute53Proxy(target: string, initial: Route53ProxyOpt
       counts.requests = {};
       counts.throttled = counts.priorRequestNotComplete = counts.rejected = counts.pending = 0;
       batches.length = 0;
+      requests.length = 0;
     },
     async close() {
       server.closeAllConnections();
