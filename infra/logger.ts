@@ -39,7 +39,10 @@ export function installTemporalLogging(): void {
   };
   Runtime.install({
     logger: new DefaultLogger('INFO', (entry) => {
-      logger[levels[entry.level]]({ component: 'temporal', ...entry.meta }, entry.message);
+      // A watch still running when its set's workflow ends (deleted, or continued as new) completes
+      // into nothing: expected, and no reason for a warning.
+      const level = entry.message.startsWith('Activity not found on completion') ? 'debug' : levels[entry.level];
+      logger[level]({ component: 'temporal', ...entry.meta }, entry.message);
     }),
     telemetryOptions: { logging: { forward: {}, filter: makeTelemetryFilterString({ core: 'WARN' }) } },
   });
