@@ -40,7 +40,11 @@ describe('examples/primary-replica.yaml', () => {
     };
 
     expect((await fetch(`${await at(0)}/kv/greeting`, { method: 'PUT', body: 'hello' })).status).toBe(200);
-    await waitFor(async () => (await read(2, 'greeting')) === 'hello', { message: 'replica 2 replicated the write' });
+    // Replication is asynchronous (each replica polls the primary): wait until both hold the write,
+    // replica 1 above all, which the recreated primary recovers from.
+    await waitFor(async () => (await read(1, 'greeting')) === 'hello' && (await read(2, 'greeting')) === 'hello', {
+      message: 'replicas 1 and 2 replicated the write',
+    });
     const refused = await fetch(`${await at(2)}/kv/greeting`, { method: 'PUT', body: 'nope' });
     expect(refused.status).toBe(403);
     expect(await refused.text()).toContain(`write to ${name}-0.${name}.ordinal.internal`);
