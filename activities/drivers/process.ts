@@ -22,6 +22,7 @@ import {
   type InstanceIdentity,
 } from './driver.js';
 import { findMarked, isRunning, readEnviron, readStat, signalGroup, type MarkedProcess } from './proc.js';
+import { KeyedSlots } from '../keyed-slots.js';
 
 export interface ProcessDriverOptions {
   dataDir: string;
@@ -120,7 +121,8 @@ export class ProcessDriver implements InstanceDriver {
   private readonly children = new Map<string, Child>();
   /** Start times of live incarnations, by identity, incarnation and pid: isAlive without SQLite. */
   private readonly startTimes = new Map<string, string>();
-  private readonly locks = new Map<string, Promise<void>>();
+  /** One operation at a time per identity within this worker. */
+  private readonly identities = new KeyedSlots(1);
 
   constructor(options: ProcessDriverOptions) {
     this.pool = parsePool(options.addressPool ?? '127.77.0.0/16');
@@ -180,7 +182,7 @@ export class ProcessDriver implements InstanceDriver {
         this.log.error({ ...found }, 'an older incarnation still runs beside the current one; it will be stopped');
         continue;
       }
-      if (this.locks.has(`${set}/${found.ordinal}`)) {
+      if (this.identities.load(`${set}/${found.ordinal}`).active > 0) {
         // A create or delete of this instance is under way here: report what runs, let it keep the record.
         live.set(found.ordinal, foundHandle(found, this.logPath(set, found.ordinal)));
         continue;
@@ -633,20 +635,8 @@ export class ProcessDriver implements InstanceDriver {
   }
 
   /** Serializes operations on one identity within this worker. */
-  private async locked<T>(set: string, ordinal: number, fn: () => Promise<T>): Promise<T> {
-    const key = `${set}/${ordinal}`;
-    const previous = this.locks.get(key) ?? Promise.resolve();
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    const mine = previous.then(() => gate);
-    this.locks.set(key, mine);
-    await previous;
-    try {
-      return await fn();
-    } finally {
-      release();
-      if (this.locks.get(key) === mine) this.locks.delete(key);
-    }
+  private locked<T>(set: string, ordinal: number, fn: () => Promise<T>): Promise<T> {
+    return this.identities.run(`${set}/${ordinal}`, fn);
   }
 
   /** `<dataDir>/volumes/<template>-<set>-<ordinal>`, as Kubernetes names a StatefulSet's claims. */

@@ -10,7 +10,7 @@ import { Route53Error, translateError, type HostedZoneRef, type Route53, type Ro
 import { DEFAULT_OWNER_ID } from './ownership.js';
 import type { Conflict } from './plan.js';
 import { readSetRecords, type FailedChange } from './publisher.js';
-import { KeyedSlots } from './zone-slots.js';
+import { KeyedSlots } from '../../keyed-slots.js';
 
 /**
  * Submits this process keeps open per zone: Temporal refuses an 11th open Update on one workflow, and one

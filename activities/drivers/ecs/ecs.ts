@@ -43,6 +43,7 @@ import {
   type TaskIdentity,
 } from './tags.js';
 import { containerNameOf, ensureTaskDefinition, FARGATE_MAX_STOP_TIMEOUT, planTaskDefinition } from './task-definition.js';
+import { KeyedSlots } from '../../keyed-slots.js';
 
 export interface EcsDriverOptions {
   /** AWS region (default: the SDK's, from AWS_REGION and the shared config). */
@@ -122,7 +123,8 @@ export class EcsDriver implements InstanceDriver {
   /** Task definition ARNs by family (a family is a content hash, so it never changes). */
   private readonly taskDefinitions = new Map<string, string>();
   private readonly watchers = new Set<Watcher>();
-  private readonly locks = new Map<string, Promise<void>>();
+  /** One operation at a time per identity within this worker. */
+  private readonly identities = new KeyedSlots(1);
   private polling: Promise<void> | undefined;
   private wake: (() => void) | undefined;
   private closed = false;
@@ -608,20 +610,8 @@ export class EcsDriver implements InstanceDriver {
   }
 
   /** Serializes operations on one identity within this worker. */
-  private async locked<T>(set: string, ordinal: number, fn: () => Promise<T>): Promise<T> {
-    const key = `${set}/${ordinal}`;
-    const previous = this.locks.get(key) ?? Promise.resolve();
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    const mine = previous.then(() => gate);
-    this.locks.set(key, mine);
-    await previous;
-    try {
-      return await fn();
-    } finally {
-      release();
-      if (this.locks.get(key) === mine) this.locks.delete(key);
-    }
+  private locked<T>(set: string, ordinal: number, fn: () => Promise<T>): Promise<T> {
+    return this.identities.run(`${set}/${ordinal}`, fn);
   }
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { KeyedSlots } from '../../activities/dns/route53/zone-slots.js';
+import { KeyedSlots } from '../../activities/keyed-slots.js';
 
 /** A promise to settle by hand, and whether it was started. */
 function gate<T = void>() {
