@@ -38,8 +38,6 @@ export interface DnsServer {
 const DEFAULT_TCP_IDLE_TIMEOUT_MS = 10_000;
 /** Tries when port 0 gave UDP a port that TCP then finds taken. */
 const BIND_ATTEMPTS = 5;
-/** Other connections' commits (the worker's) reach answers at most this late; saves a lock per query. */
-const VIEW_MAX_AGE_MS = 20;
 const RESPONSE_CACHE_SIZE = 10_000;
 const MAX_TCP_UNREAD_BYTES = 1 << 20;
 const RCODE_NAMES = new Map<number, string>(Object.entries(RCODE).map(([name, code]) => [code, name]));
@@ -59,10 +57,33 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
   let cachedView: ZoneView | undefined;
   const cache = new Map<string, Buffer>();
 
-  /** The bytes to send back for one message, or undefined to send nothing. Never throws. */
-  function respond(message: Buffer, transport: 'udp' | 'tcp', client: string): Buffer | undefined {
+  // Every answer reflects every commit made before its query arrived (a restarted server never answers
+  // older than the store). Queries that arrive in one event-loop turn share one freshness check
+  // (PRAGMA data_version), made after the last of them arrived: one check per burst, not per query.
+  type Pending = { message: Buffer; transport: 'udp' | 'tcp'; client: string; send: (reply: Buffer) => void };
+  let pending: Pending[] = [];
+  function enqueue(query: Pending): void {
+    pending.push(query);
+    if (pending.length === 1) setImmediate(answerPending);
+  }
+  function answerPending(): void {
+    const batch = pending;
+    pending = [];
+    let view: ZoneView | undefined;
     try {
-      const view = store.view(VIEW_MAX_AGE_MS);
+      view = store.view();
+    } catch (error) {
+      logger?.error({ err: error }, 'dns store read failed');
+    }
+    for (const { message, transport, client, send } of batch) {
+      const reply = view === undefined ? serverFailure(message, transport) : respond(view, message, transport, client);
+      if (reply !== undefined) send(reply);
+    }
+  }
+
+  /** The bytes to send back for one message, or undefined to send nothing. Never throws. */
+  function respond(view: ZoneView, message: Buffer, transport: 'udp' | 'tcp', client: string): Buffer | undefined {
+    try {
       if (view !== cachedView) {
         cache.clear();
         cachedView = view;
@@ -107,10 +128,14 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
   }
 
   udp.on('message', (message, remote) => {
-    const reply = respond(message, 'udp', `${remote.address}:${remote.port}`);
-    if (reply === undefined) return;
-    udp.send(reply, remote.port, remote.address, (error) => {
-      if (error) logger?.debug({ err: error }, 'dns udp send failed');
+    enqueue({
+      message,
+      transport: 'udp',
+      client: `${remote.address}:${remote.port}`,
+      send: (reply) =>
+        udp.send(reply, remote.port, remote.address, (error) => {
+          if (error) logger?.debug({ err: error }, 'dns udp send failed');
+        }),
     });
   });
   udp.on('error', (error) => logger?.warn({ err: error }, 'dns udp socket error'));
@@ -122,15 +147,19 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
     socket.on('error', (error) => logger?.debug({ err: error, client }, 'dns tcp connection error'));
     socket.on('close', () => sockets.delete(socket));
     // Messages are framed by a 2-byte length and may arrive split or several per chunk.
-    let pending = Buffer.alloc(0);
+    // Replies keep the order of their queries: the batch is answered in arrival order.
+    let unread = Buffer.alloc(0);
+    const send = (reply: Buffer) => {
+      if (!socket.destroyed) socket.write(reply);
+    };
     socket.on('data', (chunk) => {
-      pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
-      while (pending.length >= 2) {
-        const end = 2 + pending.readUInt16BE(0);
-        if (pending.length < end) break;
-        const reply = respond(pending.subarray(2, end), 'tcp', client);
-        pending = pending.subarray(end);
-        if (reply !== undefined) socket.write(reply);
+      unread = unread.length === 0 ? chunk : Buffer.concat([unread, chunk]);
+      while (unread.length >= 2) {
+        const end = 2 + unread.readUInt16BE(0);
+        if (unread.length < end) break;
+        // A copy: the socket may reuse the chunk's memory before the batch is answered.
+        enqueue({ message: Buffer.from(unread.subarray(2, end)), transport: 'tcp', client, send });
+        unread = unread.subarray(end);
       }
       // A client that pipelines queries but never reads its replies must not fill our memory.
       if (socket.writableLength > MAX_TCP_UNREAD_BYTES) socket.destroy();

@@ -36,7 +36,7 @@ interface RecordRow {
 
 export class DnsStore implements ZoneView {
   private readonly statements;
-  private cached: { version: number; checkedAt: number; view: Snapshot } | undefined;
+  private cached: { version: number; view: Snapshot } | undefined;
   private readonly load: () => Snapshot;
 
   private constructor(
@@ -163,18 +163,14 @@ export class DnsStore implements ZoneView {
 
   /**
    * A consistent, immutable, in-memory view of every zone and record, reloaded only when some
-   * connection has committed since the last load (PRAGMA data_version). That check costs microseconds
-   * (it takes a read lock), so a hot caller may pass `maxAgeMs` to skip it when the last one is recent:
-   * others' commits then show up at most that late. The same object is returned until a reload.
+   * connection has committed since the last load (PRAGMA data_version, a check of microseconds).
+   * The same object is returned until a reload, so callers may cache what they derive from it.
    */
-  view(maxAgeMs = 0): ZoneView {
-    const now = Date.now();
-    if (this.cached !== undefined && now - this.cached.checkedAt < maxAgeMs) return this.cached.view;
+  view(): ZoneView {
     const version = this.statements.dataVersion.get() as number;
     if (this.cached === undefined || this.cached.version !== version) {
-      this.cached = { version, checkedAt: now, view: this.load() };
+      this.cached = { version, view: this.load() };
     }
-    this.cached.checkedAt = now;
     return this.cached.view;
   }
 

@@ -248,6 +248,26 @@ describe('embedded DNS server', () => {
     }
   });
 
+  it('answers every query from the store as of its arrival: a commit is visible to the very next query', async () => {
+    // No waiting between the commit and the query: a server answering from an older view fails here.
+    const writer = DnsStore.open(file, ZONE);
+    try {
+      for (let round = 0; round < 40; round++) {
+        const address = `127.78.${round}.1`;
+        writer.replaceSetRecords('fresh', ZONE, [{ name: `fresh-0.fresh.${ZONE}`, type: 'A', ttl: 5, values: [address] }]);
+        const viaUdp = await udpExchange(port, dnsPacket.encode(query(round, `fresh-0.fresh.${ZONE}`, 'A')));
+        expect(viaUdp.answers?.map((answer) => (answer as { data?: unknown }).data), `UDP, round ${round}`).toEqual([address]);
+        const [viaTcp] = await tcpExchange(port, [dnsPacket.streamEncode(query(round, `fresh-0.fresh.${ZONE}`, 'A'))], 1);
+        expect(viaTcp!.answers?.map((answer) => (answer as { data?: unknown }).data), `TCP, round ${round}`).toEqual([address]);
+      }
+      writer.replaceSetRecords('fresh', ZONE, []);
+      const gone = await udpExchange(port, dnsPacket.encode(query(99, `fresh-0.fresh.${ZONE}`, 'A')));
+      expect((gone as { rcode?: string }).rcode).toBe('NXDOMAIN');
+    } finally {
+      writer.close();
+    }
+  });
+
   it('closes idle TCP connections', async () => {
     const idle = await startDnsServer({ host: HOST, port: 0, store, tcpIdleTimeoutMs: 200 });
     try {
