@@ -22,6 +22,46 @@ export const MAX_ORDINAL = 100_000;
 
 const LABEL_RULE = "must be a DNS-1123 label: lowercase letters, digits and '-', starting and ending with a letter or digit";
 
+/** How the process driver runs an instance: in its own namespaces (pod, the default) or as a plain child process. */
+export const ISOLATIONS = ['pod', 'none'] as const;
+export type Isolation = (typeof ISOLATIONS)[number];
+export const MAX_VOLUME_MOUNTS = 16;
+export const MAX_MOUNT_PATH = 4096;
+/** The largest uid or gid a securityContext takes (as Kubernetes: a non-negative int32). */
+export const MAX_UNIX_ID = 2147483647;
+const ID_RULE = `must be an integer from 0 to ${MAX_UNIX_ID}`;
+/** Directories that hold the system's own file systems: no volume at them or under them. */
+const RESERVED_MOUNT_DIRS = ['/proc', '/sys', '/dev'] as const;
+/** Files Ordinal writes for each pod. */
+export const POD_MANAGED_FILES = ['/etc/hosts', '/etc/hostname', '/etc/resolv.conf'] as const;
+
+/** What is wrong with a process volume mount's mountPath, if anything (the first rule it breaks). */
+function mountPathProblem(p: string): string | undefined {
+  if (!p.startsWith('/')) return 'must be an absolute path';
+  if (p.length > MAX_MOUNT_PATH) return `must be at most ${MAX_MOUNT_PATH} characters`;
+  if (/[\0\n\r]/.test(p)) return 'must not contain a NUL or line break character';
+  if (p === '/') return "must not be '/': a volume cannot replace the pod's root";
+  if (p.includes('//')) return "must be a normalized path: no '//'";
+  if (p.endsWith('/')) return "must be a normalized path: no trailing '/'";
+  if (p.split('/').some((s) => s === '.' || s === '..')) return "must be a normalized path: no '.' or '..' segment";
+  for (const dir of RESERVED_MOUNT_DIRS) {
+    if (p === dir || p.startsWith(`${dir}/`)) return `must not be ${dir} or under it: reserved for the system's own file system`;
+  }
+  for (const file of POD_MANAGED_FILES) {
+    if (p === file || p.startsWith(`${file}/`)) return `must not be ${file}: Ordinal writes it for the pod`;
+  }
+  return undefined;
+}
+
+/** What is wrong with a volume mount's subPath, if anything (as Kubernetes: relative, never climbing out). */
+function subPathProblem(p: string): string | undefined {
+  if (p.startsWith('/')) return 'must be a relative path';
+  if (p.length > MAX_MOUNT_PATH) return `must be at most ${MAX_MOUNT_PATH} characters`;
+  if (/[\0\n\r]/.test(p)) return 'must not contain a NUL or line break character';
+  if (p.split('/').includes('..')) return "must not contain a '..' segment";
+  return undefined;
+}
+
 /**
  * The schema is built on first use, not at import: every workflow run evaluates the modules it
  * imports, and most set workflows never parse a manifest (only an incoming update does).
@@ -99,12 +139,69 @@ function buildManifestSchema() {
     z.string({ error: 'must be a string' }),
   );
 
-  const processTemplate = z.strictObject({
-    command: argv,
-    env: envMap.default({}),
-    /** Working directory of the instance; relative paths resolve against the worker's working directory. */
-    workingDir: z.string().min(1).optional(),
+  /** As a Kubernetes container's volumeMounts: one of the set's volumeClaimTemplates at a path in the pod. */
+  const processVolumeMount = z.strictObject({
+    name: z.string({ error: 'must be a string' }).min(1, { error: 'must not be empty', abort: true }).refine(isDns1123Label, LABEL_RULE),
+    mountPath: z.string({ error: 'must be an absolute path' }).superRefine((p, ctx) => {
+      const problem = mountPathProblem(p);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    }),
+    readOnly: z.boolean({ error: 'must be true or false' }).optional(),
+    /** A directory inside the volume to mount instead of its root. */
+    subPath: z.string({ error: 'must be a relative path' }).superRefine((p, ctx) => {
+      const problem = subPathProblem(p);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    }).optional(),
   });
+
+  // No defaults on isolation and volumeMounts: a template without them must keep its revision hash.
+  const processTemplate = z
+    .strictObject({
+      command: argv,
+      env: envMap.default({}),
+      /** Working directory of the instance; relative paths resolve against the worker's working directory. */
+      workingDir: z.string().min(1).optional(),
+      /** pod (when absent): own UTS and mount namespaces, hostname, /etc/hosts, volumes; none: a plain child process. */
+      isolation: z.enum(ISOLATIONS, { error: 'must be pod or none' }).optional(),
+      volumeMounts: z.array(processVolumeMount).max(MAX_VOLUME_MOUNTS, `must list at most ${MAX_VOLUME_MOUNTS} mounts`).optional(),
+    })
+    .superRefine((p, ctx) => {
+      const mounts = p.volumeMounts ?? [];
+      if (p.isolation === 'none' && mounts.length > 0) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['volumeMounts'],
+          message: 'needs isolation: pod: a plain process has no mount namespace; read ORDINAL_VOLUME_<NAME> instead',
+        });
+      }
+      const paths = new Set<string>();
+      mounts.forEach((m, i) => {
+        if (paths.has(m.mountPath)) ctx.addIssue({ code: 'custom', path: ['volumeMounts', i, 'mountPath'], message: `duplicate mount path '${m.mountPath}'` });
+        paths.add(m.mountPath);
+      });
+    });
+
+  /** As a Kubernetes pod's securityContext, numeric ids only; no defaults (absent: the worker's user). */
+  const unixId = z
+    .number({ error: ID_RULE })
+    .int(ID_RULE)
+    .min(0, ID_RULE)
+    .max(MAX_UNIX_ID, ID_RULE);
+  const securityContext = z
+    .strictObject({
+      runAsUser: unixId.optional(),
+      runAsGroup: unixId.optional(),
+      fsGroup: unixId.optional(),
+      runAsNonRoot: z.boolean({ error: 'must be true or false' }).optional(),
+    })
+    .superRefine((s, ctx) => {
+      if (s.runAsNonRoot !== true) return;
+      if (s.runAsUser === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['runAsNonRoot'], message: "needs runAsUser: Ordinal does not read an image's user" });
+      } else if (s.runAsUser === 0) {
+        ctx.addIssue({ code: 'custom', path: ['runAsUser'], message: 'must not be 0 (root) when runAsNonRoot is true' });
+      }
+    });
 
   const awsId = (prefix: string, what: string) =>
     z.string({ error: `must be ${what} id such as ${prefix}-0123456789abcdef0` }).regex(new RegExp(`^${prefix}-[0-9a-f]{8,17}$`), `must be ${what} id such as ${prefix}-0123456789abcdef0`);
@@ -219,6 +316,7 @@ function buildManifestSchema() {
       readinessProbe: probe.optional(),
       livenessProbe: probe.optional(),
       terminationGracePeriodSeconds: int(0, 3600).default(30),
+      securityContext: securityContext.optional(),
     })
     // Checked here rather than on the whole manifest so an error elsewhere does not hide these.
     .superRefine((t, ctx) => checkTemplateRules(t, ctx));
@@ -363,6 +461,8 @@ export type Probe = NonNullable<Template['readinessProbe']>;
 export type EcsTemplate = NonNullable<Template['ecs']>;
 export type ProcessTemplate = NonNullable<Template['process']>;
 export type PortSpec = Template['ports'][number];
+export type ProcessVolumeMount = NonNullable<ProcessTemplate['volumeMounts']>[number];
+export type SecurityContext = NonNullable<Template['securityContext']>;
 export type ManifestInput = z.input<ReturnType<typeof buildManifestSchema>>;
 
 /** What the cross-field rules read of a parsed spec (structural, so the schema's type does not depend on it). */
@@ -402,7 +502,8 @@ interface ParsedProbe {
 }
 
 interface ParsedTemplate {
-  process?: unknown;
+  process?: { volumeMounts?: Array<{ name: string }> };
+  securityContext?: unknown;
   ecs?: { readiness: 'probes' | 'healthCheck'; efs?: unknown; volumeMounts: Array<{ name: string }> };
   ports: Array<{ name?: string; port: number; protocol: 'TCP' | 'UDP' }>;
   readinessProbe?: ParsedProbe & { exec?: unknown };
@@ -414,6 +515,11 @@ export type DriverKind = 'process' | 'ecs';
 
 export function templateKind(template: { ecs?: unknown }): DriverKind {
   return template.ecs !== undefined ? 'ecs' : 'process';
+}
+
+/** How a process template runs its instances: pod when isolation is absent. */
+export function isolationOf(process: { isolation?: Isolation }): Isolation {
+  return process.isolation ?? 'pod';
 }
 
 /** Whether an instance of this template must pass a check (probe or health check) before it is Ready. */
@@ -473,6 +579,9 @@ function checkTemplateRules(t: ParsedTemplate, ctx: z.RefinementCtx): void {
     if (t.ecs.readiness === 'healthCheck' && t.readinessProbe !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['readinessProbe'], message: 'must not be given when ecs.readiness is healthCheck (the container health check decides readiness)' });
     }
+    if (t.securityContext !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['securityContext'], message: 'is not available with ecs yet: set the user in the image' });
+    }
   }
   const seenNames = new Set<string>();
   const seenPorts = new Set<string>();
@@ -531,6 +640,17 @@ function checkCrossFieldRules(m: { metadata: { name: string }; spec: Parsed }, c
     }
     volumes.add(env);
   });
+  const claims = new Set(m.spec.volumeClaimTemplates.map((v) => v.metadata.name));
+  t.process?.volumeMounts?.forEach((mount, i) => {
+    // A name that is not a label already has its issue (zod runs this refinement all the same).
+    if (!claims.has(mount.name) && isDns1123Label(mount.name)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['spec', 'template', 'process', 'volumeMounts', i, 'name'],
+        message: `names volume '${mount.name}', but spec.volumeClaimTemplates has no template of that name`,
+      });
+    }
+  });
   if (t.ecs) {
     if (m.spec.volumeClaimTemplates.length > 0 && t.ecs.efs === undefined) {
       ctx.addIssue({
@@ -539,7 +659,6 @@ function checkCrossFieldRules(m: { metadata: { name: string }; spec: Parsed }, c
         message: "is required when the set has volumeClaimTemplates: each instance's volumes are EFS access points",
       });
     }
-    const claims = new Set(m.spec.volumeClaimTemplates.map((v) => v.metadata.name));
     t.ecs.volumeMounts.forEach((mount, i) => {
       if (!claims.has(mount.name)) {
         ctx.addIssue({

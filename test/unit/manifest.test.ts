@@ -1,11 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
+import { canonicalJson } from '../../core/revision.js';
 import {
   API_VERSION,
   DEFAULT_ZONE,
   KIND,
   MAX_REPLICAS,
   formatPath,
+  isolationOf,
   parseManifest,
   type FieldIssue,
   type Manifest,
@@ -997,4 +999,272 @@ describe('manifest: a template names exactly one driver', () => {
     d.spec.template.ecs = { ...ecs, cpu: 512, memory: 512 };
     expectIssues(d, [{ path: 'spec.template.ecs.memory', message: /with cpu 512, memory must be 1024 to 4096 MiB/ }]);
   });
+});
+
+// ---- the process driver's pod: isolation, volumeMounts, securityContext ----
+
+describe('manifest: isolation, volumeMounts and securityContext are not filled in', () => {
+  it('a template without them parses to one without them', () => {
+    const m = valid(minimal());
+    expect(m.spec.template.process).toEqual({ command: ['node', 'server.mjs'], env: {} });
+    expect(m.spec.template.process).not.toHaveProperty('isolation');
+    expect(m.spec.template.process).not.toHaveProperty('volumeMounts');
+    expect(m.spec.template).not.toHaveProperty('securityContext');
+  });
+
+  it("so an existing template's revision content is unchanged", () => {
+    expect(canonicalJson(valid(minimal()).spec.template)).toBe(
+      '{"ports":[],"process":{"command":["node","server.mjs"],"env":{}},"terminationGracePeriodSeconds":30}',
+    );
+  });
+
+  it('a mount without readOnly or subPath gets neither', () => {
+    const d = minimal();
+    d.spec.volumeClaimTemplates = [{ metadata: { name: 'data' } }];
+    d.spec.template.process.volumeMounts = [{ name: 'data', mountPath: '/data' }];
+    expect(valid(d).spec.template.process!.volumeMounts).toEqual([{ name: 'data', mountPath: '/data' }]);
+  });
+
+  it('a securityContext with one field keeps only that field', () => {
+    const d = minimal();
+    d.spec.template.securityContext = { runAsUser: 1000 };
+    expect(valid(d).spec.template.securityContext).toEqual({ runAsUser: 1000 });
+  });
+});
+
+describe('isolationOf', () => {
+  it.each([
+    [{}, 'pod'],
+    [{ isolation: undefined }, 'pod'],
+    [{ isolation: 'pod' as const }, 'pod'],
+    [{ isolation: 'none' as const }, 'none'],
+  ])('%j -> %s', (process, expected) => {
+    expect(isolationOf(process)).toBe(expected);
+  });
+
+  it('reads a parsed template', () => {
+    expect(isolationOf(valid(minimal()).spec.template.process!)).toBe('pod');
+  });
+});
+
+/** A set with volume templates data and logs, for mounts to name. */
+function withVolumes(): Doc {
+  const d = minimal();
+  d.spec.volumeClaimTemplates = [{ metadata: { name: 'data' } }, { metadata: { name: 'logs' } }];
+  return d;
+}
+
+const mount = (mountPath: string, extra: Record<string, unknown> = {}) => ({ name: 'data', mountPath, ...extra });
+
+describe('manifest: pod fields that are accepted', () => {
+  const cases: Array<{ name: string; mutate: Mutate; check?: (m: Manifest) => void }> = [
+    { name: 'isolation pod', mutate: (d) => (d.spec.template.process.isolation = 'pod'), check: (m) => expect(m.spec.template.process!.isolation).toBe('pod') },
+    { name: 'isolation none', mutate: (d) => (d.spec.template.process.isolation = 'none'), check: (m) => expect(isolationOf(m.spec.template.process!)).toBe('none') },
+    { name: 'isolation none with an empty volumeMounts', mutate: (d) => Object.assign(d.spec.template.process, { isolation: 'none', volumeMounts: [] }) },
+    { name: 'an empty volumeMounts', mutate: (d) => (d.spec.template.process.volumeMounts = []), check: (m) => expect(m.spec.template.process!.volumeMounts).toEqual([]) },
+    {
+      name: 'every mount field',
+      mutate: (d) => (d.spec.template.process.volumeMounts = [mount('/var/lib/data', { readOnly: true, subPath: 'pg/main' })]),
+      check: (m) => expect(m.spec.template.process!.volumeMounts).toEqual([{ name: 'data', mountPath: '/var/lib/data', readOnly: true, subPath: 'pg/main' }]),
+    },
+    { name: 'isolation pod with mounts', mutate: (d) => Object.assign(d.spec.template.process, { isolation: 'pod', volumeMounts: [mount('/data')] }) },
+    { name: 'readOnly false', mutate: (d) => (d.spec.template.process.volumeMounts = [mount('/data', { readOnly: false })]) },
+    { name: 'the same volume at two paths', mutate: (d) => (d.spec.template.process.volumeMounts = [mount('/a'), mount('/b', { subPath: 'b' })]) },
+    { name: 'a mount under another mount (as Kubernetes)', mutate: (d) => (d.spec.template.process.volumeMounts = [mount('/data'), { name: 'logs', mountPath: '/data/logs' }]) },
+    { name: 'both volumes', mutate: (d) => (d.spec.template.process.volumeMounts = [mount('/data'), { name: 'logs', mountPath: '/var/log/app' }]) },
+    { name: 'a mount path with spaces and dots in names', mutate: (d) => (d.spec.template.process.volumeMounts = [mount('/srv/my data/.hidden/a..b')]) },
+    { name: 'a mount path of 4096 characters', mutate: (d) => (d.spec.template.process.volumeMounts = [mount(`/${'a'.repeat(4095)}`)]) },
+    { name: 'mount paths beside the reserved ones', mutate: (d) => (d.spec.template.process.volumeMounts = [mount('/procfs'), mount('/system'), mount('/devices'), mount('/etc'), mount('/etc/hosts.d'), mount('/etc/resolv.conf.d')]) },
+    { name: '16 mounts', mutate: (d) => (d.spec.template.process.volumeMounts = Array.from({ length: 16 }, (_, i) => mount(`/m${i}`))) },
+    { name: 'an empty subPath (the volume root, as Kubernetes)', mutate: (d) => (d.spec.template.process.volumeMounts = [mount('/data', { subPath: '' })]) },
+    { name: 'a subPath with . and dotted names', mutate: (d) => (d.spec.template.process.volumeMounts = [mount('/data', { subPath: './a/..b/c..' })]) },
+    { name: 'securityContext with every field', mutate: (d) => (d.spec.template.securityContext = { runAsUser: 1000, runAsGroup: 1000, fsGroup: 2000, runAsNonRoot: true }) },
+    { name: 'an empty securityContext', mutate: (d) => (d.spec.template.securityContext = {}), check: (m) => expect(m.spec.template.securityContext).toEqual({}) },
+    { name: 'runAsUser 0 (root) without runAsNonRoot', mutate: (d) => (d.spec.template.securityContext = { runAsUser: 0, runAsGroup: 0, fsGroup: 0 }) },
+    { name: 'runAsNonRoot false without runAsUser', mutate: (d) => (d.spec.template.securityContext = { runAsNonRoot: false }) },
+    { name: 'ids of 2147483647', mutate: (d) => (d.spec.template.securityContext = { runAsUser: 2147483647, runAsGroup: 2147483647, fsGroup: 2147483647 }) },
+    { name: 'securityContext with isolation none', mutate: (d) => Object.assign(d.spec.template, { securityContext: { runAsUser: 1000 }, process: { ...d.spec.template.process, isolation: 'none' } }) },
+    { name: '$(VAR) references in command and env (expanded when the instance starts)', mutate: (d) => Object.assign(d.spec.template.process, { command: ['redis-server', '--dir', '$(DIR)'], env: { DIR: '/data/$(ORDINAL_NAME)' } }) },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      const d = withVolumes();
+      c.mutate(d);
+      const m = valid(d);
+      c.check?.(m);
+    });
+  }
+});
+
+const ID_RULE = 'must be an integer from 0 to 2147483647';
+const MOUNTS = 'spec.template.process.volumeMounts';
+
+describe('manifest: pod field violations are reported at their path', () => {
+  const mountPathCases: Array<[string, unknown, string]> = [
+    ['relative', 'data', 'must be an absolute path'],
+    ['empty', '', 'must be an absolute path'],
+    ['a number', 5, 'must be an absolute path'],
+    ['4097 characters', `/${'a'.repeat(4096)}`, 'must be at most 4096 characters'],
+    ['with a NUL', '/data\0x', 'must not contain a NUL or line break character'],
+    ['with a newline', '/data\nx', 'must not contain a NUL or line break character'],
+    ['with a carriage return', '/data\r', 'must not contain a NUL or line break character'],
+    ['the root', '/', "must not be '/': a volume cannot replace the pod's root"],
+    ['with //', '/var//data', "must be a normalized path: no '//'"],
+    ['starting with //', '//data', "must be a normalized path: no '//'"],
+    ['with a trailing /', '/data/', "must be a normalized path: no trailing '/'"],
+    ['with a . segment', '/var/./data', "must be a normalized path: no '.' or '..' segment"],
+    ['ending in .', '/var/.', "must be a normalized path: no '.' or '..' segment"],
+    ['with a .. segment', '/var/../etc', "must be a normalized path: no '.' or '..' segment"],
+    ['/..', '/..', "must be a normalized path: no '.' or '..' segment"],
+    ['/proc', '/proc', "must not be /proc or under it: reserved for the system's own file system"],
+    ['under /proc', '/proc/sys/net', "must not be /proc or under it: reserved for the system's own file system"],
+    ['/sys', '/sys', "must not be /sys or under it: reserved for the system's own file system"],
+    ['under /sys', '/sys/fs/cgroup', "must not be /sys or under it: reserved for the system's own file system"],
+    ['/dev', '/dev', "must not be /dev or under it: reserved for the system's own file system"],
+    ['under /dev', '/dev/shm', "must not be /dev or under it: reserved for the system's own file system"],
+    ['/etc/hosts', '/etc/hosts', 'must not be /etc/hosts: Ordinal writes it for the pod'],
+    ['/etc/hostname', '/etc/hostname', 'must not be /etc/hostname: Ordinal writes it for the pod'],
+    ['/etc/resolv.conf', '/etc/resolv.conf', 'must not be /etc/resolv.conf: Ordinal writes it for the pod'],
+    ['under /etc/hosts', '/etc/hosts/x', 'must not be /etc/hosts: Ordinal writes it for the pod'],
+  ];
+  it.each(mountPathCases)('mountPath %s', (_name, mountPath, message) => {
+    const d = withVolumes();
+    d.spec.template.process.volumeMounts = [{ name: 'data', mountPath }];
+    expectIssues(d, [{ path: `${MOUNTS}[0].mountPath`, message }]);
+  });
+
+  const subPathCases: Array<[string, unknown, string]> = [
+    ['absolute', '/pg', 'must be a relative path'],
+    ['the root', '/', 'must be a relative path'],
+    ['a number', 1, 'must be a relative path'],
+    ['..', '..', "must not contain a '..' segment"],
+    ['climbing out', '../other', "must not contain a '..' segment"],
+    ['climbing inside', 'a/../b', "must not contain a '..' segment"],
+    ['ending in ..', 'a/..', "must not contain a '..' segment"],
+    ['with a NUL', 'a\0', 'must not contain a NUL or line break character'],
+    ['with a newline', 'a\nb', 'must not contain a NUL or line break character'],
+    ['4097 characters', 'a'.repeat(4097), 'must be at most 4096 characters'],
+  ];
+  it.each(subPathCases)('subPath %s', (_name, subPath, message) => {
+    const d = withVolumes();
+    d.spec.template.process.volumeMounts = [{ name: 'data', mountPath: '/data', subPath }];
+    expectIssues(d, [{ path: `${MOUNTS}[0].subPath`, message }]);
+  });
+
+  const idCases: Array<[string, unknown]> = [
+    ['negative', -1],
+    ['too large', 2147483648],
+    ['a fraction', 1000.5],
+    ['a string', '1000'],
+    ['a user name', 'postgres'],
+    ['null', null],
+  ];
+  for (const field of ['runAsUser', 'runAsGroup', 'fsGroup'] as const) {
+    it.each(idCases)(`securityContext.${field} %s`, (_name, value) => {
+      const d = minimal();
+      d.spec.template.securityContext = { [field]: value };
+      expectIssues(d, [{ path: `spec.template.securityContext.${field}`, message: ID_RULE }]);
+    });
+  }
+
+  const cases: Array<{ name: string; mutate: Mutate; issues: Expected[] }> = [
+    { name: 'an unknown isolation', mutate: (d) => (d.spec.template.process.isolation = 'container'), issues: [{ path: 'spec.template.process.isolation', message: 'must be pod or none' }] },
+    { name: 'isolation with a capital letter', mutate: (d) => (d.spec.template.process.isolation = 'Pod'), issues: [{ path: 'spec.template.process.isolation', message: 'must be pod or none' }] },
+    { name: 'isolation true', mutate: (d) => (d.spec.template.process.isolation = true), issues: [{ path: 'spec.template.process.isolation', message: 'must be pod or none' }] },
+    {
+      name: 'isolation none with a mount',
+      mutate: (d) => Object.assign(d.spec.template.process, { isolation: 'none', volumeMounts: [mount('/data')] }),
+      issues: [{ path: MOUNTS, message: 'needs isolation: pod: a plain process has no mount namespace; read ORDINAL_VOLUME_<NAME> instead' }],
+    },
+    { name: 'volumeMounts not an array', mutate: (d) => (d.spec.template.process.volumeMounts = { name: 'data' }), issues: [{ path: MOUNTS, message: /expected array/ }] },
+    {
+      name: '17 mounts',
+      mutate: (d) => (d.spec.template.process.volumeMounts = Array.from({ length: 17 }, (_, i) => mount(`/m${i}`))),
+      issues: [{ path: MOUNTS, message: 'must list at most 16 mounts' }],
+    },
+    {
+      name: 'a mount of an unknown volume',
+      mutate: (d) => (d.spec.template.process.volumeMounts = [mount('/data'), { name: 'cache', mountPath: '/cache' }]),
+      issues: [{ path: `${MOUNTS}[1].name`, message: "names volume 'cache', but spec.volumeClaimTemplates has no template of that name" }],
+    },
+    {
+      name: 'a mount in a set without volumeClaimTemplates',
+      mutate: (d) => {
+        d.spec.volumeClaimTemplates = [];
+        d.spec.template.process.volumeMounts = [mount('/data')];
+      },
+      issues: [{ path: `${MOUNTS}[0].name`, message: "names volume 'data', but spec.volumeClaimTemplates has no template of that name" }],
+    },
+    { name: 'a mount name that is not a DNS label', mutate: (d) => (d.spec.template.process.volumeMounts = [{ name: 'Data', mountPath: '/data' }]), issues: [{ path: `${MOUNTS}[0].name`, message: LABEL_RULE }] },
+    { name: 'an empty mount name', mutate: (d) => (d.spec.template.process.volumeMounts = [{ name: '', mountPath: '/data' }]), issues: [{ path: `${MOUNTS}[0].name`, message: 'must not be empty' }] },
+    { name: 'a mount without a name', mutate: (d) => (d.spec.template.process.volumeMounts = [{ mountPath: '/data' }]), issues: [{ path: `${MOUNTS}[0].name`, message: 'is required' }] },
+    { name: 'a mount without a mountPath', mutate: (d) => (d.spec.template.process.volumeMounts = [{ name: 'data' }]), issues: [{ path: `${MOUNTS}[0].mountPath`, message: 'is required' }] },
+    { name: 'readOnly not a boolean', mutate: (d) => (d.spec.template.process.volumeMounts = [mount('/data', { readOnly: 'yes' })]), issues: [{ path: `${MOUNTS}[0].readOnly`, message: 'must be true or false' }] },
+    {
+      name: 'an unknown mount field (Kubernetes mountPropagation)',
+      mutate: (d) => (d.spec.template.process.volumeMounts = [mount('/data', { mountPropagation: 'None' })]),
+      issues: [{ path: `${MOUNTS}[0].mountPropagation`, message: 'unknown field' }],
+    },
+    {
+      name: 'two mounts at one path',
+      mutate: (d) => (d.spec.template.process.volumeMounts = [mount('/data'), { name: 'logs', mountPath: '/data' }]),
+      issues: [{ path: `${MOUNTS}[1].mountPath`, message: "duplicate mount path '/data'" }],
+    },
+    {
+      name: 'three mounts at one path',
+      mutate: (d) => (d.spec.template.process.volumeMounts = [mount('/x'), mount('/x', { subPath: 'a' }), mount('/x', { subPath: 'b' })]),
+      issues: [
+        { path: `${MOUNTS}[1].mountPath`, message: "duplicate mount path '/x'" },
+        { path: `${MOUNTS}[2].mountPath`, message: "duplicate mount path '/x'" },
+      ],
+    },
+    {
+      name: 'runAsNonRoot with runAsUser 0',
+      mutate: (d) => (d.spec.template.securityContext = { runAsNonRoot: true, runAsUser: 0 }),
+      issues: [{ path: 'spec.template.securityContext.runAsUser', message: 'must not be 0 (root) when runAsNonRoot is true' }],
+    },
+    {
+      name: 'runAsNonRoot without runAsUser',
+      mutate: (d) => (d.spec.template.securityContext = { runAsNonRoot: true, runAsGroup: 1000 }),
+      issues: [{ path: 'spec.template.securityContext.runAsNonRoot', message: "needs runAsUser: Ordinal does not read an image's user" }],
+    },
+    { name: 'runAsNonRoot not a boolean', mutate: (d) => (d.spec.template.securityContext = { runAsNonRoot: 'true' }), issues: [{ path: 'spec.template.securityContext.runAsNonRoot', message: 'must be true or false' }] },
+    {
+      name: 'an unknown securityContext field (Kubernetes privileged)',
+      mutate: (d) => (d.spec.template.securityContext = { runAsUser: 1000, privileged: true }),
+      issues: [{ path: 'spec.template.securityContext.privileged', message: 'unknown field' }],
+    },
+    { name: 'securityContext not an object', mutate: (d) => (d.spec.template.securityContext = 1000), issues: [{ path: 'spec.template.securityContext', message: /expected object/ }] },
+    {
+      name: 'securityContext with ecs',
+      mutate: (d) => {
+        delete d.spec.template.process;
+        d.spec.volumeClaimTemplates = [];
+        d.spec.template.ecs = { cluster: 'prod', image: 'redis:7', subnets: ['subnet-0123456789abcdef0'] };
+        d.spec.template.securityContext = { runAsUser: 1000 };
+      },
+      issues: [{ path: 'spec.template.securityContext', message: 'is not available with ecs yet: set the user in the image' }],
+    },
+    {
+      name: 'every pod rule at once',
+      mutate: (d) => {
+        d.spec.template.process.isolation = 'none';
+        d.spec.template.process.volumeMounts = [mount('/data'), { name: 'cache', mountPath: '/data' }];
+        d.spec.template.securityContext = { runAsNonRoot: true, runAsUser: 0 };
+      },
+      issues: [
+        { path: MOUNTS, message: /^needs isolation: pod/ },
+        { path: `${MOUNTS}[1].mountPath`, message: "duplicate mount path '/data'" },
+        { path: `${MOUNTS}[1].name`, message: /names volume 'cache'/ },
+        { path: 'spec.template.securityContext.runAsUser', message: 'must not be 0 (root) when runAsNonRoot is true' },
+      ],
+    },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      const d = withVolumes();
+      c.mutate(d);
+      expectIssues(d, c.issues);
+    });
+  }
 });
