@@ -15,6 +15,11 @@ export interface ProbeTarget {
   env?: Record<string, string>;
   /** Working directory for exec probes (the instance's); the worker's when absent. */
   cwd?: string;
+  /**
+   * How to run an exec probe inside the instance (its namespaces, user, environment and directory),
+   * as the driver knows it; without one, exec probes run beside it on the worker's host with `env`.
+   */
+  entry?: { prefix: string[]; env: Record<string, string>; cwd: string };
 }
 
 export interface ProbeResult {
@@ -154,11 +159,12 @@ function tcpConnect(host: string, port: number, hostPort: string, stop: AbortSig
 function execCommand(command: string[], target: ProbeTarget, stop: AbortSignal): Promise<ProbeResult> {
   return new Promise((resolve) => {
     const shown = command.join(' ');
-    const child = spawn(command[0], command.slice(1), {
+    const argv = [...(target.entry?.prefix ?? []), ...command];
+    const child = spawn(argv[0]!, argv.slice(1), {
       shell: false,
       detached: true,
-      cwd: target.cwd,
-      env: probeEnv(target.env),
+      cwd: target.entry?.cwd ?? target.cwd,
+      env: target.entry ? probeEnv(target.entry.env, {}) : probeEnv(process.env, target.env),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
@@ -207,9 +213,9 @@ function execCommand(command: string[], target: ProbeTarget, stop: AbortSignal):
   });
 }
 
-/** The worker's environment plus the target's, minus the instance marker: a probe is not an instance process. */
-function probeEnv(extra: Record<string, string> | undefined): NodeJS.ProcessEnv {
-  const env = { ...process.env, ...extra };
+/** An environment plus the target's, minus the instance marker: a probe is not an instance process. */
+function probeEnv(base: NodeJS.ProcessEnv, extra: Record<string, string> | undefined): NodeJS.ProcessEnv {
+  const env = { ...base, ...extra };
   delete env.ORDINAL_INSTANCE_KEY;
   return env;
 }

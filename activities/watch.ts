@@ -127,7 +127,9 @@ async function probeDue(
   const attempts: Promise<void>[] = [];
   const now = Date.now();
   for (const w of instances) {
-    const target = { address: w.handle.address, ports: w.ports, env: instanceEnv(w) };
+    const usesExec = w.readinessProbe?.exec !== undefined || w.livenessProbe?.exec !== undefined;
+    const entry = usesExec ? driver.entry?.(w.handle) : undefined;
+    const target = { address: w.handle.address, ports: w.ports, env: instanceEnv(w), entry };
     const change = (kind: InstanceChange['kind'], message: string) =>
       changes.push({ ordinal: w.handle.ordinal, incarnation: w.handle.incarnation, kind, message });
 

@@ -65,6 +65,14 @@ export function isUsable(address: number): boolean {
   return last !== 0 && last !== 255 && address !== RESERVED;
 }
 
+/**
+ * The pool's second-to-last address (127.77.255.254 for 127.77.0.0/16) is kept for the DNS server's
+ * pod listener, which pods' resolv.conf names: never handed to an instance (pools of 4 and more).
+ */
+export function podDnsSlot(pool: AddressPool): number | undefined {
+  return pool.size >= 4 ? pool.network + pool.size - 2 : undefined;
+}
+
 /** The address at `offset` inside the pool (offsets wrap around the pool). */
 export function addressAt(pool: AddressPool, offset: number): string {
   return intToIp(pool.network + (((offset % pool.size) + pool.size) % pool.size));
@@ -97,7 +105,7 @@ export function allocate(
   for (let i = 0; i < pool.size; i++) {
     const offset = (start + i) % pool.size;
     const n = pool.network + offset;
-    if (!isUsable(n)) continue;
+    if (!isUsable(n) || n === podDnsSlot(pool)) continue;
     const address = intToIp(n);
     if (inUse.has(address)) continue;
     return { address, cursor: (offset + 1) % pool.size };
@@ -107,12 +115,14 @@ export function allocate(
 
 /** How many addresses of the pool can be handed out at all. */
 export function countUsable(pool: AddressPool): number {
+  const slot = podDnsSlot(pool);
+  const podDns = slot !== undefined && isUsable(slot) ? 1 : 0;
   if (pool.size >= 256) {
-    // Whole /24s: 254 usable each, minus 127.0.0.1 when the pool holds it.
+    // Whole /24s: 254 usable each, minus 127.0.0.1 when the pool holds it, minus the pod DNS address.
     const holdsReserved = RESERVED >= pool.network && RESERVED < pool.network + pool.size;
-    return (pool.size / 256) * 254 - (holdsReserved ? 1 : 0);
+    return (pool.size / 256) * 254 - (holdsReserved ? 1 : 0) - podDns;
   }
   let count = 0;
   for (let i = 0; i < pool.size; i++) if (isUsable(pool.network + i)) count++;
-  return count;
+  return count - podDns;
 }

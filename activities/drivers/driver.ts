@@ -87,6 +87,19 @@ export interface InstanceDriver {
    * when the driver has none. Cheap: called often.
    */
   health?(handle: InstanceHandle): HealthStatus | undefined;
+  /**
+   * How to run another command inside a running instance (exec probes): the argv prefix that enters it,
+   * its environment and working directory; undefined when the driver cannot (ECS) or it is not running.
+   */
+  entry?(handle: InstanceHandle): InstanceEntry | undefined;
+}
+
+/** How to run a command inside an instance: as its user, in its namespaces, with its environment. */
+export interface InstanceEntry {
+  /** Put in front of the command's argv (nsenter, setpriv); empty for a plain process. */
+  prefix: string[];
+  env: Record<string, string>;
+  cwd: string;
 }
 
 /** The driver a handle belongs to: handles recorded before there were several drivers are the process driver's. */

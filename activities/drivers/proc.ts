@@ -1,6 +1,7 @@
 // Small helpers over Linux's /proc, which the process driver uses to tell whether an instance still
 // runs and to find instance processes its state has lost. Linux only: other systems have no /proc.
 import fs from 'node:fs';
+import { inOtherMountNamespace, readPodMarker } from './pod.js';
 
 export interface ProcStat {
   pid: number;
@@ -67,8 +68,17 @@ export function findMarked(name: string, prefix: string): MarkedProcess[] {
     if (!/^[0-9]+$/.test(entry)) continue;
     const pid = Number(entry);
     if (pid === process.pid) continue;
-    const env = readEnviron(pid);
-    const marker = env?.get(name);
+    let env = readEnviron(pid);
+    let marker = env?.get(name);
+    if (env !== undefined && marker === undefined && inOtherMountNamespace(pid)) {
+      // A pod whose program rewrote its environment (Redis and PostgreSQL set their process titles
+      // over it): its /etc/hosts still names it.
+      const pod = readPodMarker(pid);
+      if (pod !== undefined) {
+        marker = pod.marker;
+        env = new Map([[name, pod.marker], ['ORDINAL_ADDRESS', pod.address]]);
+      }
+    }
     if (env === undefined || marker === undefined || !marker.startsWith(prefix)) continue;
     const stat = readStat(pid);
     if (!stat || stat.state === 'Z' || stat.state === 'X') continue;

@@ -1,6 +1,8 @@
 // The process driver, Ordinal's default: every instance is a local OS process, started from the
 // template's argv (never a shell), leading its own process group so it outlives the worker, with its
-// own loopback address per incarnation. Durable state lives in SQLite (<dataDir>/instances.db); every
+// own loopback address per incarnation. By default each incarnation is a pod (pod.ts): its own UTS and
+// mount namespaces with its hostname, hosts and resolv.conf files, volumes at their mount paths and
+// the template's user. Durable state lives in SQLite (<dataDir>/instances.db); every
 // process also carries a private marker variable, so the driver can find its processes in /proc even
 // when that state is lost. Linux only: liveness and discovery read /proc.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -8,19 +10,37 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { volumeEnvName, type Template } from '../../core/manifest.js';
+import { expandCommand, expandEnv } from '../../core/expand.js';
+import { isolationOf, volumeEnvName, type Template } from '../../core/manifest.js';
 import { isDns1123Label } from '../../core/names.js';
 import { dataPaths } from '../../infra/config.js';
 import { logger as rootLogger, type Logger } from '../../infra/logger.js';
-import { allocate, offsetOf, parsePool, type AddressPool } from './address-pool.js';
+import { allocate, intToIp, offsetOf, parsePool, podDnsSlot, type AddressPool } from './address-pool.js';
 import {
   DriverError,
   type CreateRequest,
   type InstanceDriver,
+  type InstanceEntry,
   type InstanceExit,
   type InstanceHandle,
   type InstanceIdentity,
 } from './driver.js';
+import { portConflicts } from './port-holders.js';
+import {
+  enterPod,
+  inPodSetup,
+  hostSearch,
+  podLaunch,
+  podPrivileges,
+  podUser,
+  POD_SETUP_FAILED,
+  readPodEntry,
+  userSwitch,
+  writePodFiles,
+  type PodMount,
+  type PodPrivileges,
+  type PodUser,
+} from './pod.js';
 import { findMarked, isRunning, readEnviron, readStat, signalGroup, type MarkedProcess } from './proc.js';
 import { KeyedSlots } from '../keyed-slots.js';
 
@@ -28,6 +48,8 @@ export interface ProcessDriverOptions {
   dataDir: string;
   /** CIDR block inside 127.0.0.0/8 that instance addresses come from. */
   addressPool?: string;
+  /** Where pods' resolv.conf sends queries (port 53): the DNS server's pod listener. Default: the pool's second-to-last address. */
+  podDnsAddress?: string;
   logger?: Logger;
 }
 
@@ -42,6 +64,8 @@ const CHILD_WATCH_POLL_MS = 1_000;
 /** How long watch waits for Node to report the exit code of a child seen dead. */
 const EXIT_REPORT_WAIT_MS = 1_000;
 const STOP_POLL_MS = 20;
+/** How long create waits for a pod's setup to exec the program (it takes milliseconds). */
+const POD_SETUP_TIMEOUT_MS = 10_000;
 
 /** The ORDINAL_* variables every instance gets (DESIGN.md); exec probes get them too. */
 export function ordinalEnv(identity: InstanceIdentity, incarnation: number, address: string): Record<string, string> {
@@ -93,7 +117,7 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRI
 interface Child {
   child: ChildProcess;
   pid: number;
-  exit?: { exitCode?: number; signal?: string };
+  exit?: { exitCode?: number; signal?: string; message?: string };
   onExit: Set<() => void>;
 }
 
@@ -123,6 +147,10 @@ export class ProcessDriver implements InstanceDriver {
   private readonly startTimes = new Map<string, string>();
   /** One operation at a time per identity within this worker. */
   private readonly identities = new KeyedSlots(1);
+  private readonly podDnsAddress: string;
+  private readonly podsDir: string;
+  /** Whether this worker can make pods, found out on the first pod it starts. */
+  private pods: { privileges: PodPrivileges; problem?: string } | undefined;
 
   constructor(options: ProcessDriverOptions) {
     this.pool = parsePool(options.addressPool ?? '127.77.0.0/16');
@@ -132,8 +160,16 @@ export class ProcessDriver implements InstanceDriver {
     const paths = dataPaths(this.dataDir);
     this.dbPath = paths.instancesDb;
     this.logsDir = paths.logsDir;
+    this.podsDir = path.join(this.dataDir, 'pods');
     this.scope = createHash('sha256').update(this.dataDir).digest('hex').slice(0, 12);
+    this.podDnsAddress = options.podDnsAddress ?? podDnsAddressOf(this.pool);
     this.openDb();
+  }
+
+  /** Whether instances can run as pods here; the problem and its fix when not. Tries once, then remembers. */
+  podSupport(): { privileges: PodPrivileges; problem?: string } {
+    this.pods ??= podPrivileges();
+    return this.pods;
   }
 
   async create(request: CreateRequest): Promise<InstanceHandle> {
@@ -204,6 +240,7 @@ export class ProcessDriver implements InstanceDriver {
       this.withDb((db) => db.prepare('DELETE FROM instances WHERE set_name = ? AND ordinal = ?').run(set, ordinal));
       for (const key of this.children.keys()) if (key.startsWith(`${set}/${ordinal}/`)) this.children.delete(key);
       for (const key of this.startTimes.keys()) if (key.startsWith(`${set}/${ordinal}/`)) this.startTimes.delete(key);
+      fs.rmSync(this.podPath(set, ordinal), { recursive: true, force: true });
       if (row) this.log.info({ set, ordinal, incarnation: row.incarnation }, 'instance deleted');
     });
   }
@@ -317,11 +354,15 @@ export class ProcessDriver implements InstanceDriver {
     const { identity, incarnation, revision, template } = request;
     const { set, ordinal } = identity;
     const spec = processSpec(request);
-    const command = spec.command;
     const cwd = path.resolve(process.cwd(), spec.workingDir ?? '.');
     if (!isDirectory(cwd)) {
       throw new DriverError(`${identity.name}: working directory '${cwd}' does not exist or is not a directory`, false);
     }
+    const isolation = isolationOf(spec);
+    const pods = isolation === 'pod' ? this.podSupport() : undefined;
+    if (pods?.problem) throw new DriverError(`${identity.name}: ${pods.problem}`, false);
+    const privileges = pods?.privileges ?? workerPrivileges();
+    const user = podUser(template, privileges, identity.name);
     const logPath = this.logPath(set, ordinal);
     const graceMs = template.terminationGracePeriodSeconds * 1000;
     const startedAt = Date.now();
@@ -341,18 +382,49 @@ export class ProcessDriver implements InstanceDriver {
         .immediate(),
     );
 
-    const env: Record<string, string> = {};
-    // The worker's own ORDINAL_* settings are not the instance's business (and must not fake a marker).
-    for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('ORDINAL_')) env[k] = v;
-    Object.assign(env, spec.env, ordinalEnv(identity, incarnation, address), {
-      [MARKER]: `${this.markerPrefix(set, ordinal, incarnation)}${revision}`,
-    });
+    // The instance's variables, then the template's env expanded against them (and earlier entries),
+    // as Kubernetes does; the command sees all of them.
+    const instanceVars: Record<string, string> = ordinalEnv(identity, incarnation, address);
     // Each volume is a directory of its own per identity: it outlives incarnations (reattached on
     // recreation and on scaling back up) until the retention policy deletes it.
     for (const volume of request.volumes ?? []) {
       const dir = this.volumePath(set, ordinal, volume);
+      const created = !fs.existsSync(dir);
       fs.mkdirSync(dir, { recursive: true });
-      env[volumeEnvName(volume)] = dir;
+      if (privileges.mode === 'root' && user !== undefined) ownVolume(dir, user, created);
+      instanceVars[volumeEnvName(volume)] = dir;
+    }
+    const templateEnv = expandEnv(spec.env, instanceVars);
+    const command = expandCommand(spec.command, { ...instanceVars, ...templateEnv });
+    const marker = `${this.markerPrefix(set, ordinal, incarnation)}${revision}`;
+    const env: Record<string, string> = {};
+    // The worker's own ORDINAL_* settings are not the instance's business (and must not fake a marker).
+    for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('ORDINAL_')) env[k] = v;
+    Object.assign(env, templateEnv, instanceVars, { [MARKER]: marker });
+    const failed = (error: DriverError): DriverError => {
+      this.withDb((db) => db.prepare('DELETE FROM instances WHERE set_name = ? AND ordinal = ? AND pid IS NULL').run(set, ordinal));
+      fs.mkdirSync(this.logsDir, { recursive: true });
+      fs.appendFileSync(logPath, `--- failed to start: ${error.message}\n`);
+      return error;
+    };
+    // Checked here: inside a pod, exec's own failure would only be an exit code of the setup script.
+    const program = findProgram(command[0]!, cwd, env.PATH);
+    if (typeof program !== 'string') throw failed(spawnError(identity.name, command[0]!, cwd, program));
+
+    let argv: string[];
+    if (isolation === 'pod') {
+      const dir = path.join(this.podPath(set, ordinal), String(incarnation));
+      // Earlier incarnations are stopped by now: their pod files go.
+      fs.rmSync(this.podPath(set, ordinal), { recursive: true, force: true });
+      const mounts = this.mountsOf(request, user, privileges);
+      const { [MARKER]: _marker, ...entryEnv } = env;
+      writePodFiles(
+        { identity, address, dir, marker, nameserver: this.podDnsAddress, hostSearch: hostSearch(), mounts, user, cwd, env: entryEnv },
+        privileges,
+      );
+      argv = podLaunch({ identity, address, dir, marker, nameserver: this.podDnsAddress, hostSearch: [], mounts, user, cwd, env }, command, privileges);
+    } else {
+      argv = [...(user !== undefined && privileges.mode === 'root' ? userSwitch(user, privileges) : []), ...command];
     }
 
     fs.mkdirSync(this.logsDir, { recursive: true });
@@ -362,9 +434,9 @@ export class ProcessDriver implements InstanceDriver {
       fs.writeSync(
         fd,
         `--- ${new Date(startedAt).toISOString()} ${identity.name} incarnation ${incarnation} revision ${revision} ` +
-          `address ${address}: ${JSON.stringify(command)}\n`,
+          `address ${address}${isolation === 'pod' ? ' (pod)' : ''}: ${JSON.stringify(command)}\n`,
       );
-      child = spawn(command[0], command.slice(1), { cwd, env, stdio: ['ignore', fd, fd], detached: true, shell: false });
+      child = spawn(argv[0]!, argv.slice(1), { cwd, env, stdio: ['ignore', fd, fd], detached: true, shell: false });
     } finally {
       fs.closeSync(fd); // the child has its own copy
     }
@@ -373,8 +445,18 @@ export class ProcessDriver implements InstanceDriver {
     // ChildProcess: Node reaps it on exit (no zombies) and tells us how it ended.
     const stat = child.pid === undefined ? undefined : readStat(child.pid);
     const entry: Child = { child, pid: child.pid ?? 0, onExit: new Set() };
+    const ports = template.ports.filter((p) => p.protocol === 'TCP').map((p) => p.port);
     child.once('exit', (code, signal) => {
       entry.exit = code !== null ? { exitCode: code } : { signal: signal ?? undefined };
+      const message = exitExplanation(code, isolation, logPath, ports, address);
+      if (message !== undefined) {
+        entry.exit.message = message;
+        try {
+          fs.appendFileSync(logPath, `--- ${message}\n`);
+        } catch {
+          // the log is for users; the exit is reported anyway
+        }
+      }
       for (const listener of entry.onExit) listener();
     });
     child.unref(); // instances must not keep the worker alive
@@ -383,14 +465,7 @@ export class ProcessDriver implements InstanceDriver {
       child.once('error', resolve);
     });
     child.on('error', (err) => this.log.warn({ err, set, ordinal }, 'instance process error'));
-    if (failure || child.pid === undefined || !stat) {
-      this.withDb((db) =>
-        db.prepare('DELETE FROM instances WHERE set_name = ? AND ordinal = ? AND pid IS NULL').run(set, ordinal),
-      );
-      const error = spawnError(identity.name, command[0], cwd, failure);
-      fs.appendFileSync(logPath, `--- failed to start: ${error.message}\n`);
-      throw error;
-    }
+    if (failure || child.pid === undefined || !stat) throw failed(spawnError(identity.name, argv[0]!, cwd, failure));
 
     this.children.set(`${set}/${ordinal}/${incarnation}`, entry);
 
@@ -399,8 +474,50 @@ export class ProcessDriver implements InstanceDriver {
         .prepare('UPDATE instances SET pid = ?, start_time = ? WHERE set_name = ? AND ordinal = ? AND incarnation = ?')
         .run(child.pid, stat.startTime, set, ordinal, incarnation),
     );
-    this.log.info({ set, ordinal, incarnation, pid: child.pid, address, command }, 'instance started');
+    // A pod is started once its setup has exec'd the program: until then its setup's own short-lived
+    // helpers (hostname, mount) run beside it with its marker.
+    if (isolation === 'pod') await waitUntil(() => entry.exit !== undefined || !inPodSetup(child.pid!), POD_SETUP_TIMEOUT_MS, 5);
+    this.log.info({ set, ordinal, incarnation, pid: child.pid, address, command, isolation }, 'instance started');
     return { set, ordinal, incarnation, revision, address, pid: child.pid, startedAt, logPath };
+  }
+
+  /** The template's volumeMounts as host directories (the identity's volumes, or subPaths in them) and pod paths. */
+  private mountsOf(request: CreateRequest, user: PodUser | undefined, privileges: PodPrivileges): PodMount[] {
+    const mounts = request.template.process?.volumeMounts ?? [];
+    return mounts.map((m) => {
+      if (!(request.volumes ?? []).includes(m.name)) {
+        throw new DriverError(`${request.identity.name}: volumeMount '${m.name}' names no volumeClaimTemplate of the set`, false);
+      }
+      let source = this.volumePath(request.identity.set, request.identity.ordinal, m.name);
+      if (m.subPath) {
+        source = this.confined(path.join(source, m.subPath));
+        const created = !fs.existsSync(source);
+        fs.mkdirSync(source, { recursive: true });
+        if (privileges.mode === 'root' && user !== undefined) ownVolume(source, user, created);
+      }
+      return { source, target: m.mountPath, readOnly: m.readOnly === true };
+    });
+  }
+
+  /**
+   * How to run a command inside a running instance (exec probes): its namespaces and user when it is a
+   * pod, its environment and working directory. Undefined when the incarnation is not running here.
+   */
+  entry(handle: InstanceHandle): InstanceEntry | undefined {
+    if (!this.isAlive(handle)) return undefined;
+    const dir = path.join(this.podPath(handle.set, handle.ordinal), String(handle.incarnation));
+    const pod = readPodEntry(dir);
+    if (pod !== undefined) return { prefix: enterPod(handle.pid, pod), env: pod.env, cwd: pod.cwd };
+    // A plain process: its own environment and directory, as /proc shows them.
+    const env = Object.fromEntries(readEnviron(handle.pid) ?? []);
+    delete env[MARKER];
+    let cwd: string;
+    try {
+      cwd = fs.readlinkSync(`/proc/${handle.pid}/cwd`);
+    } catch {
+      return undefined;
+    }
+    return { prefix: [], env, cwd };
   }
 
   /** Next address from the pool, skipping those recorded for any instance; runs inside a write transaction. */
@@ -655,6 +772,11 @@ export class ProcessDriver implements InstanceDriver {
     }
   }
 
+  /** `<dataDir>/pods/<set>-<ordinal>`: the current incarnation's pod files, in a directory named by its number. */
+  private podPath(set: string, ordinal: number): string {
+    return this.confined(path.join(this.podsDir, `${set}-${ordinal}`));
+  }
+
   /** One log file per identity, appended to by every incarnation. */
   private logPath(set: string, ordinal: number): string {
     return this.confined(path.join(this.logsDir, `${set}-${ordinal}.log`));
@@ -720,6 +842,80 @@ function spawnError(name: string, program: string, cwd: string, err: NodeJS.Errn
       return new DriverError(`${name}: command '${program}' cannot be run: ${err.message}`, false);
     default:
       return new DriverError(`${name}: could not start '${program}': ${err?.message ?? 'unknown error'}`, true);
+  }
+}
+
+/** The pool's second-to-last address: where the DNS server's pod listener is, never given to an instance. */
+export function podDnsAddressOf(pool: AddressPool): string {
+  return intToIp(podDnsSlot(pool) ?? pool.network);
+}
+
+function workerPrivileges(): PodPrivileges {
+  const uid = process.getuid?.() ?? 0;
+  return uid === 0 ? { mode: 'root' } : { mode: 'rootless', uid, gid: process.getgid?.() ?? 0 };
+}
+
+/**
+ * Volume ownership for the template's user, as Kubernetes applies it: a new volume belongs to runAsUser;
+ * with fsGroup, everything in it gets that group, group read-write, and setgid directories.
+ */
+function ownVolume(dir: string, user: PodUser, created: boolean): void {
+  if (created) fs.chownSync(dir, user.uid, user.gid);
+  const group = user.groups[0];
+  if (group === undefined) return;
+  const walk = (file: string) => {
+    const stat = fs.lstatSync(file);
+    if (stat.isSymbolicLink()) return;
+    fs.chownSync(file, stat.uid, group);
+    fs.chmodSync(file, (stat.mode & 0o7777) | 0o060 | (stat.isDirectory() ? 0o2010 : 0));
+    if (stat.isDirectory()) for (const name of fs.readdirSync(file)) walk(path.join(file, name));
+  };
+  walk(dir);
+}
+
+/** The program's path as exec would find it (PATH, or relative to the working directory), or why not. */
+function findProgram(program: string, cwd: string, pathVariable: string | undefined): string | NodeJS.ErrnoException {
+  const candidates = program.includes('/')
+    ? [path.resolve(cwd, program)]
+    : (pathVariable ?? '/usr/local/bin:/usr/bin:/bin').split(':').filter(Boolean).map((dir) => path.join(path.resolve(cwd, dir), program));
+  let denied = false;
+  for (const file of candidates) {
+    try {
+      if (!fs.statSync(file).isFile()) continue;
+      fs.accessSync(file, fs.constants.X_OK);
+      return file;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EACCES') denied = true;
+    }
+  }
+  return Object.assign(new Error(`${program}: not found`), { code: denied ? 'EACCES' : 'ENOENT' });
+}
+
+/** What users should know about an exit the exit code alone does not say: a failed pod setup, a port held by another process. */
+function exitExplanation(code: number | null, isolation: 'pod' | 'none', logPath: string, ports: number[], address: string): string | undefined {
+  if (code === POD_SETUP_FAILED && isolation === 'pod') {
+    const line = lastLines(logPath).reverse().find((l) => l.startsWith('ordinal: pod setup failed:'));
+    if (line) return line.replace(/^ordinal: /, '');
+  }
+  if (code === null || code === 0) return undefined;
+  const conflict = portConflicts(ports, address)[0];
+  return conflict === undefined ? undefined : conflict;
+}
+
+function lastLines(file: string): string[] {
+  try {
+    const fd = fs.openSync(file, 'r');
+    try {
+      const size = fs.fstatSync(fd).size;
+      const length = Math.min(size, 4096);
+      const buffer = Buffer.alloc(length);
+      fs.readSync(fd, buffer, 0, length, size - length);
+      return buffer.toString('utf8').split('\n');
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    return [];
   }
 }
 

@@ -9,6 +9,7 @@ import {
   handleKind,
   type CreateRequest,
   type HealthStatus,
+  type InstanceEntry,
   type InstanceDriver,
   type InstanceExit,
   type InstanceHandle,
@@ -76,6 +77,10 @@ export class DriverRouter implements InstanceDriver {
     if (!driver) return true;
     this.kinds.set(handle.set, handleKind(handle));
     return driver.isAlive(handle);
+  }
+
+  entry(handle: InstanceHandle): InstanceEntry | undefined {
+    return this.drivers[handleKind(handle)]?.entry?.(handle);
   }
 
   health(handle: InstanceHandle): HealthStatus | undefined {

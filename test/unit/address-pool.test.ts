@@ -92,12 +92,12 @@ describe('addressAt, contains, offsetOf', () => {
 
 describe('countUsable', () => {
   it.each([
-    ['127.77.0.0/16', 256 * 254],
-    ['127.0.0.0/8', 65536 * 254 - 1],
-    ['127.1.2.0/24', 254],
-    ['127.0.0.0/24', 253],
-    ['127.1.2.0/30', 3],
-    ['127.1.2.252/30', 3],
+    ['127.77.0.0/16', 256 * 254 - 1],
+    ['127.0.0.0/8', 65536 * 254 - 2],
+    ['127.1.2.0/24', 253],
+    ['127.0.0.0/24', 252],
+    ['127.1.2.0/30', 2],
+    ['127.1.2.252/30', 2],
     ['127.1.2.5/32', 1],
   ])('%s has %d', (cidr, n) => expect(countUsable(parsePool(cidr))).toBe(n));
 });
@@ -134,7 +134,7 @@ describe('allocate', () => {
 
   it('wraps around at the end of the pool', () => {
     const pool = parsePool('127.77.0.0/16');
-    expect(allocate(pool, 65534, none)).toEqual({ address: '127.77.255.254', cursor: 65535 });
+    expect(allocate(pool, 65533, none)).toEqual({ address: '127.77.255.253', cursor: 65534 });
     expect(allocate(pool, 65535, none)).toEqual({ address: '127.77.0.1', cursor: 2 });
     expect(allocate(pool, 65536 * 3 + 5, none).address).toBe('127.77.0.5');
   });
@@ -143,6 +143,11 @@ describe('allocate', () => {
     const pool = parsePool('127.1.2.0/29'); // .1 to .7 usable
     const inUse = new Set(['127.1.2.5', '127.1.2.6', '127.1.2.7']);
     expect(allocate(pool, 5, inUse)).toEqual({ address: '127.1.2.1', cursor: 2 });
+  });
+
+  it("never hands out the pool's second-to-last address: the DNS server's pod listener is there", () => {
+    expect(allocate(parsePool('127.77.0.0/16'), 65534, none)).toEqual({ address: '127.77.0.1', cursor: 2 });
+    expect(() => allocate(parsePool('127.1.2.0/30'), 0, new Set(['127.1.2.1', '127.1.2.3']))).toThrow(/exhausted/);
   });
 
   it('never hands out 127.0.0.1', () => {
@@ -164,7 +169,7 @@ describe('allocate', () => {
 
   it('says when the pool is exhausted', () => {
     const pool = parsePool('127.1.2.0/30');
-    const inUse = new Set(['127.1.2.1', '127.1.2.2', '127.1.2.3']);
-    expect(() => allocate(pool, 0, inUse)).toThrow('address pool 127.1.2.0/30 is exhausted: all 3 usable addresses are in use');
+    const inUse = new Set(['127.1.2.1', '127.1.2.3']);
+    expect(() => allocate(pool, 0, inUse)).toThrow('address pool 127.1.2.0/30 is exhausted: all 2 usable addresses are in use');
   });
 });
