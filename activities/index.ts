@@ -65,7 +65,7 @@ export function createActivities(deps: ActivityDependencies): Activities {
           error: { code: 'ProviderUnavailable', message: `this worker has no ${request.target.provider} DNS provider`, hint: 'configure it on the worker' },
         };
       }
-      return provider.apply(request.set, request.target, request.records);
+      return provider.apply(request.set, request.target, request.records, request.release ? { release: true } : {});
     },
   };
 }

@@ -58,6 +58,8 @@ export interface PublishRequest {
   set: string;
   target: DnsTarget;
   records: RecordSet[];
+  /** The set leaves `target` (deleted or moved; `records` is empty): the embedded store forgets its zone. */
+  release?: boolean;
 }
 
 export interface Activities {

@@ -5,9 +5,10 @@ import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { startApiServer, createSetsService } from '../api/server.js';
 import { readManifestText } from '../core/manifest-text.js';
-import { startDnsServer } from '../dns/server.js';
+import { createForwarder } from '../dns/forwarder.js';
+import { startDnsServer, type DnsServer } from '../dns/server.js';
 import { DnsStore } from '../dns/store.js';
-import { dataPaths, loadConfig, type OrdinalConfig } from '../infra/config.js';
+import { dataPaths, formatHostPort, installationId, loadConfig, type OrdinalConfig } from '../infra/config.js';
 import { ensureSearchAttributes, startDevServer, type DevServer } from '../infra/dev-server.js';
 import { logToFile, logger } from '../infra/logger.js';
 import { temporalConnectionOptions } from '../infra/temporal-connection.js';
@@ -39,6 +40,9 @@ export async function up(config: OrdinalConfig, options: { demo?: boolean; examp
   process.once('SIGINT', () => void stopAll().then(() => process.exit(0)));
   process.once('SIGTERM', () => void stopAll().then(() => process.exit(0)));
 
+  // First: a DNS listener that cannot bind (port 53 needs privileges) fails `up` before anything starts.
+  stops.push(await startDns(config, { quiet: true }));
+
   try {
     let uiUrl: string | undefined;
     if (process.env.TEMPORAL_ADDRESS) {
@@ -58,8 +62,6 @@ export async function up(config: OrdinalConfig, options: { demo?: boolean; examp
       config = { ...config, temporal: { ...config.temporal, address: server.address } };
       uiUrl = server.uiUrl;
     }
-
-    stops.push(await startDns(config, { quiet: true }));
 
     console.log('starting the worker (bundling workflows takes a few seconds)...');
     const worker = await createOrdinalWorker(config);
@@ -83,7 +85,7 @@ export async function up(config: OrdinalConfig, options: { demo?: boolean; examp
     console.log(`
 Ordinal is up (data in ${config.dataDir})
   API          ${api.url}${api.authenticated ? ' (bearer tokens required: ORDINAL_TOKEN)' : ''}
-  DNS          ${config.dns.host}:${config.dns.port} (UDP and TCP), zone ${config.zone}
+  DNS          ${config.dns.host}:${config.dns.port} (UDP and TCP), zone ${config.zone}${config.dns.podEnabled ? `\n  Pod DNS      ${podListenerSummary(config)}` : ''}
   Temporal     ${config.temporal.address}${uiUrl ? `\n  Temporal UI  ${uiUrl}` : ''}
   Logs         ${logFile} (instances: ${path.join(config.dataDir, 'logs')}/<name>.log)
 Press Ctrl-C to stop everything (instances included).
@@ -150,15 +152,83 @@ export async function runDns(config: OrdinalConfig): Promise<void> {
   untilSignal(await startDns(config));
 }
 
+/**
+ * The DNS server's listeners over one store: the host listener (authoritative only) and, unless
+ * ORDINAL_DNS_POD=disabled, the pod listener on <podAddress>:53 that instances' resolv.conf names, which
+ * also forwards other names to the upstreams. A listener that cannot bind fails with a DnsBindError.
+ */
 async function startDns(config: OrdinalConfig, opts: { quiet?: boolean } = {}): Promise<Stop> {
   mkdirSync(config.dataDir, { recursive: true });
+  const dnsLogger = logger.child({ component: 'dns' });
+  const identity = installationId(config.dataDir);
   const store = DnsStore.open(dataPaths(config.dataDir).dnsDb, config.zone);
-  const server = await startDnsServer({ host: config.dns.host, port: config.dns.port, store, logger: logger.child({ component: 'dns' }) });
-  if (!opts.quiet) console.log(`DNS server on ${config.dns.host}:${server.udpPort} (UDP and TCP), zone ${config.zone}, records in ${config.dataDir}`);
-  return async () => {
-    await server.close();
+  const forwarder = createForwarder({ upstreams: config.dns.upstreams, logger: dnsLogger });
+  const servers: DnsServer[] = [];
+  const stop = async () => {
+    forwarder.close();
+    for (const server of servers.splice(0)) await server.close();
     store.close();
   };
+  try {
+    const { host, port } = config.dns;
+    servers.push(
+      await startDnsServer({ host, port, store, identity, logger: dnsLogger }).catch((err: unknown) => {
+        throw dnsBindError(err, 'host', host, port);
+      }),
+    );
+    if (config.dns.podEnabled) {
+      const { podAddress, podPort } = config.dns;
+      servers.push(
+        await startDnsServer({ host: podAddress, port: podPort, store, forwarder, identity, logger: dnsLogger }).catch((err: unknown) => {
+          throw dnsBindError(err, 'pod', podAddress, podPort);
+        }),
+      );
+    }
+    if (!opts.quiet) {
+      console.log(`DNS server on ${host}:${servers[0].udpPort} (UDP and TCP), zone ${config.zone}, records in ${config.dataDir}`);
+      console.log(config.dns.podEnabled ? `DNS pod listener on ${podListenerSummary(config)}` : 'DNS pod listener disabled (ORDINAL_DNS_POD=disabled)');
+    }
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return stop;
+}
+
+function podListenerSummary(config: OrdinalConfig): string {
+  const { podAddress, podPort, upstreams } = config.dns;
+  const forwards = upstreams.length > 0 ? `forwards other names to ${upstreams.map(formatHostPort).join(', ')}` : 'no upstream: other names get SERVFAIL';
+  return `${formatHostPort({ host: podAddress, port: podPort })} (UDP and TCP, instances' resolv.conf; ${forwards})`;
+}
+
+/**
+ * A listener that could not bind, as a one-line error with the fix (server-commands prints it without a
+ * stack trace); other errors pass through.
+ */
+export function dnsBindError(err: unknown, listener: 'host' | 'pod', host: string, port: number): unknown {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (code !== 'EACCES' && code !== 'EADDRINUSE' && code !== 'EADDRNOTAVAIL' && code !== 'EPERM') return err;
+  const where = formatHostPort({ host, port });
+  const cause =
+    code === 'EADDRINUSE'
+      ? 'the address is in use (another Ordinal installation or a local resolver listens there)'
+      : code === 'EADDRNOTAVAIL'
+        ? 'the address is not on this host'
+        : `binding port ${port} needs privileges`;
+  let fix: string;
+  if (listener === 'host') {
+    fix = 'set ORDINAL_DNS_HOST and ORDINAL_DNS_PORT to a free address and port';
+  } else {
+    const privileged =
+      'run as root, or let node bind port 53: sudo setcap cap_net_bind_service=+ep $(readlink -f $(which node)), ' +
+      'or sudo sysctl net.ipv4.ip_unprivileged_port_start=53';
+    const elsewhere = 'set ORDINAL_DNS_POD_ADDRESS (or ORDINAL_ADDRESS_POOL) to a free address';
+    const off = "or set ORDINAL_DNS_POD=disabled (sets then need 'isolation: none' in their process template)";
+    fix = code === 'EACCES' || code === 'EPERM' ? `${privileged}; ${off}` : `${elsewhere}; ${off}`;
+  }
+  const error = new Error(`cannot listen on ${where} (UDP and TCP) for the DNS ${listener} listener (${code}): ${cause}. Fix: ${fix}`);
+  error.name = 'DnsBindError';
+  return error;
 }
 
 async function startApi(config: OrdinalConfig): Promise<Stop> {

@@ -8,14 +8,15 @@ const system = () => import('./local-system.js');
 
 /**
  * Errors a person fixes by configuration (the API beyond loopback without tokens, an unreadable token
- * file, a bad variable): printed as one line, exit 1, no stack trace.
+ * file, a DNS listener that cannot bind, a bad variable): printed as one line, exit 1, no stack trace.
  */
 async function reported(fn: () => Promise<void>): Promise<void> {
   try {
     await fn();
   } catch (err) {
     const name = (err as Error | undefined)?.name;
-    if (name !== 'InsecureBindError' && name !== 'TokenFileError' && !(err instanceof Error && /^ORDINAL_|^TEMPORAL_/.test(err.message))) throw err;
+    const known = name === 'InsecureBindError' || name === 'TokenFileError' || name === 'DnsBindError';
+    if (!known && !(err instanceof Error && /^ORDINAL_|^TEMPORAL_/.test(err.message))) throw err;
     process.stderr.write(`error: ${(err as Error).message}\n`);
     process.exit(1);
   }
@@ -60,7 +61,11 @@ export function registerServerCommands(program: Command): void {
   program
     .command('dns')
     .description('run the embedded DNS server alone, answering from the data directory ("dns zones" and "dns reconcile": Route 53 zones)')
-    .action(async () => {
-      await (await system()).runDns(loadConfig());
-    });
+    .addHelpText(
+      'after',
+      '\nIt listens on ORDINAL_DNS_HOST:ORDINAL_DNS_PORT (authoritative only) and on the pod listener\n' +
+        'ORDINAL_DNS_POD_ADDRESS:53 that instances resolve through (it forwards other names from this host to\n' +
+        'ORDINAL_DNS_UPSTREAM). Port 53 needs root or cap_net_bind_service; ORDINAL_DNS_POD=disabled turns it off.',
+    )
+    .action(() => reported(async () => (await system()).runDns(loadConfig())));
 }

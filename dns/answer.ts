@@ -20,7 +20,12 @@ export interface AnswerOptions {
   serverAddress: string;
   /** Negative-caching TTL in seconds: the SOA minimum and the SOA record's own TTL. */
   negativeTtl?: number;
+  /** Answered to `id.server` and `hostname.bind` CH TXT (RFC 4892): which installation this server is. */
+  identity?: string;
 }
+
+/** The CH-class names that ask a server who it is (RFC 4892; BIND's older spelling). */
+export const IDENTITY_NAMES: readonly string[] = ['id.server', 'hostname.bind'];
 
 export const DEFAULT_NEGATIVE_TTL = 5;
 /** The classic UDP limit without EDNS0. */
@@ -79,6 +84,11 @@ export function answerQuery(query: Packet, view: ZoneView, options: AnswerOption
   }
 
   const question = questions[0];
+  if (question.class === 'CH' && options.identity !== undefined && IDENTITY_NAMES.includes(normalizeName(question.name))) {
+    if (question.type !== 'TXT' && (question.type as string) !== 'ANY') return reply(RCODE.NOERROR, true);
+    const answer: Answer = { name: question.name, type: 'TXT', class: 'CH', ttl: 0, data: options.identity };
+    return reply(RCODE.NOERROR, true, { answers: [answer] });
+  }
   if (question.class !== undefined && question.class !== 'IN' && question.class !== 'ANY') {
     return reply(RCODE.REFUSED, false);
   }

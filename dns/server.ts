@@ -1,8 +1,11 @@
 // The embedded authoritative DNS server: UDP and TCP on one host and port, answering from the store.
-// All DNS logic is in answer.ts; this file only moves bytes and never lets a bad packet crash it.
+// All DNS logic is in answer.ts (and, for a listener that forwards, forwarder.ts); this file only moves
+// bytes and never lets a bad packet crash it. One store serves several listeners: the host listener
+// (authoritative only) and the pod listener instances resolve through (which also forwards).
 import dgram from 'node:dgram';
 import net from 'node:net';
 import dnsPacket, { type Packet } from 'dns-packet';
+import { isLoopbackAddress } from '../infra/config.js';
 import type { Logger } from '../infra/logger.js';
 import {
   answerMalformed,
@@ -13,6 +16,7 @@ import {
   type AnswerOptions,
   type ZoneView,
 } from './answer.js';
+import { clientUdpLimit, shouldForward, type Forwarder } from './forwarder.js';
 import type { DnsStore } from './store.js';
 
 export interface DnsServerOptions {
@@ -26,6 +30,13 @@ export interface DnsServerOptions {
   logger?: Logger;
   /** Idle TCP connections are closed after this long (RFC 7766 suggests seconds). */
   tcpIdleTimeoutMs?: number;
+  /**
+   * Forward what loopback clients ask with RD set about names outside every zone (forwarder.ts's
+   * shouldForward); without it such names are REFUSED. The caller closes it.
+   */
+  forwarder?: Forwarder;
+  /** Answered to `id.server` / `hostname.bind` CH TXT: which installation this is. */
+  identity?: string;
 }
 
 export interface DnsServer {
@@ -47,7 +58,10 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
   const answerOptions: AnswerOptions = {
     serverAddress: options.serverAddress ?? defaultServerAddress(host),
     negativeTtl: options.negativeTtl,
+    identity: options.identity,
   };
+  const { forwarder } = options;
+  let closed = false;
   const idleMs = options.tcpIdleTimeoutMs ?? DEFAULT_TCP_IDLE_TIMEOUT_MS;
   const { udp, tcp } = await bindBoth(host, options.port);
   const sockets = new Set<net.Socket>();
@@ -60,7 +74,7 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
   // Every answer reflects every commit made before its query arrived (a restarted server never answers
   // older than the store). Queries that arrive in one event-loop turn share one freshness check
   // (PRAGMA data_version), made after the last of them arrived: one check per burst, not per query.
-  type Pending = { message: Buffer; transport: 'udp' | 'tcp'; client: string; send: (reply: Buffer) => void };
+  type Pending = { message: Buffer; transport: 'udp' | 'tcp'; address: string; client: string; send: (reply: Buffer) => void };
   let pending: Pending[] = [];
   function enqueue(query: Pending): void {
     pending.push(query);
@@ -75,20 +89,25 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
     } catch (error) {
       logger?.error({ err: error }, 'dns store read failed');
     }
-    for (const { message, transport, client, send } of batch) {
-      const reply = view === undefined ? serverFailure(message, transport) : respond(view, message, transport, client);
-      if (reply !== undefined) send(reply);
+    for (const query of batch) {
+      const reply = view === undefined ? serverFailure(query.message, query.transport) : respond(view, query);
+      if (reply !== undefined) query.send(reply);
     }
   }
 
-  /** The bytes to send back for one message, or undefined to send nothing. Never throws. */
-  function respond(view: ZoneView, message: Buffer, transport: 'udp' | 'tcp', client: string): Buffer | undefined {
+  /**
+   * The bytes to send back for one message, or undefined to send nothing now (nothing at all, or a
+   * forwarded query's answer later). Never throws.
+   */
+  function respond(view: ZoneView, { message, transport, address, client, send }: Pending): Buffer | undefined {
     try {
       if (view !== cachedView) {
         cache.clear();
         cachedView = view;
       }
-      const key = message.length >= 12 ? transport + message.toString('latin1', 2) : undefined;
+      // With a forwarder the same bytes get another answer from a loopback client: it is part of the key.
+      const scope = forwarder === undefined ? '' : isLoopbackAddress(address) ? 'l' : 'r';
+      const key = message.length >= 12 ? scope + transport + message.toString('latin1', 2) : undefined;
       const cached = key === undefined ? undefined : cache.get(key);
       if (cached !== undefined) {
         const reply = Buffer.from(cached); // a copy: the cached bytes must keep their own ID
@@ -102,6 +121,10 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
       let response: Packet | undefined;
       try {
         query = dnsPacket.decode(message);
+        if (forwarder !== undefined && shouldForward(query, address, view)) {
+          forwardQuery(forwarder, message, query, transport, client, send);
+          return undefined;
+        }
         response = answerQuery(query, view, answerOptions);
       } catch (error) {
         if (query !== undefined) throw error;
@@ -127,15 +150,44 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
     }
   }
 
+  /** Sends an upstream's answer when it comes (forwarded answers are never cached: they are not ours). */
+  function forwardQuery(
+    forwarder: Forwarder,
+    message: Buffer,
+    query: Packet,
+    transport: 'udp' | 'tcp',
+    client: string,
+    send: (reply: Buffer) => void,
+  ): void {
+    void forwarder.forward(message, query, transport === 'udp' ? clientUdpLimit(query) : undefined).then((reply) => {
+      if (logger?.isLevelEnabled('debug')) {
+        const question = query.questions?.[0];
+        const rcode = RCODE_NAMES.get(reply.readUInt16BE(2) & 0xf);
+        logger.debug({ transport, client, name: question?.name, type: question?.type, rcode, forwarded: true }, 'dns query');
+      }
+      if (closed) return;
+      if (transport === 'udp') {
+        send(reply);
+      } else {
+        const length = Buffer.alloc(2);
+        length.writeUInt16BE(reply.length);
+        send(Buffer.concat([length, reply]));
+      }
+    });
+  }
+
   udp.on('message', (message, remote) => {
     enqueue({
       message,
       transport: 'udp',
+      address: remote.address,
       client: `${remote.address}:${remote.port}`,
-      send: (reply) =>
+      send: (reply) => {
+        if (closed) return;
         udp.send(reply, remote.port, remote.address, (error) => {
           if (error) logger?.debug({ err: error }, 'dns udp send failed');
-        }),
+        });
+      },
     });
   });
   udp.on('error', (error) => logger?.warn({ err: error }, 'dns udp socket error'));
@@ -147,7 +199,8 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
     socket.on('error', (error) => logger?.debug({ err: error, client }, 'dns tcp connection error'));
     socket.on('close', () => sockets.delete(socket));
     // Messages are framed by a 2-byte length and may arrive split or several per chunk.
-    // Replies keep the order of their queries: the batch is answered in arrival order.
+    // Replies keep the order of their queries (the batch is answered in arrival order), except forwarded
+    // ones, sent when the upstream answers: clients match replies by ID (RFC 7766 allows any order).
     let unread = Buffer.alloc(0);
     const send = (reply: Buffer) => {
       if (!socket.destroyed) socket.write(reply);
@@ -158,7 +211,7 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
         const end = 2 + unread.readUInt16BE(0);
         if (unread.length < end) break;
         // A copy: the socket may reuse the chunk's memory before the batch is answered.
-        enqueue({ message: Buffer.from(unread.subarray(2, end)), transport: 'tcp', client, send });
+        enqueue({ message: Buffer.from(unread.subarray(2, end)), transport: 'tcp', address: socket.remoteAddress ?? '', client, send });
         unread = unread.subarray(end);
       }
       // A client that pipelines queries but never reads its replies must not fill our memory.
@@ -174,6 +227,7 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
     tcpPort: (tcp.address() as net.AddressInfo).port,
     address: bound.address,
     async close() {
+      closed = true;
       for (const socket of sockets) socket.destroy();
       await Promise.all([
         new Promise<void>((resolve) => udp.close(() => resolve())),

@@ -1,6 +1,9 @@
 // The embedded DNS server's durable records: one SQLite file shared by the worker (which writes a set's
 // records through the embedded provider) and the DNS server process (which reads them per query).
 // WAL lets the reader keep answering while the writer commits; busy_timeout absorbs brief lock waits.
+// A zone is served while it is the default zone, holds records, or is some set's zone (a set declares
+// its zone from its first publish, even of no records, until it is released at deletion): a served
+// zone answers NXDOMAIN for a missing name, one we do not serve is refused or forwarded.
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -23,6 +26,11 @@ const SCHEMA = `
     PRIMARY KEY (owner, name, type)
   );
   CREATE INDEX IF NOT EXISTS records_zone ON records (zone);
+  CREATE TABLE IF NOT EXISTS set_zones (
+    owner  TEXT PRIMARY KEY,
+    zone   TEXT NOT NULL
+  );
+  CREATE INDEX IF NOT EXISTS set_zones_zone ON set_zones (zone);
 `;
 
 interface RecordRow {
@@ -57,6 +65,15 @@ export class DnsStore implements ZoneView {
         'INSERT INTO records (owner, zone, name, type, ttl, vals) VALUES (?, ?, ?, ?, ?, ?)',
       ),
       zoneHasRecords: db.prepare<[string]>('SELECT 1 FROM records WHERE zone = ? LIMIT 1').pluck(),
+      zoneDeclared: db.prepare<[string]>('SELECT 1 FROM set_zones WHERE zone = ? LIMIT 1').pluck(),
+      zoneRow: db.prepare<[string]>('SELECT 1 FROM zones WHERE zone = ?').pluck(),
+      declaredZone: db.prepare<[string], string>('SELECT zone FROM set_zones WHERE owner = ?').pluck(),
+      declare: db.prepare<[string, string]>(
+        'INSERT INTO set_zones (owner, zone) VALUES (?, ?) ON CONFLICT (owner) DO UPDATE SET zone = excluded.zone',
+      ),
+      forget: db.prepare<[string]>('DELETE FROM set_zones WHERE owner = ?'),
+      forgetAll: db.prepare('DELETE FROM set_zones'),
+      declaredZones: db.prepare<[], string>('SELECT DISTINCT zone FROM set_zones').pluck(),
       // A serial never goes backwards, and starts from the clock so a zone that was emptied and
       // re-created still gets a larger serial than before.
       bumpSerial: db.prepare<[string, number]>(
@@ -85,6 +102,8 @@ export class DnsStore implements ZoneView {
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = FULL');
       db.exec(SCHEMA);
+      // Stores written before set_zones existed: each set declares the zone its records are in.
+      db.exec('INSERT OR IGNORE INTO set_zones (owner, zone) SELECT owner, min(zone) FROM records GROUP BY owner');
       const zone = normalizeName(defaultZone);
       db.prepare('INSERT OR IGNORE INTO zones (zone, serial) VALUES (?, ?)').run(zone, clockSerial());
       return new DnsStore(db, zone);
@@ -96,8 +115,9 @@ export class DnsStore implements ZoneView {
 
   /**
    * Makes `records` the complete list of record sets owned by `owner` (in any zone: a set may have moved
-   * zones), in one transaction. Bumps the serial of every zone whose content changed; re-applying the
-   * same records changes nothing. Throws on a record that is not inside `zone` or is malformed.
+   * zones), in one transaction, and `zone` the owner's zone: served from now on even while no record
+   * is in it. Bumps the serial of every zone whose content changed; re-applying the same records changes
+   * nothing. Throws on a record that is not inside `zone` or is malformed.
    */
   replaceSetRecords(owner: string, zone: string, records: ReadonlyArray<RecordSet>): { changed: boolean } {
     const target = normalizeName(zone);
@@ -111,24 +131,19 @@ export class DnsStore implements ZoneView {
 
     const replace = this.db.transaction((): { changed: boolean } => {
       const old = this.statements.ownerRows.all(owner);
-      const zones = new Set([target, ...old.map((row) => row.zone)]);
+      const declared = this.statements.declaredZone.get(owner) as string | undefined;
+      const zones = new Set([target, ...old.map((row) => row.zone), ...(declared === undefined ? [] : [declared])]);
       const changed = [...zones].filter((z) => {
         const before = old.filter((row) => row.zone === z).map(rowToRecord);
         const after = z === target ? next : [];
         return JSON.stringify(before) !== JSON.stringify(after);
       });
-      if (changed.length === 0) return { changed: false };
+      if (changed.length === 0 && declared === target) return { changed: false };
 
       this.statements.deleteOwner.run(owner);
       for (const r of next) this.statements.insert.run(owner, target, r.name, r.type, r.ttl, JSON.stringify(r.values));
-      for (const z of changed) {
-        // A zone exists while it holds records; the default zone always exists.
-        if (z === this.defaultZone || this.statements.zoneHasRecords.get(z) !== undefined) {
-          this.statements.bumpSerial.run(z, clockSerial());
-        } else {
-          this.statements.deleteZone.run(z);
-        }
-      }
+      this.statements.declare.run(owner, target);
+      this.settleZones(zones, changed);
       return { changed: true };
     });
     // IMMEDIATE takes the write lock up front, so the read-then-write cannot deadlock with another writer.
@@ -139,14 +154,51 @@ export class DnsStore implements ZoneView {
   }
 
   /**
-   * Removes every set's records (e.g. after a clean shutdown stopped every instance): zones other than
-   * the default one go, and the default zone's serial is bumped if it held records.
+   * Removes the owner's records, wherever they are, and forgets its zone (the set is deleted or no
+   * longer publishes here): a zone nothing else keeps is no longer served. Idempotent.
+   */
+  releaseSet(owner: string): { changed: boolean } {
+    const release = this.db.transaction((): { changed: boolean } => {
+      const old = this.statements.ownerRows.all(owner);
+      const declared = this.statements.declaredZone.get(owner) as string | undefined;
+      if (old.length === 0 && declared === undefined) return { changed: false };
+      const withRecords = new Set(old.map((row) => row.zone));
+      this.statements.deleteOwner.run(owner);
+      this.statements.forget.run(owner);
+      this.settleZones(new Set([...withRecords, ...(declared === undefined ? [] : [declared])]), [...withRecords]);
+      return { changed: true };
+    });
+    const result = release.immediate();
+    if (result.changed) this.cached = undefined;
+    return result;
+  }
+
+  /**
+   * After a write: each of `zones` is served (its row kept, its serial bumped when it is in `changed`
+   * or new) or, when nothing keeps it any more, dropped. Inside the write's transaction.
+   */
+  private settleZones(zones: ReadonlySet<string>, changed: readonly string[]): void {
+    for (const z of zones) {
+      const served =
+        z === this.defaultZone ||
+        this.statements.zoneHasRecords.get(z) !== undefined ||
+        this.statements.zoneDeclared.get(z) !== undefined;
+      if (!served) this.statements.deleteZone.run(z);
+      else if (changed.includes(z) || this.statements.zoneRow.get(z) === undefined) this.statements.bumpSerial.run(z, clockSerial());
+    }
+  }
+
+  /**
+   * Removes every set's records and zones (e.g. after a clean shutdown stopped every instance): zones
+   * other than the default one go, and the default zone's serial is bumped if it held records.
    */
   clear(): { changed: boolean } {
     const clear = this.db.transaction((): { changed: boolean } => {
       const zones = this.statements.recordZones.all();
-      if (zones.length === 0) return { changed: false };
+      const declared = this.statements.declaredZones.all();
+      if (zones.length === 0 && declared.length === 0) return { changed: false };
       this.statements.deleteAll.run();
+      this.statements.forgetAll.run();
       this.statements.deleteOtherZones.run(this.defaultZone);
       if (zones.includes(this.defaultZone)) this.statements.bumpSerial.run(this.defaultZone, clockSerial());
       return { changed: true };
@@ -154,6 +206,11 @@ export class DnsStore implements ZoneView {
     const result = clear.immediate();
     if (result.changed) this.cached = undefined;
     return result;
+  }
+
+  /** The zone `owner` last published to, until it is released; undefined if none. */
+  readSetZone(owner: string): string | undefined {
+    return this.statements.declaredZone.get(owner) as string | undefined;
   }
 
   /** The record sets `owner` last stored, in the stable order of `compareRecordSets`. */

@@ -1,5 +1,8 @@
 // Runtime configuration from the environment, with the local defaults of DESIGN.md. Every component
 // (worker, API, DNS server, CLI) reads the same variables so they agree on where things are.
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 
 export interface HostPort {
@@ -14,7 +17,7 @@ export interface OrdinalConfig {
   /** Where `ordinal up` runs its own Temporal dev server when TEMPORAL_ADDRESS is not set. */
   devServer: { port: number; uiPort: number };
   api: HostPort;
-  dns: HostPort;
+  dns: DnsConfig;
   /** The default DNS zone the embedded server is authoritative for. */
   zone: string;
   /** Loopback pool the process driver takes instance addresses from. */
@@ -33,6 +36,24 @@ export interface OrdinalConfig {
     /** ORDINAL_API_AUTH=required: tokens are needed even while the token file holds none. */
     required: boolean;
   };
+}
+
+/** The embedded DNS server: the host listener (`host`, `port`) and the pod listener instances resolve through. */
+export interface DnsConfig extends HostPort {
+  /**
+   * ORDINAL_DNS_POD_ADDRESS, else the second-to-last address of ORDINAL_ADDRESS_POOL (127.77.255.254):
+   * the pod listener's address, the `nameserver` of every instance's resolv.conf.
+   */
+  podAddress: string;
+  /** ORDINAL_DNS_POD_PORT, else 53 (the only port the system resolver asks). */
+  podPort: number;
+  /** False with ORDINAL_DNS_POD=disabled: no pod listener. */
+  podEnabled: boolean;
+  /**
+   * Where the pod listener forwards names outside our zones: ORDINAL_DNS_UPSTREAM, else the host's
+   * /etc/resolv.conf nameservers (less our own listeners). Empty: such names get SERVFAIL.
+   */
+  upstreams: HostPort[];
 }
 
 export interface EcsConfig {
@@ -57,13 +78,23 @@ export const DEFAULTS = {
   apiPort: 7080,
   dnsHost: '127.0.0.1',
   dnsPort: 7053,
+  dnsPodPort: 53,
   zone: 'ordinal.internal',
   addressPool: '127.77.0.0/16',
   route53OwnerId: 'ordinal',
 } as const;
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = process.cwd()): OrdinalConfig {
+/**
+ * The configuration from `env`. `readResolvConf` gives the host's /etc/resolv.conf (the default
+ * upstreams when ORDINAL_DNS_UPSTREAM is not set); tests pass their own text.
+ */
+export function loadConfig(
+  env: NodeJS.ProcessEnv = process.env,
+  cwd: string = process.cwd(),
+  readResolvConf: () => string = readHostResolvConf,
+): OrdinalConfig {
   const dataDir = path.resolve(cwd, env.ORDINAL_DATA_DIR || DEFAULTS.dataDir);
+  const addressPool = env.ORDINAL_ADDRESS_POOL || DEFAULTS.addressPool;
   return {
     dataDir,
     temporal: {
@@ -79,12 +110,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
       host: env.ORDINAL_API_HOST || DEFAULTS.apiHost,
       port: parsePort('ORDINAL_API_PORT', env.ORDINAL_API_PORT, DEFAULTS.apiPort),
     },
-    dns: {
-      host: env.ORDINAL_DNS_HOST || DEFAULTS.dnsHost,
-      port: parsePort('ORDINAL_DNS_PORT', env.ORDINAL_DNS_PORT, DEFAULTS.dnsPort),
-    },
+    dns: dnsConfig(env, addressPool, readResolvConf),
     zone: env.ORDINAL_DNS_ZONE || DEFAULTS.zone,
-    addressPool: env.ORDINAL_ADDRESS_POOL || DEFAULTS.addressPool,
+    addressPool,
     route53OwnerId: env.ORDINAL_ROUTE53_OWNER_ID || DEFAULTS.route53OwnerId,
     ...ecsConfig(env),
     auth: {
@@ -92,6 +120,161 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
       required: parseAuthMode(env.ORDINAL_API_AUTH) === 'required',
     },
   };
+}
+
+function dnsConfig(env: NodeJS.ProcessEnv, addressPool: string, readResolvConf: () => string): DnsConfig {
+  const host = env.ORDINAL_DNS_HOST || DEFAULTS.dnsHost;
+  const port = parsePort('ORDINAL_DNS_PORT', env.ORDINAL_DNS_PORT, DEFAULTS.dnsPort);
+  const mode = env.ORDINAL_DNS_POD ?? '';
+  if (!['', 'enabled', 'disabled'].includes(mode)) {
+    throw new Error(`ORDINAL_DNS_POD must be 'enabled' (the default) or 'disabled', got '${mode}'`);
+  }
+  const podEnabled = mode !== 'disabled';
+  let podAddress = env.ORDINAL_DNS_POD_ADDRESS || undefined;
+  if (podAddress !== undefined) {
+    if (net.isIP(podAddress) === 0 || podAddress === '0.0.0.0' || podAddress === '::') {
+      throw new Error(`ORDINAL_DNS_POD_ADDRESS must be one IPv4 or IPv6 address (not a wildcard), got '${podAddress}'`);
+    }
+  } else {
+    try {
+      podAddress = defaultPodDnsAddress(addressPool);
+    } catch (error) {
+      throw new Error(`ORDINAL_ADDRESS_POOL: ${(error as Error).message} (the pod DNS address is derived from it; or set ORDINAL_DNS_POD_ADDRESS)`);
+    }
+  }
+  const podPort = parsePort('ORDINAL_DNS_POD_PORT', env.ORDINAL_DNS_POD_PORT, DEFAULTS.dnsPodPort);
+  if (podEnabled && sameListener({ host, port }, { host: podAddress, port: podPort })) {
+    throw new Error(
+      `ORDINAL_DNS_POD_ADDRESS:ORDINAL_DNS_POD_PORT (${podAddress}:${podPort}) must differ from ORDINAL_DNS_HOST:ORDINAL_DNS_PORT; or set ORDINAL_DNS_POD=disabled`,
+    );
+  }
+  const own = [{ host, port }, ...(podEnabled ? [{ host: podAddress, port: podPort }] : [])];
+  let upstreams: HostPort[];
+  if (env.ORDINAL_DNS_UPSTREAM) {
+    upstreams = parseUpstreams(env.ORDINAL_DNS_UPSTREAM);
+    const loop = upstreams.find((u) => own.some((listener) => sameListener(listener, u)));
+    if (loop) throw new Error(`ORDINAL_DNS_UPSTREAM must not name this server's own listener ${formatHostPort(loop)}`);
+  } else {
+    upstreams = defaultUpstreams(readResolvConf(), own);
+  }
+  return { host, port, podAddress, podPort, podEnabled, upstreams };
+}
+
+/**
+ * The pod DNS address a pool implies: its second-to-last address (127.77.0.0/16 -> 127.77.255.254),
+ * which the process driver never hands to an instance. Throws when `pool` is not an IPv4 CIDR block
+ * of at least 4 addresses.
+ */
+export function defaultPodDnsAddress(pool: string): string {
+  const match = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(pool.trim());
+  const octets = match ? match.slice(1, 5).map(Number) : [];
+  const prefix = match ? Number(match[5]) : NaN;
+  if (!match || octets.some((o) => o > 255) || !(prefix >= 0 && prefix <= 30)) {
+    throw new Error(`'${pool}' is not an IPv4 CIDR block of at least 4 addresses, such as 127.77.0.0/16`);
+  }
+  const size = 2 ** (32 - prefix);
+  const address = octets.reduce((n, o) => n * 256 + o, 0);
+  const network = address - (address % size);
+  const n = network + size - 2;
+  return [Math.floor(n / 2 ** 24) % 256, Math.floor(n / 2 ** 16) % 256, Math.floor(n / 256) % 256, n % 256].join('.');
+}
+
+/**
+ * Parses ORDINAL_DNS_UPSTREAM: comma-separated `ip`, `ip:port`, IPv6 `ip` or `[ip]:port` (port 53 when
+ * none), or `none` for no upstream. Throws an error naming the variable and the bad entry.
+ */
+export function parseUpstreams(value: string, variable = 'ORDINAL_DNS_UPSTREAM'): HostPort[] {
+  if (value.trim() === 'none') return [];
+  const upstreams: HostPort[] = [];
+  for (const raw of value.split(',')) {
+    const entry = raw.trim();
+    if (entry === '') continue;
+    const upstream = parseHostPort(entry);
+    if (upstream === undefined) {
+      throw new Error(`${variable} must be comma-separated IP addresses with optional ports (1.1.1.1, 10.0.0.2:5353, [2001:db8::1]:53) or 'none', got '${entry}'`);
+    }
+    upstreams.push(upstream);
+  }
+  if (upstreams.length === 0) throw new Error(`${variable} names no upstream; use 'none' for no forwarding`);
+  return upstreams;
+}
+
+function parseHostPort(entry: string): HostPort | undefined {
+  let host: string;
+  let port = '53';
+  const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(entry);
+  if (bracketed) {
+    host = bracketed[1];
+    port = bracketed[2] ?? port;
+    if (!net.isIPv6(host)) return undefined;
+  } else if (net.isIPv6(entry)) {
+    host = entry;
+  } else {
+    const colon = entry.lastIndexOf(':');
+    host = colon < 0 ? entry : entry.slice(0, colon);
+    if (colon >= 0) port = entry.slice(colon + 1);
+    if (!net.isIPv4(host)) return undefined;
+  }
+  if (!/^\d{1,5}$/.test(port) || Number(port) < 1 || Number(port) > 65535) return undefined;
+  return { host, port: Number(port) };
+}
+
+/** The `nameserver` addresses of resolv.conf text (port 53), in order; lines that are not an IP are skipped, as glibc does. */
+export function resolvConfNameservers(text: string): HostPort[] {
+  const servers: HostPort[] = [];
+  for (const line of text.split('\n')) {
+    const [keyword, address] = line.trim().split(/\s+/);
+    if (keyword === 'nameserver' && address !== undefined && net.isIP(address) !== 0) servers.push({ host: address, port: 53 });
+  }
+  return servers;
+}
+
+/**
+ * The default upstreams: resolv.conf's nameservers, less any of `ownListeners` (a host whose resolv.conf
+ * names our pod listener must not make us forward to ourselves).
+ */
+export function defaultUpstreams(resolvConf: string, ownListeners: readonly HostPort[]): HostPort[] {
+  return resolvConfNameservers(resolvConf).filter((server) => !ownListeners.some((own) => sameListener(own, server)));
+}
+
+/** True when a listener on `a` receives what is sent to `b` (a wildcard listener receives every loopback address). */
+function sameListener(a: HostPort, b: HostPort): boolean {
+  if (a.port !== b.port) return false;
+  const wildcard = a.host === '0.0.0.0' || a.host === '::' || a.host === '';
+  if (wildcard) return isLoopbackAddress(b.host);
+  return a.host === b.host || (a.host === 'localhost' && isLoopbackAddress(b.host));
+}
+
+/** True for 127.0.0.0/8, ::1 and IPv4-mapped loopback addresses. */
+export function isLoopbackAddress(address: string): boolean {
+  const v4 = address.startsWith('::ffff:') ? address.slice(7) : address;
+  return (net.isIPv4(v4) && v4.startsWith('127.')) || address === '::1' || address === '0:0:0:0:0:0:0:1';
+}
+
+export function formatHostPort({ host, port }: HostPort): string {
+  return net.isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+function readHostResolvConf(): string {
+  try {
+    return fs.readFileSync('/etc/resolv.conf', 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * What identifies this installation (its data directory, wherever it is reached from): the embedded
+ * DNS server answers it to `id.server` CH TXT, so a worker can tell its own pod listener from another's.
+ */
+export function installationId(dataDir: string): string {
+  let real: string;
+  try {
+    real = fs.realpathSync(dataDir);
+  } catch {
+    real = path.resolve(dataDir);
+  }
+  return `ordinal-${createHash('sha256').update(real).digest('hex').slice(0, 16)}`;
 }
 
 function ecsConfig(env: NodeJS.ProcessEnv): { ecs?: EcsConfig } {

@@ -57,6 +57,8 @@ import {
 const WATCH_MAX_MS = 5 * 60_000;
 /** Histories recorded before embedded publishes became local activities replay as they were. */
 const LOCAL_EMBEDDED_PUBLISH = 'local-embedded-publish';
+/** Histories of sets deleted before the embedded store learned sets' zones end as they did (no release). */
+const RELEASE_EMBEDDED_ZONE = 'release-embedded-zone';
 /** The shortest timer the idle wait sets. */
 const MIN_WAKE_MS = 100;
 /** How long a new set's run waits for its first valid manifest. */
@@ -215,6 +217,13 @@ export async function statefulSet(input: StatefulSetInput): Promise<{ deleted: t
   }
 
   await condition(allHandlersFinished);
+  // The embedded store serves a set's zone from its first publish, even with no record in it: a deleted
+  // set's zone is forgotten, so a zone no set uses any more is no longer answered for.
+  if (state.dnsTarget?.provider === 'embedded' && patched(RELEASE_EMBEDDED_ZONE)) {
+    await publishRecordsLocally.executeWithOptions({ summary: `release DNS zone ${state.dnsTarget.zone} of ${state.name}` }, [
+      { set: state.name, target: state.dnsTarget, records: [], release: true },
+    ]);
+  }
   log.info('set deleted', { set: state.name });
   return { deleted: true };
 
@@ -225,7 +234,8 @@ export async function statefulSet(input: StatefulSetInput): Promise<{ deleted: t
         if (action.previous) {
           await publishRecords.executeWithOptions(
             { summary: `remove DNS for ${state.name} from ${action.previous.provider} ${action.previous.zone}` },
-            [{ set: state.name, target: action.previous, records: [] }],
+            // `release`: the embedded store also forgets the set's zone there (ignored by older workers).
+            [{ set: state.name, target: action.previous, records: [], release: true }],
           );
         }
         const summary = `publish DNS for ${state.name} (${action.records.length} record sets)`;

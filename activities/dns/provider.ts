@@ -7,7 +7,15 @@ export interface DnsProvider {
    * and reports what it came to. Idempotent. Provider errors (credentials, access) come back in the
    * outcome; only unexpected failures throw.
    */
-  apply(set: string, target: DnsTarget, records: RecordSet[]): Promise<PublishOutcome>;
+  apply(set: string, target: DnsTarget, records: RecordSet[], options?: ApplyOptions): Promise<PublishOutcome>;
+}
+
+export interface ApplyOptions {
+  /**
+   * The set leaves `target` (it is deleted, or moved elsewhere): `records` is empty, and a provider that
+   * keeps per-set state there (the embedded store's served zones) forgets the set.
+   */
+  release?: boolean;
 }
 
 /** Nothing to report: what a provider that applies at once returns. */

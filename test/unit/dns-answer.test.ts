@@ -302,6 +302,33 @@ describe('answerQuery', () => {
   });
 });
 
+describe('the server identity (id.server CH TXT)', () => {
+  const identify = (name: string, type: Question['type'] = 'TXT', options: { identity?: string } = { identity: 'ordinal-0123456789abcdef' }) => {
+    const { identity } = options;
+    const query = dnsPacket.decode(dnsPacket.encode(question(name, type, 'CH')));
+    return dnsPacket.decode(dnsPacket.encode(answerQuery(query, view, { serverAddress: SERVER, identity })!)) as DecodedPacket & { rcode: string };
+  };
+
+  it.each(['id.server', 'ID.Server.', 'hostname.bind'])('answers %s with the identity', (name) => {
+    const response = identify(name);
+    expect(response.rcode).toBe('NOERROR');
+    expect(response.flag_aa).toBe(true);
+    expect(response.answers).toEqual([expect.objectContaining({ name: name.replace(/\.$/, ''), type: 'TXT', class: 'CH', ttl: 0 })]);
+    expect((response.answers![0] as { data: Buffer[] }).data.map(String)).toEqual(['ordinal-0123456789abcdef']);
+  });
+
+  it('answers NODATA for another type at id.server', () => {
+    const response = identify('id.server', 'A');
+    expect(response.rcode).toBe('NOERROR');
+    expect(response.answers).toEqual([]);
+  });
+
+  it('refuses other CH names, and id.server when no identity is configured', () => {
+    expect(identify('version.bind').rcode).toBe('REFUSED');
+    expect(identify('id.server', 'TXT', {}).rcode).toBe('REFUSED');
+  });
+});
+
 describe('answerMalformed', () => {
   const header = (id: number, flags: number) => {
     const bytes = Buffer.alloc(12);

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { RecordSet } from '../../core/dns-records.js';
 import { DnsStore } from '../../dns/store.js';
@@ -155,6 +156,87 @@ describe('DnsStore', () => {
     expect(store.clear()).toEqual({ changed: false });
   });
 
+  it("serves a set's zone from its first publish, even of no records", () => {
+    const store = open();
+    expect(store.findZone('db-0.db.empty.test')).toBeUndefined();
+    expect(store.replaceSetRecords('db', 'Empty.Test.', [])).toEqual({ changed: true });
+    expect(store.readSetZone('db')).toBe('empty.test');
+    expect(store.findZone('db-0.db.empty.test')).toBe('empty.test');
+    expect(store.nameExists('empty.test')).toBe(true);
+    expect(store.nameExists('db-0.db.empty.test')).toBe(false);
+    const serial = store.serial('empty.test')!;
+    expect(serial).toBeGreaterThan(0);
+    expect(store.replaceSetRecords('db', 'empty.test', [])).toEqual({ changed: false });
+
+    // Records come and go: the zone stays while the set publishes there.
+    store.replaceSetRecords('db', 'empty.test', webRecords('empty.test', ['127.77.0.1']));
+    store.replaceSetRecords('db', 'empty.test', []);
+    expect(store.findZone('web.empty.test')).toBe('empty.test');
+    expect(store.serial('empty.test')).toBeGreaterThan(serial);
+  });
+
+  it("moves a set's zone with its publishes, and forgets it on release", () => {
+    const store = open();
+    store.replaceSetRecords('db', 'old.test', []);
+    store.replaceSetRecords('db', 'new.test', []);
+    expect(store.findZone('x.old.test')).toBeUndefined();
+    expect(store.findZone('x.new.test')).toBe('new.test');
+
+    store.replaceSetRecords('other', 'new.test', webRecords('new.test', ['127.77.0.2']));
+    store.replaceSetRecords('db', 'new.test', webRecords('new.test', ['127.77.0.1']).slice(0, 1));
+    expect(store.releaseSet('db')).toEqual({ changed: true });
+    expect(store.readSetRecords('db')).toEqual([]);
+    expect(store.readSetZone('db')).toBeUndefined();
+    // Another set still publishes there.
+    expect(store.findZone('x.new.test')).toBe('new.test');
+    expect(store.releaseSet('other')).toEqual({ changed: true });
+    expect(store.findZone('x.new.test')).toBeUndefined();
+    expect(store.serial('new.test')).toBeUndefined();
+    expect(store.releaseSet('other')).toEqual({ changed: false });
+  });
+
+  it('keeps the default zone when a set in it is released', () => {
+    const store = open();
+    store.replaceSetRecords('web', ZONE, webRecords(ZONE, ['127.77.0.1']));
+    const serial = store.serial(ZONE)!;
+    expect(store.releaseSet('web')).toEqual({ changed: true });
+    expect(store.findZone(`web.${ZONE}`)).toBe(ZONE);
+    expect(store.lookup(`web.${ZONE}`)).toEqual([]);
+    expect(store.serial(ZONE)).toBeGreaterThan(serial);
+  });
+
+  it('forgets declared zones on clear', () => {
+    const store = open();
+    store.replaceSetRecords('db', 'empty.test', []);
+    expect(store.clear()).toEqual({ changed: true });
+    expect(store.findZone('x.empty.test')).toBeUndefined();
+    expect(store.readSetZone('db')).toBeUndefined();
+    expect(store.clear()).toEqual({ changed: false });
+  });
+
+  it('lets a reader see a zone another connection declared', () => {
+    const reader = open();
+    const writer = open();
+    expect(reader.findZone('x.empty.test')).toBeUndefined();
+    writer.replaceSetRecords('db', 'empty.test', []);
+    expect(reader.findZone('x.empty.test')).toBe('empty.test');
+    writer.releaseSet('db');
+    expect(reader.findZone('x.empty.test')).toBeUndefined();
+  });
+
+  it('declares the zones of sets stored before zones were declared', () => {
+    const first = DnsStore.open(file, ZONE);
+    first.replaceSetRecords('db', 'other.test', webRecords('other.test', ['127.77.1.1']));
+    first.close();
+    // What an older version left: records, no declaration.
+    const db = new Database(file);
+    db.exec('DELETE FROM set_zones');
+    db.close();
+    const store = open();
+    expect(store.readSetZone('db')).toBe('other.test');
+    expect(store.replaceSetRecords('db', 'other.test', webRecords('other.test', ['127.77.1.1']))).toEqual({ changed: false });
+  });
+
   it('merges record sets that two owners publish at the same name and type', () => {
     const store = open();
     store.replaceSetRecords('a', ZONE, [{ name: `shared.${ZONE}`, type: 'A', ttl: 30, values: ['127.77.0.1'] }]);
@@ -269,6 +351,13 @@ describe('EmbeddedDnsProvider', () => {
       await expect(provider.apply('web', { provider: 'embedded', zone: ZONE }, webRecords('elsewhere.test', ['127.77.0.1']))).rejects.toThrow(/not inside zone/);
       await provider.apply('web', { provider: 'embedded', zone: ZONE }, []);
       expect(await provider.read('web')).toEqual([]);
+
+      // A zone with no records yet is served from the first publish, until the set is released.
+      await provider.apply('db', { provider: 'embedded', zone: 'empty.test' }, []);
+      expect(store.findZone('db-0.db.empty.test')).toBe('empty.test');
+      await expect(provider.apply('db', { provider: 'embedded', zone: 'empty.test' }, records, { release: true })).rejects.toThrow(/publishes none/);
+      await provider.apply('db', { provider: 'embedded', zone: 'empty.test' }, [], { release: true });
+      expect(store.findZone('db-0.db.empty.test')).toBeUndefined();
     } finally {
       store.close();
       fs.rmSync(dir, { recursive: true, force: true });
