@@ -3,7 +3,7 @@
 //   cordon NAME ORDINAL | uncordon NAME ORDINAL
 //   rollout status NAME | rollout history NAME | rollout undo NAME | rollout pause NAME | rollout resume NAME
 //   dns zones | dns reconcile (--hosted-zone-id ID | --zone NAME) [--dry-run]
-//   logs NAME ORDINAL [--tail N]
+//   logs NAME ORDINAL [--tail N] | exec NAME ORDINAL [--] COMMAND...
 // Exit codes: 0 success; 1 the request failed (the API rejected it, bad input, a wait timed out, the set
 // went away, or the rollout failed); 2 the API could not be reached.
 import { readFile } from 'node:fs/promises';
@@ -29,6 +29,7 @@ import {
   type ErrorDetail,
   type OutputFormat,
 } from './format.js';
+import { ExecError, execTarget, runAttached } from './exec-command.js';
 import { RolloutProgress, goneMessage, resumeHint, selectUndoTarget, timeoutMessage, undoPatch } from './rollout.js';
 
 export const EXIT_OK = 0;
@@ -239,6 +240,30 @@ export function registerClientCommands(program: Command): void {
     .addHelpText('after', "\nThe API reads the log from the data directory it shares with the worker (<data dir>/logs/<set>-<ordinal>.log).")
     .action(run(async (name: string, ordinal: number, options: ConnectionOptions & { tail: number }) => {
       process.stdout.write(await api(options).logs(name, ordinal, options.tail));
+    }));
+
+  client(program.command('exec'))
+    .description("run a command inside a running instance, like kubectl exec: its hostname, files, user, environment and working directory, with stdin/stdout/stderr attached and its exit code passed through")
+    .argument('<name>', 'set name')
+    .argument('<ordinal>', 'the instance ordinal (1 for web-1)', nonNegativeInteger('ordinal'))
+    .argument('<command...>', 'the command and its arguments (put -- before a command with options)')
+    .passThroughOptions()
+    .addHelpText(
+      'after',
+      "\nRuns on the instance's host (the process driver's instances are local processes), as root or the worker's user.\n" +
+        'Exit code: the command\'s own, or 1 when it cannot run (unknown set or ordinal, instance not running, ECS set), 2 when the API is unreachable.\n' +
+        'Example: ordinal exec redis 1 -- redis-cli info replication',
+    )
+    .action(run(async (name: string, ordinal: number, command: string[], options: ConnectionOptions) => {
+      const view = await api(options).get(name);
+      let target: ReturnType<typeof execTarget>;
+      try {
+        target = execTarget(view, ordinal);
+      } catch (err) {
+        if (err instanceof ExecError) throw new CliError(err.message);
+        throw err;
+      }
+      process.exitCode = await runAttached([...target.argvPrefix, ...command], target.env, target.cwd);
     }));
 
   // `ordinal dns` itself runs the embedded DNS server (server-commands.ts); these are its client subcommands.

@@ -9,6 +9,7 @@ export function buildProgram(): Command {
   const program = new Command('ordinal')
     .description('Kubernetes StatefulSets without Kubernetes: ordered, named, self-healing instance sets on Temporal')
     .showHelpAfterError()
+    .enablePositionalOptions()
     .configureHelp({ sortSubcommands: false });
   registerServerCommands(program);
   registerClientCommands(program);

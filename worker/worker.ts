@@ -49,7 +49,15 @@ export interface OrdinalWorker {
 export async function createOrdinalWorker(config: OrdinalConfig, options: { bundle?: WorkflowBundleOption } = {}): Promise<OrdinalWorker> {
   installTemporalLogging();
   const paths = dataPaths(config.dataDir);
-  const driver = new ProcessDriver({ dataDir: config.dataDir, addressPool: config.addressPool, logger: logger.child({ component: 'driver' }) });
+  const driver = new ProcessDriver({
+    dataDir: config.dataDir,
+    addressPool: config.addressPool,
+    podDnsAddress: config.dns.podAddress,
+    logger: logger.child({ component: 'driver' }),
+  });
+  // Said at start, not at the first instance: a set with pod isolation (the default) fails here.
+  const pods = driver.podSupport();
+  if (pods.problem) logger.error({ fix: pods.problem }, 'instances cannot run as pods on this host; sets with isolation: pod will fail');
   const ecs = config.ecs ? new EcsDriver({ ...config.ecs, logger: logger.child({ component: 'ecs-driver' }) }) : undefined;
   const router = new DriverRouter({ process: driver, ecs });
   const store = DnsStore.open(paths.dnsDb, config.zone);
