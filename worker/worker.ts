@@ -11,8 +11,9 @@ import { createRoute53Activities, setWorkflowExists } from '../activities/dns/ro
 import { createRoute53 } from '../activities/dns/route53/client.js';
 import { Route53DnsProvider } from '../activities/dns/route53/dns-provider.js';
 import { Route53Provider } from '../activities/dns/route53/provider.js';
+import { askServerIdentity } from '../dns/identity.js';
 import { DnsStore } from '../dns/store.js';
-import { dataPaths, type OrdinalConfig } from '../infra/config.js';
+import { dataPaths, installationId, type OrdinalConfig } from '../infra/config.js';
 import { temporalConnectionOptions } from '../infra/temporal-connection.js';
 import { installTemporalLogging, logger } from '../infra/logger.js';
 
@@ -58,6 +59,7 @@ export async function createOrdinalWorker(config: OrdinalConfig, options: { bund
   // Said at start, not at the first instance: a set with pod isolation (the default) fails here.
   const pods = driver.podSupport();
   if (pods.problem) logger.error({ fix: pods.problem }, 'instances cannot run as pods on this host; sets with isolation: pod will fail');
+  if (config.dns.podEnabled) void checkPodDns(config);
   const ecs = config.ecs ? new EcsDriver({ ...config.ecs, logger: logger.child({ component: 'ecs-driver' }) }) : undefined;
   const router = new DriverRouter({ process: driver, ecs });
   const store = DnsStore.open(paths.dnsDb, config.zone);
@@ -109,4 +111,26 @@ export async function createOrdinalWorker(config: OrdinalConfig, options: { bund
       await running;
     },
   };
+}
+
+/**
+ * Pods resolve names through the DNS server's pod listener: says so when the one at that address is
+ * missing or another installation's (its id.server answer), since instances would then not find peers.
+ */
+async function checkPodDns(config: OrdinalConfig): Promise<void> {
+  const { podAddress, podPort } = config.dns;
+  const expected = installationId(config.dataDir);
+  // `ordinal up` starts the DNS server first; a separate `ordinal dns` may come up a little later.
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const identity = await askServerIdentity(podAddress, podPort, 1000);
+    if (identity === expected) return;
+    if (identity !== undefined) {
+      logger.error(
+        { podAddress, podPort, identity, expected },
+        'the DNS server at the pod address belongs to another Ordinal installation (another data directory): instances would resolve its names; give each installation its own ORDINAL_ADDRESS_POOL or ORDINAL_DNS_POD_ADDRESS',
+      );
+      return;
+    }
+  }
+  logger.warn({ podAddress, podPort }, 'no DNS server answers at the pod address: instances cannot resolve their peers by name until `ordinal dns` (or `ordinal up`) runs with the same settings');
 }
