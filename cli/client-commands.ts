@@ -263,7 +263,10 @@ export function registerClientCommands(program: Command): void {
         if (err instanceof ExecError) throw new CliError(err.message);
         throw err;
       }
-      process.exitCode = await runAttached([...target.argvPrefix, ...command], target.env, target.cwd);
+      // With passThroughOptions, commander keeps the `--` that separates our arguments from the command's.
+      const argv = command[0] === '--' ? command.slice(1) : command;
+      if (argv.length === 0) throw new CliError('exec needs a command to run, e.g. ordinal exec web 0 -- hostname');
+      process.exitCode = await runAttached([...target.argvPrefix, ...argv], target.env, target.cwd);
     }));
 
   // `ordinal dns` itself runs the embedded DNS server (server-commands.ts); these are its client subcommands.

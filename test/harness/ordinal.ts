@@ -13,9 +13,10 @@ import type { SetsPort } from '../../api/sets-port.js';
 import { SetsService } from '../../api/sets.js';
 import { Route53ZonesService } from '../../api/zones.js';
 import { ProcessDriver } from '../../activities/drivers/process.js';
+import { createForwarder, type Forwarder } from '../../dns/forwarder.js';
 import { startDnsServer, type DnsServer } from '../../dns/server.js';
 import { DnsStore } from '../../dns/store.js';
-import { dataPaths, loadConfig, type OrdinalConfig } from '../../infra/config.js';
+import { dataPaths, formatHostPort, installationId, loadConfig, type HostPort, type OrdinalConfig } from '../../infra/config.js';
 import { createOrdinalWorker, type OrdinalWorker } from '../../worker/worker.js';
 import { freePort, temporalAddress, temporalNamespace, workflowBundlePath } from './services.js';
 
@@ -44,6 +45,11 @@ export interface TestOrdinal {
   api(path: string, init?: { method?: string; body?: unknown; headers?: Record<string, string> }): Promise<{ status: number; body: any }>;
   client: Client;
   dnsPort: number;
+  /**
+   * With the podDns option: the pod listener (config.dns.podAddress, port 53), the `nameserver` of every
+   * instance's resolv.conf, forwarding other names to the given upstreams.
+   */
+  podDns?: { address: string; port: number };
   /** A resolver pointed at the embedded DNS server. */
   resolver: dns.promises.Resolver;
   /** The running worker (replaced by restartWorker). */
@@ -61,9 +67,20 @@ export interface TestOrdinal {
   stop(): Promise<void>;
 }
 
-export async function startTestOrdinal(
-  options: { workflowLimits?: { maxHistoryEvents?: number }; /** More configuration, e.g. ORDINAL_ECS_ENDPOINT. */ env?: Record<string, string> } = {},
-): Promise<TestOrdinal> {
+export interface TestOrdinalOptions {
+  workflowLimits?: { maxHistoryEvents?: number };
+  /** More configuration, e.g. ORDINAL_ECS_ENDPOINT. */
+  env?: Record<string, string>;
+  /**
+   * Also start the DNS server's pod listener, as `ordinal up` and `ordinal dns` do: on the pool's pod
+   * address (config.dns.podAddress), port 53 (so root only), with the installation's identity, forwarding
+   * names outside our zones to `upstreams` (none by default: never the machine's real resolver). Without
+   * it, instances in pods cannot resolve their peers through the system resolver.
+   */
+  podDns?: { upstreams?: HostPort[] };
+}
+
+export async function startTestOrdinal(options: TestOrdinalOptions = {}): Promise<TestOrdinal> {
   process.env.ORDINAL_WORKFLOW_BUNDLE ??= workflowBundlePath();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ordinal-it-'));
   const dnsPort = await freePort();
@@ -74,11 +91,30 @@ export async function startTestOrdinal(
     ORDINAL_TASK_QUEUE: uniqueName('ordinal-test'),
     ORDINAL_DNS_PORT: String(dnsPort),
     ORDINAL_ADDRESS_POOL: uniqueAddressPool(),
+    // Forwarding goes only where a test says: never to the host's resolv.conf nameservers.
+    ORDINAL_DNS_UPSTREAM: options.podDns?.upstreams?.length ? options.podDns.upstreams.map(formatHostPort).join(',') : 'none',
     ...options.env,
   });
 
   const store = DnsStore.open(dataPaths(dataDir).dnsDb, config.zone);
   const dnsServer: DnsServer = await startDnsServer({ host: '127.0.0.1', port: dnsPort, store });
+  let forwarder: Forwarder | undefined;
+  let podServer: DnsServer | undefined;
+  if (options.podDns) {
+    forwarder = createForwarder({ upstreams: config.dns.upstreams });
+    podServer = await startDnsServer({
+      host: config.dns.podAddress,
+      port: config.dns.podPort,
+      store,
+      forwarder,
+      identity: installationId(dataDir),
+    }).catch(async (err: unknown) => {
+      forwarder?.close();
+      await dnsServer.close();
+      store.close();
+      throw new Error(`cannot start the pod DNS listener on ${config.dns.podAddress}:${config.dns.podPort} (the podDns option needs root): ${(err as Error).message}`, { cause: err });
+    });
+  }
   const connection = await Connection.connect({ address: config.temporal.address });
   const client = new Client({ connection, namespace: config.temporal.namespace });
   const sets = new SetsService(client, { taskQueue: config.temporal.taskQueue, workflowLimits: options.workflowLimits });
@@ -130,6 +166,7 @@ export async function startTestOrdinal(
     api,
     client,
     dnsPort,
+    podDns: podServer ? { address: config.dns.podAddress, port: podServer.udpPort } : undefined,
     resolver,
     worker: () => worker!,
     stopWorker,
@@ -148,6 +185,8 @@ export async function startTestOrdinal(
       await Promise.all(extraApis.map((server) => server.close()));
       await driver.stopAll(2_000);
       driver.close();
+      forwarder?.close();
+      await podServer?.close();
       await dnsServer.close();
       store.close();
       await connection.close();
