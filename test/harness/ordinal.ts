@@ -22,10 +22,16 @@ import { freePort, temporalAddress, temporalNamespace, workflowBundlePath } from
 
 let pools = 0;
 
-/** A loopback pool no other test process uses: 127.<100 + 10 * vitest pool id + n>.0.0/16. */
+/**
+ * A loopback pool no other test process of this run uses: 127.<100 + 10 * vitest pool id + n>.0.0/16.
+ * Two test runs on one machine at once (a developer's and CI's) collide there; give one of them
+ * ORDINAL_TEST_POOL_BASE=180 so its pools (and their DNS pod listeners on port 53) lie elsewhere.
+ */
 export function uniqueAddressPool(): string {
   const poolId = Number(process.env.VITEST_POOL_ID ?? 1);
-  const second = 100 + ((poolId * 10 + pools++) % 150);
+  const base = Number(process.env.ORDINAL_TEST_POOL_BASE ?? 100);
+  const span = 250 - base;
+  const second = base + ((poolId * 10 + pools++) % span);
   return `127.${second}.0.0/16`;
 }
 
