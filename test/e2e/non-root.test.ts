@@ -10,10 +10,8 @@ import { askServerIdentity } from '../../dns/identity.js';
 import { defaultPodDnsAddress, installationId } from '../../infra/config.js';
 import { uniqueAddressPool } from '../harness/ordinal.js';
 import { freePort, waitFor } from '../harness/services.js';
-import { REPO } from '../harness/system.js';
+import { NOBODY, unprivilegedView, type UnprivilegedView } from '../harness/unprivileged.js';
 
-const NOBODY = 65534;
-const BIN = path.join(REPO, 'bin/ordinal.js');
 const isRoot = process.getuid?.() === 0;
 /** Whether an unprivileged user may bind port 53 here anyway (then there is no failure to see). */
 const unprivilegedPortStart = Number(readOr('/proc/sys/net/ipv4/ip_unprivileged_port_start', '1024'));
@@ -28,18 +26,21 @@ function readOr(file: string, fallback: string): string {
 
 let dataDir: string;
 let pool: string;
+let view: UnprivilegedView;
 const children: ChildProcess[] = [];
 
 beforeAll(() => {
-  // A data directory nobody may write; the path to it is open (os.tmpdir() is world-searchable).
-  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ordinal-nonroot-'));
+  // A data directory nobody may write, on a path anyone may enter (/tmp, whatever TMPDIR says).
+  dataDir = fs.mkdtempSync('/tmp/ordinal-nonroot-');
   fs.chmodSync(dataDir, 0o777);
   pool = uniqueAddressPool();
+  view = unprivilegedView();
 });
 
 afterAll(() => {
   for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   fs.rmSync(dataDir, { recursive: true, force: true });
+  view?.close();
 });
 
 /** `node bin/ordinal.js dns` as nobody, with only this test's settings (no forwarding anywhere). */
@@ -53,11 +54,8 @@ function dnsAsNobody(extraEnv: Record<string, string>, hostPort: number) {
     ORDINAL_LOG_LEVEL: 'warn',
     ...extraEnv,
   };
-  const child = spawn(
-    'setpriv',
-    [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', '--inh-caps=-all', '--', process.execPath, BIN, 'dns'],
-    { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  const [command, ...args] = view.argv([view.node, path.join(view.repo, 'bin/ordinal.js'), 'dns']);
+  const child = spawn(command!, args, { cwd: '/tmp', env, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   const result = { stdout: '', stderr: '', exit: undefined as { code: number | null; signal: NodeJS.Signals | null } | undefined };
   child.stdout!.on('data', (d) => (result.stdout += d));

@@ -13,9 +13,9 @@ import { type CreateRequest, type InstanceHandle } from '../../activities/driver
 import { ProcessDriver } from '../../activities/drivers/process.js';
 import { runProbe } from '../../activities/probes.js';
 import { waitFor } from '../harness/services.js';
+import { NOBODY, unprivilegedView, type UnprivilegedView } from '../harness/unprivileged.js';
 
 const POOL = '127.93.0.0/16';
-const NOBODY = 65534;
 const dirs: string[] = [];
 const drivers: ProcessDriver[] = [];
 const hostFiles = ['/etc/hosts', '/etc/resolv.conf', '/etc/hostname'].map((file) => [file, fs.readFileSync(file, 'utf8')] as const);
@@ -242,26 +242,27 @@ describe('an instance is a pod', () => {
 });
 
 describe('pods without root', () => {
-  let nodeCopy: string;
+  let view: UnprivilegedView;
   beforeAll(() => {
-    expect(spawnSync('runuser', ['--help']).status, 'runuser is needed (util-linux)').toBe(0);
-    nodeCopy = process.execPath;
+    view = unprivilegedView();
   });
+  afterAll(() => view?.close());
 
   it('work for an unprivileged worker where the host allows user namespaces', async () => {
-    const dir = tempDir();
+    const dir = fs.mkdtempSync('/tmp/ordinal-pods-rootless-'); // a path nobody may enter, whatever TMPDIR says
+    dirs.push(dir);
     fs.chmodSync(dir, 0o777);
     const out = path.join(dir, 'out');
     const script = `
-      import { ProcessDriver } from ${JSON.stringify(path.resolve('activities/drivers/process.ts'))};
+      import { ProcessDriver } from ${JSON.stringify(path.join(view.repo, 'activities/drivers/process.ts'))};
       const driver = new ProcessDriver({ dataDir: ${JSON.stringify(path.join(dir, 'data'))}, addressPool: '${POOL}' });
       const handle = await driver.create(${JSON.stringify(request('rootless', 0, `{ hostname; id -u; grep -c . /etc/resolv.conf; } > ${out}; touch ${out}.done; exec sleep 600`))});
       process.stdout.write(JSON.stringify(handle));
     `;
     const file = path.join(dir, 'rootless.mts');
     fs.writeFileSync(file, script);
-    const tsx = path.resolve('node_modules/.bin/tsx');
-    const result = spawnSync('runuser', ['-u', 'nobody', '--', nodeCopy, tsx, file], { encoding: 'utf8', timeout: 60_000, cwd: path.resolve('.') });
+    const [command, ...args] = view.argv([view.node, path.join(view.repo, 'node_modules/tsx/dist/cli.mjs'), file]);
+    const result = spawnSync(command!, args, { encoding: 'utf8', timeout: 60_000, cwd: '/tmp' });
     try {
       expect(result.status, result.stderr).toBe(0);
       const text = await waitFor(() => fs.existsSync(`${out}.done`) && fs.readFileSync(out, 'utf8'), { timeoutMs: 20_000, message: 'the rootless pod to write its output' });
