@@ -248,15 +248,21 @@ export const FAULTS: Record<FaultKind, FaultSpec> = {
       }
     },
     finalCheck(ctx) {
-      // SIGTERM is ignored: each stopped incarnation must have been SIGKILLed after the grace period, not before.
+      // SIGTERM is ignored: each stopped incarnation must have been SIGKILLed after the grace period, not
+      // before. The period runs from when the driver sent SIGTERM (its 'stopping instance' log line),
+      // not from when the program got round to recording it: on a loaded machine that is much later.
       const graceMs = ctx.intent.grace * 1000;
+      const stops = stopTimes(ctx.sys.system.worker.output, ctx.set);
       let checked = 0;
       for (const t of ctx.timeline.incarnations()) {
         if (t.sigterm === undefined || t.exit !== undefined || t.seen?.goneAt === undefined) continue;
         checked++;
-        if (t.seen.goneAt < t.sigterm + graceMs - 100) {
+        const pid = t.seen.pid;
+        const received = t.sigterm;
+        const sent = stops.filter((s) => s.ordinal === t.ordinal && s.pids.includes(pid) && s.at <= received).at(-1)?.at ?? received;
+        if (t.seen.goneAt < sent + graceMs - 100) {
           ctx.violations.push(
-            `grace: ${ctx.set}-${t.ordinal}#${t.incarnation} got SIGTERM at ${t.sigterm} and was gone by ${t.seen.goneAt}, before its ${graceMs} ms grace period`,
+            `grace: ${ctx.set}-${t.ordinal}#${t.incarnation} was sent SIGTERM at ${sent} (recorded it at ${t.sigterm}) and was gone by ${t.seen.goneAt}, before its ${graceMs} ms grace period`,
           );
         }
       }
@@ -373,6 +379,23 @@ export async function dnsMatchesStore(ctx: TrialContext): Promise<string> {
     await sleep(200); // a query timed out on a loaded machine: ask again
   }
   return problem || 'the store kept changing while the answers were read';
+}
+
+/** When the worker's driver began stopping each instance of `set` ('stopping instance' lines: before it sends SIGTERM). */
+function stopTimes(workerOutput: string, set: string): Array<{ ordinal: number; pids: number[]; at: number }> {
+  const stops: Array<{ ordinal: number; pids: number[]; at: number }> = [];
+  for (const line of workerOutput.split('\n')) {
+    if (!line.includes('"stopping instance"') || !line.includes(set)) continue;
+    try {
+      const entry = JSON.parse(line) as { set?: string; ordinal?: number; pids?: number[]; time?: number };
+      if (entry.set === set && typeof entry.ordinal === 'number' && Array.isArray(entry.pids) && typeof entry.time === 'number') {
+        stops.push({ ordinal: entry.ordinal, pids: entry.pids, at: entry.time });
+      }
+    } catch {
+      // not a log line of ours
+    }
+  }
+  return stops;
 }
 
 function sleep(ms: number): Promise<void> {
