@@ -379,6 +379,19 @@ export function slowStartBatches<T>(items: T[]): T[][] {
   return batches;
 }
 
+/**
+ * How one Parallel step runs: every deletion at once, as Kubernetes deletes pods under Parallel (a
+ * scale-down from 3 to 0 stops all three together, within one grace period), and creations in doubling
+ * batches, the first batch beside the deletions.
+ */
+export function parallelBatches<T extends { kind: string }>(actions: T[]): T[][] {
+  const others = actions.filter((a) => a.kind !== 'create');
+  const batches = slowStartBatches(actions.filter((a) => a.kind === 'create'));
+  if (others.length === 0) return batches;
+  if (batches.length === 0) return [others];
+  return [[...others, ...batches[0]!], ...batches.slice(1)];
+}
+
 function byOrdinal(instances: InstanceState[]): InstanceState[] {
   return [...instances].sort((a, b) => a.ordinal - b.ordinal);
 }

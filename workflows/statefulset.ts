@@ -18,7 +18,7 @@ import {
 } from '@temporalio/workflow';
 import type { Activities, InstanceChange, WatchedInstance } from '../activities/types.js';
 import type { Action } from '../core/planner.js';
-import { plan, slowStartBatches } from '../core/planner.js';
+import { parallelBatches, plan, slowStartBatches } from '../core/planner.js';
 import { instanceDnsName, instanceName, serviceDnsName } from '../core/names.js';
 import { revisionsView, setStatus, setView, type SetState } from '../core/set-state.js';
 import {
@@ -59,6 +59,8 @@ const WATCH_MAX_MS = 5 * 60_000;
 const LOCAL_EMBEDDED_PUBLISH = 'local-embedded-publish';
 /** Histories of sets deleted before the embedded store learned sets' zones end as they did (no release). */
 const RELEASE_EMBEDDED_ZONE = 'release-embedded-zone';
+/** Histories recorded while Parallel deletions ran in doubling batches replay as they were. */
+const PARALLEL_DELETIONS_TOGETHER = 'parallel-deletions-together';
 /** The shortest timer the idle wait sets. */
 const MIN_WAKE_MS = 100;
 /** How long a new set's run waits for its first valid manifest. */
@@ -203,8 +205,10 @@ export async function statefulSet(input: StatefulSetInput): Promise<{ deleted: t
     if (next.done) break;
 
     if (next.actions.length > 0) {
-      // Several actions come only under Parallel: they run concurrently, creations in doubling batches.
-      for (const batch of slowStartBatches(next.actions)) await Promise.all(batch.map((action) => execute(action)));
+      // Several actions come only under Parallel: they run concurrently, deletions all at once and
+      // creations in doubling batches (histories from before ran every action in doubling batches).
+      const batches = patched(PARALLEL_DELETIONS_TOGETHER) ? parallelBatches(next.actions) : slowStartBatches(next.actions);
+      for (const batch of batches) await Promise.all(batch.map((action) => execute(action)));
       continue;
     }
 

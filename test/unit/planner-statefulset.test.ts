@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { recordsFingerprint } from '../../core/dns-records.js';
 import { parseManifest, type Manifest } from '../../core/manifest.js';
-import { plan, recordsFor, slowStartBatches, type Action, type Plan } from '../../core/planner.js';
+import { parallelBatches, plan, recordsFor, slowStartBatches, type Action, type Plan } from '../../core/planner.js';
 import { initialState, setStatus, type InstanceState, type SetState } from '../../core/set-state.js';
 import { applyManifest } from '../../core/transitions.js';
 
@@ -177,6 +177,19 @@ describe('slowStartBatches', () => {
       expect(batches.flat()).toEqual(items);
     });
   }
+});
+
+describe('parallelBatches', () => {
+  const create = (o: number) => ({ kind: 'create', ordinal: o });
+  const remove = (o: number) => ({ kind: 'delete', ordinal: o });
+  it.each([
+    ['nothing', [], []],
+    ['deletions only: all at once', [remove(2), remove(1), remove(0)], [[remove(2), remove(1), remove(0)]]],
+    ['creations only: doubling batches', [0, 1, 2, 3].map(create), [[create(0)], [create(1), create(2)], [create(3)]]],
+    ['both: the deletions beside the first creation batch', [create(0), create(1), create(2), remove(5)], [[remove(5), create(0)], [create(1), create(2)]]],
+  ])('%s', (_, actions, batches) => {
+    expect(parallelBatches(actions)).toEqual(batches);
+  });
 });
 
 table('ordinals.start and reserveOrdinals', [
