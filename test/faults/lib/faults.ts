@@ -254,19 +254,22 @@ export const FAULTS: Record<FaultKind, FaultSpec> = {
       const graceMs = ctx.intent.grace * 1000;
       const stops = stopTimes(ctx.sys.system.worker.output, ctx.set);
       let checked = 0;
+      let fromDriver = 0;
       for (const t of ctx.timeline.incarnations()) {
         if (t.sigterm === undefined || t.exit !== undefined || t.seen?.goneAt === undefined) continue;
         checked++;
         const pid = t.seen.pid;
         const received = t.sigterm;
-        const sent = stops.filter((s) => s.ordinal === t.ordinal && s.pids.includes(pid) && s.at <= received).at(-1)?.at ?? received;
+        const stop = stops.filter((s) => s.ordinal === t.ordinal && s.pids.includes(pid) && s.at <= received).at(-1);
+        if (stop) fromDriver++;
+        const sent = stop?.at ?? received;
         if (t.seen.goneAt < sent + graceMs - 100) {
           ctx.violations.push(
             `grace: ${ctx.set}-${t.ordinal}#${t.incarnation} was sent SIGTERM at ${sent} (recorded it at ${t.sigterm}) and was gone by ${t.seen.goneAt}, before its ${graceMs} ms grace period`,
           );
         }
       }
-      ctx.notes.push(`${checked} SIGTERM-ignoring incarnations SIGKILLed after the grace period`);
+      ctx.notes.push(`${checked} SIGTERM-ignoring incarnations SIGKILLed after the grace period (${fromDriver} timed from the driver's SIGTERM)`);
     },
   },
 

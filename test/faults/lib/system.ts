@@ -62,6 +62,8 @@ export class FaultSystem {
         workflowBundle: options.workflowBundle,
         addressPool: options.addressPool,
         dataDirPrefix: 'ordinal-faults-',
+        // Info lines: the ignore-sigterm check reads when the driver began stopping an instance.
+        env: { ORDINAL_LOG_LEVEL: 'info' },
         // The suite's own driver only looks (running()); at the end it stops what is left, and its
         // complaints about a state file the faults replaced would only be noise.
         driverLogger: logger.child({ component: 'faults-driver' }, { level: 'silent' }),
