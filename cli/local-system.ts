@@ -13,11 +13,19 @@ import { ensureSearchAttributes, startDevServer, type DevServer } from '../infra
 import { logToFile, logger } from '../infra/logger.js';
 import { temporalConnectionOptions } from '../infra/temporal-connection.js';
 import { createOrdinalWorker } from '../worker/worker.js';
+import { DEV_SERVER_HOST, explainStartFailure, portNeeds, preflightPorts, temporalUnreachableError, type PortNeed } from './port-preflight.js';
 import { rolloutProgress } from './rollout.js';
 
 type Stop = () => Promise<void>;
 
 export async function up(config: OrdinalConfig, options: { demo?: boolean; example: string }): Promise<void> {
+  // Before anything starts: every port it will listen on is free, and a Temporal server it is pointed
+  // at answers. Otherwise one block says what is wrong (port-preflight.ts) and nothing was started.
+  const needs = portNeeds(config, 'up');
+  await preflightPorts(needs);
+  const externalTemporal = Boolean(process.env.TEMPORAL_ADDRESS);
+  if (externalTemporal) await ensureServerSearchAttributes(config, 'up');
+
   mkdirSync(config.dataDir, { recursive: true });
   // The terminal shows what people need; the components' logs go to a file.
   const logFile = path.join(config.dataDir, 'logs', 'ordinal.log');
@@ -40,23 +48,24 @@ export async function up(config: OrdinalConfig, options: { demo?: boolean; examp
   process.once('SIGINT', () => void stopAll().then(() => process.exit(0)));
   process.once('SIGTERM', () => void stopAll().then(() => process.exit(0)));
 
-  // First: a DNS listener that cannot bind (port 53 needs privileges) fails `up` before anything starts.
+  // First the DNS server: should a listener fail to bind after all (taken since the check), `up` fails
+  // before anything else starts.
   stops.push(await startDns(config, { quiet: true }));
 
   try {
     let uiUrl: string | undefined;
-    if (process.env.TEMPORAL_ADDRESS) {
-      await ensureServerSearchAttributes(config);
-    } else {
+    if (!externalTemporal) {
       console.log('starting the Temporal dev server...');
       const server: DevServer = await startDevServer({
         dbFile: dataPaths(config.dataDir).temporalDb,
-        ip: '127.0.0.1',
+        ip: DEV_SERVER_HOST,
         port: config.devServer.port,
         uiPort: config.devServer.uiPort,
         namespace: config.temporal.namespace,
         logFile: path.join(config.dataDir, 'temporal.log'),
         detached: true,
+      }).catch(async (err: unknown) => {
+        throw await explainStartFailure(err, needs.filter((need) => need.component === 'temporal'));
       });
       stops.push(() => server.stop());
       config = { ...config, temporal: { ...config.temporal, address: server.address } };
@@ -76,7 +85,10 @@ export async function up(config: OrdinalConfig, options: { demo?: boolean; examp
     });
 
     const { service, zones, close } = await createSetsService(config);
-    const api = await startApiServer({ config, sets: service, zones, logger });
+    const api = await startApiServer({ config, sets: service, zones, logger }).catch(async (err: unknown) => {
+      await close();
+      throw await explainStartFailure(err, needs.filter((need) => need.component === 'api'));
+    });
     stops.push(async () => {
       await api.close();
       await close();
@@ -136,8 +148,9 @@ Try:
 
 /** `ordinal worker`: polls until SIGINT/SIGTERM; instances keep running after it stops. */
 export async function runWorker(config: OrdinalConfig): Promise<void> {
+  // It binds no port, but without Temporal it has nothing to do: say so before anything starts.
+  await ensureServerSearchAttributes(config, 'worker');
   mkdirSync(config.dataDir, { recursive: true });
-  await ensureServerSearchAttributes(config);
   const worker = await createOrdinalWorker(config);
   console.log(`worker polling task queue '${config.temporal.taskQueue}' on ${config.temporal.address} (data in ${config.dataDir})`);
   untilSignal(() => worker.shutdown());
@@ -145,10 +158,13 @@ export async function runWorker(config: OrdinalConfig): Promise<void> {
 }
 
 export async function runApi(config: OrdinalConfig): Promise<void> {
-  untilSignal(await startApi(config));
+  const needs = portNeeds(config, 'api');
+  await preflightPorts(needs);
+  untilSignal(await startApi(config, needs));
 }
 
 export async function runDns(config: OrdinalConfig): Promise<void> {
+  await preflightPorts(portNeeds(config, 'dns'));
   untilSignal(await startDns(config));
 }
 
@@ -231,11 +247,11 @@ export function dnsBindError(err: unknown, listener: 'host' | 'pod', host: strin
   return error;
 }
 
-async function startApi(config: OrdinalConfig): Promise<Stop> {
+async function startApi(config: OrdinalConfig, needs: PortNeed[]): Promise<Stop> {
   const { service, zones, close } = await createSetsService(config);
   const api = await startApiServer({ config, sets: service, zones, logger }).catch(async (err: unknown) => {
     await close();
-    throw err;
+    throw await explainStartFailure(err, needs);
   });
   console.log(`API on ${api.url} (Temporal ${config.temporal.address}; ${api.authenticated ? `bearer tokens from ${config.auth.tokensFile}` : 'no authentication: loopback only'})`);
   return async () => {
@@ -254,8 +270,15 @@ function clearDnsRecords(config: OrdinalConfig): void {
   }
 }
 
-async function ensureServerSearchAttributes(config: OrdinalConfig): Promise<void> {
-  const connection = await Connection.connect(temporalConnectionOptions(config));
+/** Registers the search attributes on the server TEMPORAL_ADDRESS names; one that cannot be reached is a TemporalUnreachableError. */
+async function ensureServerSearchAttributes(config: OrdinalConfig, command: 'up' | 'worker'): Promise<void> {
+  const options = temporalConnectionOptions(config);
+  let connection: Connection;
+  try {
+    connection = await Connection.connect(options);
+  } catch (err) {
+    throw temporalUnreachableError(options.address, Boolean(process.env.TEMPORAL_ADDRESS), err, command);
+  }
   try {
     await ensureSearchAttributes(connection, config.temporal.namespace);
   } finally {

@@ -6,16 +6,19 @@ import { loadConfig } from '../infra/config.js';
 
 const system = () => import('./local-system.js');
 
+const KNOWN_ERRORS = new Set(['InsecureBindError', 'TokenFileError', 'DnsBindError', 'PortConflictError', 'TemporalUnreachableError']);
+
 /**
  * Errors a person fixes by configuration (the API beyond loopback without tokens, an unreadable token
- * file, a DNS listener that cannot bind, a bad variable): printed as one line, exit 1, no stack trace.
+ * file, ports that are taken or need privileges, a DNS listener that cannot bind, a Temporal server that
+ * cannot be reached, a bad variable): printed as one line (ports: one block), exit 1, no stack trace.
  */
 async function reported(fn: () => Promise<void>): Promise<void> {
   try {
     await fn();
   } catch (err) {
     const name = (err as Error | undefined)?.name;
-    const known = name === 'InsecureBindError' || name === 'TokenFileError' || name === 'DnsBindError';
+    const known = KNOWN_ERRORS.has(name ?? '');
     if (!known && !(err instanceof Error && /^ORDINAL_|^TEMPORAL_/.test(err.message))) throw err;
     process.stderr.write(`error: ${(err as Error).message}\n`);
     process.exit(1);
@@ -26,6 +29,11 @@ export function registerServerCommands(program: Command): void {
   program
     .command('up')
     .description('run the whole local system: Temporal dev server, worker, DNS server and API (Ctrl-C stops all)')
+    .addHelpText(
+      'after',
+      '\nBefore starting anything it checks every port it needs (API, DNS host and pod listeners, the Temporal dev\n' +
+        "server's gRPC and UI ports) and, when one is taken, says which, who holds it and which variable moves it.",
+    )
     .option('--demo', 'also apply a manifest (--example) and print the dig commands to try')
     .option('--example <file>', 'manifest to apply with --demo', 'examples/web.yaml')
     .action((options: { demo?: boolean; example: string }) => reported(async () => (await system()).up(loadConfig(), options)));
@@ -33,9 +41,7 @@ export function registerServerCommands(program: Command): void {
   program
     .command('worker')
     .description('run the worker alone against TEMPORAL_ADDRESS; instances keep running when it stops')
-    .action(async () => {
-      await (await system()).runWorker(loadConfig());
-    });
+    .action(() => reported(async () => (await system()).runWorker(loadConfig())));
 
   program
     .command('api')
