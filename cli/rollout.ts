@@ -1,10 +1,12 @@
 // `ordinal rollout ...`: the pure decisions, given the set (and its revisions) as the API returns them.
 // status: is the rollout done, can it no longer finish (deleted, past its progress deadline, rolled
-// back), is it paused, or what is it waiting for; and which progress lines changed since the last poll.
+// back, an instance of the update revision crash looping), is it paused, or what is it waiting for;
+// has every instance of the update revision stayed Ready long enough (the stability window); and
+// which progress lines changed since the last poll.
 // undo: which revision to go back to, and the merge patch that does it.
 // The commands in client-commands.ts only call the API, print and keep time.
 import { desiredOrdinals } from '../core/manifest.js';
-import type { Condition, InstanceStatus, RevisionView, SetStatus, SetView } from '../core/set-state.js';
+import { crashLoopMessage, type Condition, type InstanceStatus, type RevisionView, type SetStatus, type SetView } from '../core/set-state.js';
 import { formatDuration } from './format.js';
 
 export type RolloutVerdict =
@@ -204,13 +206,14 @@ export function evaluateRollout(view: SetView, watch?: RolloutWatch): RolloutVer
 /**
  * Why the rollout did not finish in time, e.g.
  * `timed out after 5m: 2/3 Ready; web-2: CrashLoopBackOff: the process exited with code 1`:
- * the failing instances when there are any, else what it was waiting for.
+ * the failing instances when there are any, else what it was waiting for (`waiting`, the last poll's
+ * verdict, when given: it knows about the stability window).
  */
-export function timeoutMessage(view: SetView | undefined, timeoutMs: number): string {
+export function timeoutMessage(view: SetView | undefined, timeoutMs: number, waiting?: string): string {
   const after = `timed out after ${formatDuration(timeoutMs)}`;
   if (!view) return `${after} before the set could be read`;
   const failing = instancesOf(view).filter(isFailing);
-  const reasons = failing.length > 0 ? failing.map((i) => instanceLine(view, i)) : [waitingFor(view)];
+  const reasons = failing.length > 0 ? failing.map((i) => instanceLine(view, i)) : [waiting ?? waitingFor(view)];
   return `${after}: ${readyCount(view)}/${desired(view)} Ready; ${reasons.join('; ')}`;
 }
 
@@ -219,20 +222,156 @@ export function goneMessage(name: string, seenBefore: boolean): string {
   return seenBefore ? `set ${name} was deleted` : `set ${name} does not exist`;
 }
 
+// ---- stability and crash loops (rollout status only: it watches over time) ----
+
+/**
+ * How long `rollout status` wants each instance of the update revision to have stayed Ready, with no
+ * restart, before it calls the rollout done (--stable-for): an instance that crashes a second after
+ * it starts is Ready for an instant each time, and that must not pass.
+ */
+export const DEFAULT_STABLE_FOR_MS = 5_000;
+
+/** The window for this set: `stableForMs`, or the set's minReadySeconds when that is longer. */
+export function stabilityWindowMs(view: SetView, stableForMs: number = DEFAULT_STABLE_FOR_MS): number {
+  return Math.max(0, stableForMs, (view.spec?.minReadySeconds ?? 0) * 1000);
+}
+
+/** What `rollout status` remembers of one instance between polls. */
+export interface InstanceWatch {
+  /** The revision it ran when last seen: restarts count afresh on another one. */
+  revision: string;
+  /** Its restarts when first seen on this revision, or when last seen stable. */
+  baselineRestarts: number;
+  /** Its Ready incarnation as first seen Ready (seenAt: this host's clock), undefined while not Ready. */
+  ready?: { incarnation: number; restarts: number; readySince: string | null; seenAt: number };
+}
+
+export type InstanceWatches = ReadonlyMap<string, InstanceWatch>;
+
+/** Whether an instance counts for the rollout: wanted, and on the update revision. */
+function inRollout(view: SetView, instance: InstanceStatus, wanted: ReadonlySet<number>): boolean {
+  const target = view.status?.updateRevision;
+  return wanted.has(instance.ordinal) && (!target || instance.revision === target);
+}
+
+/**
+ * How long the instance has been Ready: since its `readySince` (the server's clock) or since this
+ * command first saw this incarnation Ready (ours), whichever is longer; 0 when it is not Ready. A
+ * `readySince` ahead of our clock counts for nothing.
+ */
+export function readyForMs(watch: InstanceWatch | undefined, instance: InstanceStatus, now: number): number {
+  if (instance.phase !== 'Running' || !instance.ready || !watch?.ready) return 0;
+  const since = instance.readySince === null ? NaN : Date.parse(instance.readySince);
+  const server = Number.isNaN(since) ? 0 : now - since;
+  return Math.max(0, now - watch.ready.seenAt, server);
+}
+
+/**
+ * The watches after a poll: a Ready instance keeps its first sighting as long as its incarnation,
+ * restarts and readySince stay the same (any change starts it afresh); a restart count is the
+ * baseline on a new revision and again whenever the instance is seen stable for `windowMs`.
+ */
+export function trackInstances(view: SetView, previous: InstanceWatches, now: number, windowMs: number): Map<string, InstanceWatch> {
+  const next = new Map<string, InstanceWatch>();
+  for (const instance of instancesOf(view)) {
+    const before = previous.get(instance.name);
+    const sameRevision = before !== undefined && before.revision === instance.revision;
+    const watch: InstanceWatch = { revision: instance.revision, baselineRestarts: sameRevision ? before.baselineRestarts : instance.restarts };
+    if (instance.phase === 'Running' && instance.ready) {
+      const seen = sameRevision ? before.ready : undefined;
+      const same =
+        seen !== undefined && seen.incarnation === instance.incarnation && seen.restarts === instance.restarts && seen.readySince === instance.readySince;
+      watch.ready = same ? seen : { incarnation: instance.incarnation, restarts: instance.restarts, readySince: instance.readySince, seenAt: now };
+      if (readyForMs(watch, instance, now) >= windowMs) watch.baselineRestarts = instance.restarts;
+    }
+    next.set(instance.name, watch);
+  }
+  return next;
+}
+
+/**
+ * Why the rollout failed, if an instance of the update revision crash loops: it is in CrashLoopBackOff,
+ * the set's Ready condition says so (the server sees a second failure in a row before the back-off
+ * shows), or it restarted twice or more while watched without staying up in between. E.g.
+ * `brk-0 is crash looping (restarts 3): the process exited with code 3`.
+ */
+export function crashLoopFailure(view: SetView, watches: InstanceWatches = new Map()): string | undefined {
+  const wanted = new Set(wantedOrdinals(view));
+  const ready = condition(view, 'Ready');
+  const named = ready?.status === 'False' && ready.reason === 'CrashLoopBackOff' ? ready.message : undefined;
+  for (const instance of instancesOf(view)) {
+    if (!inRollout(view, instance, wanted)) continue;
+    const watch = watches.get(instance.name);
+    const restarted = watch !== undefined && watch.revision === instance.revision ? instance.restarts - watch.baselineRestarts : 0;
+    if (instance.phase === 'CrashLoopBackOff' || named?.startsWith(`${instance.name} is crash looping`) || restarted >= 2) {
+      return crashLoopMessage(instance.name, instance.restarts, instance.lastError);
+    }
+  }
+  return undefined;
+}
+
+/** `2s`, `1m5s`: whole seconds, for lines printed once a poll. */
+function seconds(ms: number): string {
+  const whole = Math.floor(Math.max(0, ms) / 1000) * 1000;
+  return whole === 0 ? '0s' : formatDuration(whole);
+}
+
+/**
+ * What the rollout still waits for once the set is Ready: the instance of the update revision with the
+ * shortest Ready run, while it is shorter than the window, e.g.
+ * `waiting for web-1 to stay Ready for 5s (2s so far)`; undefined when every one is stable.
+ */
+export function stabilityWait(view: SetView, watches: InstanceWatches, now: number, windowMs: number): string | undefined {
+  const wanted = new Set(wantedOrdinals(view));
+  let shortest: { instance: InstanceStatus; readyFor: number } | undefined;
+  for (const instance of instancesOf(view)) {
+    if (!inRollout(view, instance, wanted)) continue;
+    const readyFor = readyForMs(watches.get(instance.name), instance, now);
+    if (readyFor < windowMs && (shortest === undefined || readyFor < shortest.readyFor)) shortest = { instance, readyFor };
+  }
+  if (!shortest) return undefined;
+  return `waiting for ${shortest.instance.name} to stay Ready for ${formatDuration(windowMs)} (${seconds(shortest.readyFor)} so far)`;
+}
+
+export interface RolloutProgressOptions {
+  /** The stability window (default DEFAULT_STABLE_FOR_MS); the set's minReadySeconds when longer. */
+  stableForMs?: number;
+}
+
 /**
  * Remembers what was printed, so each poll prints only the lines that changed: one per instance
  * (and `web-3: removed` when one goes away), then what it waits for and the summary. A pause is one
  * such line, so it is reported once however long it lasts. The first poll fixes the rollout watched.
+ * It also follows each instance across polls: the rollout is done only once every instance of the
+ * update revision has stayed Ready for the stability window, and fails as soon as one crash loops.
  */
 export class RolloutProgress {
   private readonly printed = new Map<string, string>();
   private watch: RolloutWatch | undefined;
+  private instances: InstanceWatches = new Map();
+  private readonly stableForMs: number;
 
-  constructor(private readonly startedAt: number = Date.now()) {}
+  constructor(
+    private readonly startedAt: number = Date.now(),
+    options: RolloutProgressOptions = {},
+  ) {
+    this.stableForMs = options.stableForMs ?? DEFAULT_STABLE_FOR_MS;
+  }
 
-  observe(view: SetView): { verdict: RolloutVerdict; lines: string[] } {
+  /** One poll's set; `now` is this host's clock (a parameter for tests). */
+  observe(view: SetView, now: number = Date.now()): { verdict: RolloutVerdict; lines: string[] } {
     this.watch ??= { startedAt: this.startedAt, initialUpdateRevision: view.status?.updateRevision ?? null };
-    const verdict = evaluateRollout(view, this.watch);
+    const windowMs = stabilityWindowMs(view, this.stableForMs);
+    // Judged against what was seen before this poll (a restart count grown since), then remembered.
+    const crashLoop = crashLoopFailure(view, this.instances);
+    this.instances = trackInstances(view, this.instances, now, windowMs);
+    let verdict = evaluateRollout(view, this.watch);
+    if (verdict.state !== 'failed' && crashLoop) {
+      verdict = { state: 'failed', message: `rollout of ${view.metadata.name} failed: ${crashLoop}` };
+    } else if (verdict.state === 'done') {
+      const waiting = stabilityWait(view, this.instances, now, windowMs);
+      if (waiting) verdict = { state: 'progress', waiting, summary: progressSummary(view) };
+    }
     const lines: string[] = [];
     const instances = instancesOf(view);
     const present = new Set(instances.map((i) => i.name));

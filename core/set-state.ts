@@ -248,6 +248,20 @@ export function instanceStatus(state: SetState, instance: InstanceState, now: nu
   return status;
 }
 
+/**
+ * Crash looping: failed at least twice in a row without a stable run in between (so the back-off is
+ * under way: the second failure is the first one waited out) and not Ready now. Time plays no part, so
+ * the status read between two of the workflow's steps says the same as at the last one.
+ */
+export function isCrashLooping(instance: InstanceState): boolean {
+  return instance.consecutiveFailures >= 2 && !(instance.phase === 'Running' && instance.ready);
+}
+
+/** `web-1 is crash looping (restarts 3): the process exited with code 1`: the status and `rollout status` say it alike. */
+export function crashLoopMessage(name: string, restarts: number, lastError: string | undefined): string {
+  return `${name} is crash looping (restarts ${restarts})${lastError ? `: ${lastError}` : ''}`;
+}
+
 export function setStatus(state: SetState, now: number): SetStatus {
   const spec = state.manifest!.spec;
   const view = new SetPlanView(state, now);
@@ -277,14 +291,25 @@ export function setStatus(state: SetState, now: number): SetStatus {
   const deadline = view.progressDeadline();
   const stuck = !state.deleting && !converged && !pausedUpdate && deadline !== undefined && now >= deadline;
   const rollingBack = state.lastRollback !== undefined && state.lastRollback.to === state.updateRevision && !converged;
+  // A wanted instance that failed again before a stable run and is not Ready now: the Ready condition
+  // names it and its last error (CrashLoopBackOff), so every client sees why, not just a count.
+  const crashLooping = state.instances
+    .filter((i) => view.isWanted(i.ordinal) && isCrashLooping(i))
+    .sort((a, b) => a.ordinal - b.ordinal)[0];
   const readyMessage = `${readyReplicas} of ${spec.replicas} instances Ready`;
   const waiting = next.waitingFor ? `waiting for ${next.waitingFor}` : progressMessage(state, readyReplicas);
 
   const conditions: Condition[] = [];
   if (converged) conditions.push({ type: 'Ready', status: 'True', reason: 'AllReplicasReady', message: readyMessage });
   else {
-    const reason = state.deleting ? 'Deleting' : pausedUpdate ? 'RolloutPaused' : 'ReplicasNotReady';
-    conditions.push({ type: 'Ready', status: 'False', reason, message: `${readyReplicas} Ready, ${spec.replicas} wanted` });
+    const counts = `${readyReplicas} Ready, ${spec.replicas} wanted`;
+    if (!state.deleting && crashLooping) {
+      const message = `${crashLoopMessage(instanceName(state.name, crashLooping.ordinal), crashLooping.restarts, crashLooping.lastError)}; ${counts}`;
+      conditions.push({ type: 'Ready', status: 'False', reason: 'CrashLoopBackOff', message });
+    } else {
+      const reason = state.deleting ? 'Deleting' : pausedUpdate ? 'RolloutPaused' : 'ReplicasNotReady';
+      conditions.push({ type: 'Ready', status: 'False', reason, message: counts });
+    }
   }
   if (state.deleting) {
     conditions.push({ type: 'Progressing', status: 'True', reason: 'Deleting', message: progressMessage(state, readyReplicas) });

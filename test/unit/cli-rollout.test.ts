@@ -7,17 +7,22 @@ import { setView, type InstanceState, type SetState, type SetView } from '../../
 import { applyPublished } from '../../core/transitions.js';
 import {
   RolloutProgress,
+  crashLoopFailure,
   evaluateRollout,
   goneMessage,
   instanceLine,
   isPaused,
   progressSummary,
   readyCount,
+  readyForMs,
   replacementPatch,
   rollbackDuring,
   rolloutProgress,
   selectUndoTarget,
+  stabilityWait,
+  stabilityWindowMs,
   timeoutMessage,
+  trackInstances,
   undoPatch,
   waitingFor,
   wantedOrdinals,
@@ -68,6 +73,8 @@ function set(options: {
   /** Workflow time of the last progress (the progress deadline counts from it). */
   progressAt?: number;
   lastRollback?: SetState['lastRollback'];
+  /** The server's time for the view (default NOW). */
+  at?: number;
 }): SetView {
   const generation = options.generation ?? 1;
   const state: SetState = {
@@ -103,7 +110,7 @@ function set(options: {
     observedGeneration: options.observedGeneration ?? generation,
   };
   publishDns(state);
-  return setView(state, NOW);
+  return setView(state, options.at ?? NOW);
 }
 
 /** As the workflow does before anything else: publish the DNS records the instances call for. */
@@ -343,6 +350,195 @@ describe('RolloutProgress', () => {
     expect(progress.observe(set({ replicas: 1, instances: [running(0, { ready: false, incarnation: 4, lastError: 'x' })] })).lines).toEqual([
       'web-0: Running, not Ready (127.77.0.1)',
     ]);
+  });
+});
+
+describe('rollout status: the stability window and crash loops', () => {
+  const exit3 = 'the process exited with code 3';
+  /** An incarnation that runs, Ready (no readiness probe) since `readyMs` before NOW. */
+  const up = (ordinal: number, incarnation: number, restarts: number, readyMs: number, overrides: Partial<InstanceState> = {}) =>
+    running(ordinal, { incarnation, restarts, readySince: NOW - readyMs, lastError: restarts > 0 ? exit3 : undefined, ...overrides });
+  const web = (instances: Instance[], spec: Record<string, unknown> = {}, at = NOW) => set({ replicas: instances.length, spec, instances, at });
+
+  it.each([
+    ['5s by default', undefined, {}, 5_000],
+    ['the flag', 12_000, {}, 12_000],
+    ['0: no wait', 0, {}, 0],
+    ['minReadySeconds when longer', 5_000, { minReadySeconds: 30 }, 30_000],
+    ['the flag when longer than minReadySeconds', 60_000, { minReadySeconds: 30 }, 60_000],
+  ] as Array<[string, number | undefined, Record<string, unknown>, number]>)('the window is %s', (_label, stableFor, spec, expected) => {
+    expect(stabilityWindowMs(web([up(0, 1, 0, 0)], spec), stableFor)).toBe(expected);
+  });
+
+  it('fails at once for the issue\'s set: each incarnation Ready for the instant it runs, then CrashLoopBackOff', () => {
+    const progress = new RolloutProgress(NOW - 1_000);
+    // Half a second after the apply: Ready, as kubectl would say, but not for long enough.
+    const first = progress.observe(web([up(0, 1, 0, 500), up(1, 1, 0, 500)]), NOW);
+    expect(first.verdict).toEqual({ state: 'progress', waiting: 'waiting for web-0 to stay Ready for 5s (0s so far)', summary: '2/2 instances Ready' });
+    // Each exited after a second and was restarted at once: Ready again, and a restart more.
+    const second = progress.observe(web([up(0, 2, 1, -800), up(1, 2, 1, -700)], {}, NOW + 1_000), NOW + 1_000);
+    expect(second.verdict).toEqual({ state: 'progress', waiting: 'waiting for web-0 to stay Ready for 5s (0s so far)', summary: '2/2 instances Ready' });
+    // The second exit in a row: the back-off.
+    const third = progress.observe(web([{ ...crashLooping(0, exit3), restarts: 2, consecutiveFailures: 2 }, up(1, 2, 1, -700)], {}, NOW + 2_000), NOW + 2_000);
+    expect(third.verdict).toEqual({ state: 'failed', message: `rollout of web failed: web-0 is crash looping (restarts 2): ${exit3}` });
+    expect(third.lines).toContain(`web-0: CrashLoopBackOff: ${exit3}`);
+  });
+
+  it('fails when restarts grow twice without the instance staying up, even if no poll saw the back-off', () => {
+    const progress = new RolloutProgress(NOW);
+    expect(progress.observe(web([up(0, 1, 0, 100)]), NOW).verdict.state).toBe('progress');
+    expect(progress.observe(web([up(0, 2, 1, 100)]), NOW + 1_000).verdict.state).toBe('progress');
+    expect(progress.observe(web([up(0, 3, 2, 100)]), NOW + 2_000).verdict).toEqual({
+      state: 'failed',
+      message: `rollout of web failed: web-0 is crash looping (restarts 2): ${exit3}`,
+    });
+  });
+
+  it('fails when the Ready condition names a crash loop the instance phase does not show yet', () => {
+    const failedAgain = running(0, { phase: 'Failed', ready: false, restarts: 2, consecutiveFailures: 2, lastError: exit3 });
+    const view = web([failedAgain, up(1, 1, 0, 60_000)]);
+    expect(view.status.instances[0].phase).toBe('Failed');
+    expect(view.status.conditions.find((c) => c.type === 'Ready')).toMatchObject({ status: 'False', reason: 'CrashLoopBackOff' });
+    expect(new RolloutProgress(NOW).observe(view, NOW).verdict).toEqual({
+      state: 'failed',
+      message: `rollout of web failed: web-0 is crash looping (restarts 2): ${exit3}`,
+    });
+    expect(crashLoopFailure(view)).toBe(`web-0 is crash looping (restarts 2): ${exit3}`);
+  });
+
+  it('goes on after a single restart, once the new incarnation has stayed up for the window', () => {
+    const progress = new RolloutProgress(NOW);
+    const polls = [
+      [web([up(0, 1, 0, 3_000)]), NOW],
+      [web([up(0, 2, 1, 0)]), NOW + 1_000],
+      [web([up(0, 2, 1, 0)]), NOW + 3_500],
+      [web([up(0, 2, 1, 0)]), NOW + 6_000],
+    ] as Array<[SetView, number]>;
+    const seen = polls.map(([view, now]) => progress.observe(view, now));
+    expect(seen.map((p) => (p.verdict.state === 'progress' ? p.verdict.waiting : p.verdict.state))).toEqual([
+      'waiting for web-0 to stay Ready for 5s (3s so far)',
+      'waiting for web-0 to stay Ready for 5s (1s so far)',
+      'waiting for web-0 to stay Ready for 5s (3s so far)',
+      'done',
+    ]);
+    // The restart after a stable run does not count against a later one.
+    expect(progress.observe(web([up(0, 3, 2, 0, { readySince: NOW + 6_500 })]), NOW + 7_000).verdict.state).toBe('progress');
+  });
+
+  it('is done at once for a set whose instances have long been Ready, and with --stable-for 0', () => {
+    expect(new RolloutProgress(NOW).observe(web([up(0, 1, 0, 60_000), up(1, 4, 3, 5_000)]), NOW).verdict).toEqual({
+      state: 'done',
+      message: 'set web is Ready (2/2)',
+    });
+    expect(new RolloutProgress(NOW, { stableForMs: 0 }).observe(web([up(0, 1, 0, 0)]), NOW).verdict.state).toBe('done');
+    // A crash loop fails all the same.
+    expect(new RolloutProgress(NOW, { stableForMs: 0 }).observe(web([crashLooping(0)]), NOW).verdict.state).toBe('failed');
+  });
+
+  it('waits for the instance with the shortest Ready run, with the longer of the flag and minReadySeconds', () => {
+    const view = web([up(0, 1, 0, 40_000), up(1, 1, 0, 31_000), up(2, 1, 0, 35_000)], { minReadySeconds: 30 });
+    expect(stabilityWait(view, trackInstances(view, new Map(), NOW, 45_000), NOW, 45_000)).toBe('waiting for web-1 to stay Ready for 45s (31s so far)');
+    expect(new RolloutProgress(NOW, { stableForMs: 45_000 }).observe(view, NOW).verdict).toMatchObject({ waiting: 'waiting for web-1 to stay Ready for 45s (31s so far)' });
+    expect(new RolloutProgress(NOW, { stableForMs: 5_000 }).observe(view, NOW).verdict.state).toBe('done');
+  });
+
+  it('counts from its own first sighting when readySince is ahead of its clock or unreadable', () => {
+    // The server's clock is 31 s ahead of ours: its readySince, a second ago there, is 30 s in our future.
+    const ahead = web([up(0, 1, 0, 1_000)]);
+    const ours = NOW - 31_000;
+    const progress = new RolloutProgress(ours);
+    expect(progress.observe(ahead, ours).verdict).toMatchObject({ waiting: 'waiting for web-0 to stay Ready for 5s (0s so far)' });
+    expect(progress.observe(ahead, ours + 4_000).verdict).toMatchObject({ waiting: 'waiting for web-0 to stay Ready for 5s (4s so far)' });
+    expect(progress.observe(ahead, ours + 5_000).verdict.state).toBe('done');
+    const unreadable = web([up(0, 1, 0, 0)]);
+    unreadable.status.instances[0].readySince = 'soon';
+    const watches = trackInstances(unreadable, new Map(), NOW, 5_000);
+    expect(readyForMs(watches.get('web-0'), unreadable.status.instances[0], NOW + 2_000)).toBe(2_000);
+  });
+
+  it('starts the window afresh when the incarnation, the restarts or readySince change', () => {
+    const first = web([up(0, 1, 0, 0)]);
+    const watches = trackInstances(first, new Map(), NOW, 5_000);
+    const since = (view: SetView, now: number) => trackInstances(view, watches, now, 5_000).get('web-0')!.ready!.seenAt;
+    expect(since(web([up(0, 1, 0, 0)]), NOW + 1_000)).toBe(NOW);
+    expect(since(web([up(0, 2, 0, 0)]), NOW + 1_000)).toBe(NOW + 1_000);
+    expect(since(web([up(0, 1, 1, 0)]), NOW + 1_000)).toBe(NOW + 1_000);
+    expect(since(web([up(0, 1, 0, -1_000)]), NOW + 1_000)).toBe(NOW + 1_000);
+    // Not Ready: nothing remembered; Ready again: a new sighting.
+    const unready = trackInstances(web([up(0, 1, 0, 0, { ready: false })]), watches, NOW + 1_000, 5_000);
+    expect(unready.get('web-0')!.ready).toBeUndefined();
+    expect(trackInstances(first, unready, NOW + 2_000, 5_000).get('web-0')!.ready!.seenAt).toBe(NOW + 2_000);
+  });
+
+  it('judges only instances of the update revision that are wanted', () => {
+    // Below the partition web-0 keeps the old revision: its crash loop and its short run are not this rollout's.
+    const partitioned = set({
+      replicas: 2,
+      updateRevision: NEW,
+      currentRevision: OLD,
+      spec: { updateStrategy: { rollingUpdate: { partition: 1 } } },
+      instances: [up(0, 5, 4, 100, { revision: OLD }), up(1, 1, 0, 60_000)],
+    });
+    expect(new RolloutProgress(NOW).observe(partitioned, NOW).verdict.state).toBe('done');
+    const oldLoop = set({
+      replicas: 2,
+      updateRevision: NEW,
+      currentRevision: OLD,
+      spec: { updateStrategy: { rollingUpdate: { partition: 1 } } },
+      instances: [{ ...crashLooping(0), revision: OLD }, up(1, 1, 0, 60_000)],
+    });
+    expect(oldLoop.status.conditions.find((c) => c.type === 'Ready')).toMatchObject({ reason: 'CrashLoopBackOff' });
+    expect(crashLoopFailure(oldLoop)).toBeUndefined();
+    expect(new RolloutProgress(NOW).observe(oldLoop, NOW).verdict.state).toBe('progress');
+    // An instance being scaled away.
+    const scaling = set({ replicas: 1, instances: [up(0, 1, 0, 60_000), crashLooping(1)] });
+    expect(crashLoopFailure(scaling)).toBeUndefined();
+    expect(new RolloutProgress(NOW).observe(scaling, NOW).verdict).toMatchObject({ state: 'progress', waiting: 'waiting for web-1 to be removed (scaling down to 1)' });
+  });
+
+  it('counts restarts afresh on a new revision: the crashes of the old one do not fail the new', () => {
+    const progress = new RolloutProgress(NOW);
+    const before = set({ replicas: 1, updateRevision: OLD, instances: [{ ...crashLooping(0), revision: OLD }] });
+    expect(progress.observe(before, NOW).verdict.state).toBe('failed');
+    // Fixed: the instance is replaced on the new revision at once, its restart count kept.
+    const fixed = (readyMs: number) => set({ replicas: 1, updateRevision: NEW, currentRevision: OLD, generation: 2, instances: [up(0, 5, 3, readyMs)] });
+    expect(progress.observe(fixed(0), NOW + 1_000).verdict.state).toBe('progress');
+    expect(progress.observe(fixed(0), NOW + 7_000).verdict.state).toBe('done');
+  });
+
+  it('lets a deletion, a deadline and a rollback speak first', () => {
+    const deleting = set({ replicas: 1, instances: [crashLooping(0)], deleting: true });
+    expect(new RolloutProgress(NOW).observe(deleting, NOW).verdict).toEqual({ state: 'failed', message: 'set web is being deleted' });
+    const stuck = set({ replicas: 2, spec: { progressDeadlineSeconds: 60 }, progressAt: NOW - 61_000, instances: [running(0), crashLooping(1)] });
+    expect(new RolloutProgress(NOW).observe(stuck, NOW).verdict).toMatchObject({ state: 'failed', message: expect.stringMatching(/progress deadline exceeded/) });
+  });
+
+  it('fails a paused rollout whose updated instance crash loops', () => {
+    const view = set({
+      replicas: 2,
+      updateRevision: NEW,
+      currentRevision: OLD,
+      spec: { updateStrategy: { rollingUpdate: { paused: true } } },
+      instances: [running(0, { revision: OLD }), crashLooping(1, exit3)],
+    });
+    expect(new RolloutProgress(NOW).observe(view, NOW).verdict).toEqual({
+      state: 'failed',
+      message: `rollout of web failed: web-1 is crash looping (restarts 3): ${exit3}`,
+    });
+  });
+
+  it('prints the wait as it goes, and a timeout says what it waited for', () => {
+    const progress = new RolloutProgress(NOW);
+    const lines = [0, 1_000, 1_500, 2_000].map((t) => progress.observe(web([up(0, 1, 0, 0)]), NOW + t).lines);
+    expect(lines).toEqual([
+      ['web-0: Running, Ready (127.77.0.1)', 'waiting for web-0 to stay Ready for 5s (0s so far)', '1/1 instances Ready'],
+      ['waiting for web-0 to stay Ready for 5s (1s so far)'],
+      [],
+      ['waiting for web-0 to stay Ready for 5s (2s so far)'],
+    ]);
+    expect(timeoutMessage(web([up(0, 1, 0, 0)]), 3_000, 'waiting for web-0 to stay Ready for 5s (2s so far)')).toBe(
+      'timed out after 3s: 1/1 Ready; waiting for web-0 to stay Ready for 5s (2s so far)',
+    );
   });
 });
 

@@ -7,7 +7,9 @@ import {
   STABLE_RUN_MS,
   backoffDelayMs,
   backoffPolicy,
+  crashLoopMessage,
   initialState,
+  isCrashLooping,
   recordFailure,
   setStatus,
   setView,
@@ -315,7 +317,7 @@ describe('setStatus: phase, counts and conditions', () => {
       state: () => setWith(2, { 0: 'ready', 1: 'crashloop' }),
       phase: 'Degraded',
       counts: { replicas: 2, readyReplicas: 1, availableReplicas: 1, currentReplicas: 1, updatedReplicas: 1 },
-      ready: { status: 'False', reason: 'ReplicasNotReady', message: '1 Ready, 2 wanted' },
+      ready: { status: 'False', reason: 'CrashLoopBackOff', message: 'web-1 is crash looping (restarts 3): exited with code 1; 1 Ready, 2 wanted' },
       progressing: { status: 'True', reason: 'Reconciling', message: 'waiting for web-1 to restart after a crash-loop back-off' },
       failure: { status: 'True', reason: 'CrashLoopBackOff', message: 'web-1: exited with code 1' },
     },
@@ -324,7 +326,8 @@ describe('setStatus: phase, counts and conditions', () => {
       state: () => setWith(2, { 0: 'ready', 1: 'failed' }),
       phase: 'Degraded',
       counts: { replicas: 2, readyReplicas: 1, availableReplicas: 1, currentReplicas: 1, updatedReplicas: 1 },
-      ready: { status: 'False', reason: 'ReplicasNotReady' },
+      // A first failure is no crash loop: it restarts at once.
+      ready: { status: 'False', reason: 'ReplicasNotReady', message: '1 Ready, 2 wanted' },
       progressing: { status: 'True', reason: 'Reconciling' },
       failure: { status: 'True', reason: 'InstanceFailed', message: 'web-1: exited with code 1' },
     },
@@ -333,7 +336,7 @@ describe('setStatus: phase, counts and conditions', () => {
       state: () => setWith(2, { 0: 'ready', 1: 'backoff-over' }),
       phase: 'Degraded',
       counts: { replicas: 2, readyReplicas: 1, availableReplicas: 1, currentReplicas: 1, updatedReplicas: 1 },
-      ready: { status: 'False', reason: 'ReplicasNotReady' },
+      ready: { status: 'False', reason: 'CrashLoopBackOff', message: 'web-1 is crash looping (restarts 3): exited with code 1; 1 Ready, 2 wanted' },
       progressing: { status: 'True', reason: 'Reconciling' },
       failure: { status: 'True', reason: 'InstanceFailed', message: 'web-1: exited with code 1' },
     },
@@ -351,7 +354,8 @@ describe('setStatus: phase, counts and conditions', () => {
       state: () => setWith(3, { 0: 'ready', 1: 'failed', 2: 'crashloop' }),
       phase: 'Degraded',
       counts: { replicas: 3, readyReplicas: 1, availableReplicas: 1, currentReplicas: 1, updatedReplicas: 1 },
-      ready: { status: 'False', reason: 'ReplicasNotReady' },
+      // Ready names the crash loop: web-1 failed once and restarts at once.
+      ready: { status: 'False', reason: 'CrashLoopBackOff', message: 'web-2 is crash looping (restarts 3): exited with code 1; 1 Ready, 3 wanted' },
       progressing: { status: 'True', reason: 'Reconciling' },
       failure: { status: 'True', reason: 'InstanceFailed', message: 'web-1: exited with code 1' },
     },
@@ -422,6 +426,115 @@ describe('setStatus: phase, counts and conditions', () => {
     state.currentRevision = undefined;
     state.updateRevision = undefined;
     expect(setStatus(state, NOW)).toMatchObject({ currentRevision: null, updateRevision: null });
+  });
+});
+
+describe('setStatus: a crash loop is the Ready condition\'s reason', () => {
+  const looping = { phase: 'Pending', ready: false, readySince: undefined, handle: undefined, restarts: 4, consecutiveFailures: 2, lastError: 'the process exited with code 3' } as const;
+  const cases: Array<{ name: string; replicas?: number; instances: Array<Partial<InstanceState>>; ready: Partial<Condition>; edit?: (s: SetState) => void }> = [
+    {
+      name: 'in its back-off',
+      instances: [{}, { ...looping, backoffUntil: NOW + 1_000 }],
+      ready: { status: 'False', reason: 'CrashLoopBackOff', message: 'web-1 is crash looping (restarts 4): the process exited with code 3; 1 Ready, 2 wanted' },
+    },
+    {
+      name: 'failed again, not yet cleaned up',
+      instances: [{}, { ...looping, phase: 'Failed' }],
+      ready: { status: 'False', reason: 'CrashLoopBackOff', message: 'web-1 is crash looping (restarts 4): the process exited with code 3; 1 Ready, 2 wanted' },
+    },
+    {
+      name: 'restarted, running but not Ready yet',
+      instances: [{}, { ...looping, phase: 'Running', handle: handle(1, 5) }],
+      ready: { status: 'False', reason: 'CrashLoopBackOff' },
+    },
+    {
+      name: 'without a last error',
+      instances: [{}, { ...looping, lastError: undefined, backoffUntil: NOW + 1_000 }],
+      ready: { status: 'False', reason: 'CrashLoopBackOff', message: 'web-1 is crash looping (restarts 4); 1 Ready, 2 wanted' },
+    },
+    {
+      name: 'the lowest crash-looping instance is named',
+      replicas: 3,
+      instances: [{}, { ...looping, restarts: 7, lastError: 'exited with code 7' }, { ...looping, backoffUntil: NOW + 1_000 }],
+      ready: { status: 'False', reason: 'CrashLoopBackOff', message: 'web-1 is crash looping (restarts 7): exited with code 7; 1 Ready, 3 wanted' },
+    },
+    {
+      name: 'not after a first failure: it restarts at once',
+      instances: [{}, { ...looping, consecutiveFailures: 1 }],
+      ready: { status: 'False', reason: 'ReplicasNotReady', message: '1 Ready, 2 wanted' },
+    },
+    {
+      name: 'not while the incarnation runs Ready (the status takes no time into account)',
+      instances: [{}, { ...looping, phase: 'Running', ready: true, readySince: NOW - 500, handle: handle(1, 5) }],
+      ready: { status: 'True', reason: 'AllReplicasReady' },
+    },
+    {
+      name: 'not for an instance being scaled away',
+      replicas: 1,
+      instances: [{}, { ...looping, backoffUntil: NOW + 1_000 }],
+      ready: { status: 'False', reason: 'ReplicasNotReady', message: '1 Ready, 1 wanted' },
+    },
+    {
+      name: 'not while the set is deleted',
+      instances: [{}, { ...looping, backoffUntil: NOW + 1_000 }],
+      edit: (s) => {
+        s.deleting = true;
+      },
+      ready: { status: 'False', reason: 'Deleting' },
+    },
+    {
+      name: 'before a paused rollout',
+      instances: [{ revision: 'web-0000000000' }, { ...looping, backoffUntil: NOW + 1_000 }],
+      edit: (s) => {
+        const strategy = s.manifest!.spec.updateStrategy;
+        s.manifest!.spec.updateStrategy = { ...strategy, rollingUpdate: { partition: 0, maxUnavailable: 1, ...strategy.rollingUpdate, paused: true } };
+      },
+      ready: { status: 'False', reason: 'CrashLoopBackOff' },
+    },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      const state = setWith(c.replicas ?? 2, {});
+      const revision = state.updateRevision!;
+      c.instances.forEach((overrides, ordinal) =>
+        state.instances.push({
+          ordinal,
+          incarnation: 5,
+          revision,
+          phase: 'Running',
+          ready: true,
+          readySince: NOW - 5_000,
+          handle: handle(ordinal, 5, overrides.revision ?? revision),
+          restarts: 0,
+          consecutiveFailures: 0,
+          ...overrides,
+        }),
+      );
+      c.edit?.(state);
+      state.publishedDns = recordsFingerprint(recordsFor(state).records);
+      expect(condition(setStatus(state, NOW).conditions, 'Ready')).toMatchObject({ type: 'Ready', ...c.ready });
+    });
+  }
+
+  it('follows the failures of an instance: the second in a row starts it, a stable run ends it', () => {
+    const policy = { initialMs: 1_000, maxMs: 60_000, resetMs: 60_000 };
+    const up: InstanceState = { ordinal: 0, incarnation: 1, revision: 'r', phase: 'Running', ready: true, readySince: NOW, restarts: 0, consecutiveFailures: 0 };
+    const once = recordFailure(up, 'the process exited with code 3', NOW + 1_000, policy);
+    expect(isCrashLooping(once)).toBe(false);
+    const again = recordFailure({ ...once, phase: 'Running', ready: true, readySince: NOW + 1_100 }, 'the process exited with code 3', NOW + 2_000, policy);
+    expect(isCrashLooping(again)).toBe(true);
+    expect(isCrashLooping({ ...again, phase: 'Pending' })).toBe(true);
+    expect(isCrashLooping({ ...again, phase: 'Running', ready: false })).toBe(true);
+    expect(isCrashLooping({ ...again, phase: 'Running', ready: true })).toBe(false);
+    // Ready for resetMs before it failed: a fresh sequence, no crash loop.
+    const later = recordFailure({ ...again, phase: 'Running', ready: true, readySince: NOW + 3_000 }, 'killed', NOW + 63_000, policy);
+    expect(later.consecutiveFailures).toBe(1);
+    expect(isCrashLooping(later)).toBe(false);
+  });
+
+  it('says it as rollout status does', () => {
+    expect(crashLoopMessage('brk-0', 3, 'the process exited with code 3')).toBe('brk-0 is crash looping (restarts 3): the process exited with code 3');
+    expect(crashLoopMessage('brk-0', 3, undefined)).toBe('brk-0 is crash looping (restarts 3)');
   });
 });
 
