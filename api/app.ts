@@ -6,7 +6,7 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { decodeManifest, type Document, type ManifestFormat } from '../core/manifest-text.js';
-import { MAX_REPLICAS, parseManifest } from '../core/manifest.js';
+import { MAX_REPLICAS, parseManifest, toFieldIssues, type FieldIssue } from '../core/manifest.js';
 import { applyMergePatch } from '../core/merge-patch.js';
 import type { SetView } from '../core/set-state.js';
 import { logger as defaultLogger, type Logger } from '../infra/logger.js';
@@ -30,7 +30,7 @@ import {
   reconcileRoute53ZoneRoute,
   uncordonInstanceRoute,
 } from './routes.js';
-import { ManifestComponent, generationFromIfMatch, putManifestDocument } from './schemas.js';
+import { IfMatchHeaders, ManifestComponent, SetParams, generationFromIfMatch, putManifestDocument } from './schemas.js';
 import type { SetsPort } from './sets-port.js';
 import { SetError } from './sets.js';
 import type { Route53ZonesPort } from './zones-port.js';
@@ -84,19 +84,28 @@ export function createApp(sets: SetsPort, options: AppOptions = {}): OpenAPIHono
     return c.json({ status: 'ok' as const }, 200);
   });
 
-  app.openapi(putSetRoute, async (c) => {
-    const { name } = c.req.valid('param');
-    const expectedGeneration = generationFromIfMatch(c.req.valid('header')['if-match']);
-    const format = manifestFormat(c.req.header('content-type'));
-    const manifest = validManifest(withName(decode(await c.req.text(), format, 'InvalidManifest'), name));
-    const { set, created } = await sets.apply(name, manifest, { expectedGeneration, requestedBy: requestedBy(c) });
-    c.header('ETag', etag(set));
-    if (created) {
-      c.header('Location', `/v1/sets/${name}`);
-      return c.json(set, 201);
-    }
-    return c.json(set, 200);
-  });
+  app.openapi(
+    putSetRoute,
+    async (c) => {
+      const { name } = c.req.valid('param');
+      const expectedGeneration = generationFromIfMatch(c.req.valid('header')['if-match']);
+      const format = manifestFormat(c.req.header('content-type'));
+      const manifest = validManifest(decode(await c.req.text(), format, 'InvalidManifest'), name);
+      const { set, created } = await sets.apply(name, manifest, { expectedGeneration, requestedBy: requestedBy(c) });
+      c.header('ETag', etag(set));
+      if (created) {
+        c.header('Location', `/v1/sets/${name}`);
+        return c.json(set, 201);
+      }
+      return c.json(set, 200);
+    },
+    // A name in the path that is not a set name, or a malformed If-Match, does not stop the validation
+    // there: the rest, body included, is checked as well, so one answer lists every problem (issue 16).
+    async (result, c) => {
+      const everything = (result.target === 'param' || result.target === 'header') && !result.success ? await invalidPut(c) : undefined;
+      return (everything ? errorResponse(c, everything) : validationHook(result, c)) as never;
+    },
+  );
 
   app.openapi(listSetsRoute, async (c) => c.json({ items: await sets.list() }, 200));
 
@@ -268,42 +277,98 @@ function decode(text: string, format: ManifestFormat, code: ErrorCode): Document
   return decoded.value;
 }
 
-/** metadata.name may be left out (the path names the set), but must not disagree with the path. */
-function withName(document: Document, name: string): Document {
-  const metadata = document.metadata;
-  if (metadata === undefined) return { ...document, metadata: { name } };
-  if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) return document; // the schema reports it
-  const given = (metadata as Record<string, unknown>).name;
-  if (given === undefined) return { ...document, metadata: { ...metadata, name } };
-  if (given !== name) {
-    throw new ApiError('InvalidManifest', 'metadata.name does not match the name in the path', [
-      { path: 'metadata.name', message: `must be '${name}', the name in the path (or be left out)` },
-    ]);
-  }
-  return document;
-}
-
-/** Validates here too, so an invalid manifest never reaches (or starts) a workflow. */
-function validManifest(document: Document): Document {
-  refuseHugeReplicas(document);
-  const parsed = parseManifest(document);
-  if (!parsed.ok) throw new ApiError('InvalidManifest', 'the manifest is invalid', parsed.issues);
-  return document;
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /**
- * The core's cross-field rules list every wanted ordinal, and run even when spec.replicas has already
- * failed its range check: 2^53 replicas made the API process abort (out of memory), a million made it
- * answer 500 (Math.max of a million arguments). Refused here, with the core's own message, before the
- * core sees it. (The core itself should skip those rules while a field they read is invalid.)
+ * Every problem of a manifest PUT (or PATCHed) to the set `name`, at once: the manifest's own field
+ * errors, a metadata.name that disagrees with the path, and `pathIssues`, the path's name itself when it
+ * is not a set name. metadata.name may be left out: the path names the set, so the path's problems
+ * stand for it; when the body carries the same invalid name, its own issue at metadata.name does.
+ * Returns the document with the name filled in, and the issues (none when it is valid).
  */
-function refuseHugeReplicas(document: Document): void {
-  const spec = document.spec;
-  if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) return;
-  const replicas = (spec as Record<string, unknown>).replicas;
-  if (typeof replicas === 'number' && replicas > MAX_REPLICAS) {
-    throw new ApiError('InvalidManifest', 'the manifest is invalid', [{ path: 'spec.replicas', message: `must be at most ${MAX_REPLICAS}` }]);
+function manifestProblems(document: Document, name: string, pathIssues: FieldIssue[] = []): { document: Document; issues: FieldIssue[] } {
+  const metadata = document.metadata;
+  const given = isPlainObject(metadata) ? metadata.name : undefined;
+  const nameFromPath = metadata === undefined || (isPlainObject(metadata) && given === undefined);
+  const named = nameFromPath ? { ...document, metadata: { ...(isPlainObject(metadata) ? metadata : {}), name } } : document;
+  const parsed = parseManifest(withReplicasInReach(named));
+  const issues = parsed.ok ? [] : parsed.issues;
+  const atName = (issue: FieldIssue) => issue.path === 'metadata.name';
+  if (nameFromPath) {
+    // The core's issues about metadata.name are the path's, reported as such.
+    return { document: named, issues: pathIssues.length > 0 ? [...pathIssues, ...issues.filter((i) => !atName(i))] : issues };
   }
+  if (given === name) {
+    return { document: named, issues: pathIssues.length > 0 && !issues.some(atName) ? [...pathIssues, ...issues] : issues };
+  }
+  const mismatch: FieldIssue[] =
+    typeof given === 'string'
+      ? [
+          {
+            path: 'metadata.name',
+            message: pathIssues.length > 0 ? 'does not match the name in the path' : `must be '${name}', the name in the path (or be left out)`,
+          },
+        ]
+      : []; // not a string (or no metadata object): the core reports it
+  return { document: named, issues: [...pathIssues, ...mismatch, ...issues] };
+}
+
+/** Validates here too, so an invalid manifest never reaches (or starts) a workflow; reports every field error at once. */
+function validManifest(document: Document, name: string): Document {
+  const { document: named, issues } = manifestProblems(document, name);
+  if (issues.length > 0) throw new ApiError('InvalidManifest', 'the manifest is invalid', issues);
+  return named;
+}
+
+/**
+ * A PUT whose path does not name a set validly (upper case, too long, ...) or whose If-Match is
+ * malformed: the rest of the request is validated all the same and everything wrong is answered
+ * together, as 400 BadRequest (a bad path parameter or header, as before), path first, then the header,
+ * then the manifest. A body that cannot be decoded adds its reason; one whose Content-Type is not a
+ * manifest's is not read (the path and header problems are the answer, still a 400).
+ */
+async function invalidPut(c: Context<AppEnv>): Promise<ApiError | undefined> {
+  const name = c.req.param('name') ?? '';
+  const path = SetParams.safeParse({ name });
+  const pathIssues = path.success ? [] : toFieldIssues(path.error);
+  const header = IfMatchHeaders.safeParse({ 'if-match': c.req.header('if-match') });
+  const headerIssues = header.success ? [] : toFieldIssues(header.error);
+  if (pathIssues.length === 0 && headerIssues.length === 0) return undefined; // not expected: the validator's own answer stands
+  let format: ManifestFormat | undefined;
+  try {
+    format = manifestFormat(c.req.header('content-type'));
+  } catch {
+    format = undefined;
+  }
+  const decoded = format === undefined ? undefined : decodeManifest(await c.req.text(), format);
+  const bodyIssues =
+    decoded === undefined ? pathIssues : decoded.ok ? manifestProblems(decoded.value, name, pathIssues).issues : [...pathIssues, ...decoded.issues];
+  // The name's problems (at the path parameter, or at metadata.name when the body carries the same name) come first.
+  const isName = (issue: FieldIssue) => pathIssues.includes(issue) || (pathIssues.length > 0 && issue.path === 'metadata.name');
+  const nameIssues = bodyIssues.filter(isName);
+  const manifestIssues = bodyIssues.filter((issue) => !isName(issue));
+  const invalid = [
+    ...(pathIssues.length > 0 ? ["path parameter 'name'"] : []),
+    ...(headerIssues.length > 0 ? ["header 'if-match'"] : []),
+    ...(manifestIssues.length > 0 ? ['manifest'] : []),
+  ];
+  const message = `invalid ${invalid.length > 1 ? `${invalid.slice(0, -1).join(', ')} and ${invalid[invalid.length - 1]}` : invalid[0]}`;
+  return new ApiError('BadRequest', message, [...nameIssues, ...headerIssues, ...manifestIssues]);
+}
+
+/**
+ * A replica count above the maximum is validated as MAX_REPLICAS + 1, so its one issue is the core's
+ * plain "must be at most 1000" (2^53 would also be "must be an integer"); the other fields are checked
+ * as they are, so their errors are listed with it.
+ */
+function withReplicasInReach(document: Document): Document {
+  const spec = document.spec;
+  if (!isPlainObject(spec)) return document;
+  const replicas = spec.replicas;
+  if (typeof replicas === 'number' && replicas > MAX_REPLICAS) return { ...document, spec: { ...spec, replicas: MAX_REPLICAS + 1 } };
+  return document;
 }
 
 async function getOrThrow(sets: SetsPort, name: string): Promise<SetView> {
@@ -325,7 +390,7 @@ async function patchSet(sets: SetsPort, name: string, patch: Document, ifMatch: 
     }
     if (current.metadata.deletionRequested) throw new ApiError('Conflict', `set '${name}' is being deleted`);
     const merged = applyMergePatch(manifestOf(current), patch) as Document;
-    const manifest = validManifest(withName(merged, name));
+    const manifest = validManifest(merged, name);
     try {
       const { set } = await sets.apply(name, manifest, { expectedGeneration: current.metadata.generation, requestedBy });
       return set;

@@ -75,7 +75,10 @@ export const putSetRoute = createRoute({
       headers: etag.extend({ Location: z.string().openapi({ description: 'The URL of the set.' }) }),
       content: json(SetSchema),
     },
-    400: invalid,
+    400: error(
+      'Invalid request: every problem of the path parameter, If-Match header and manifest at once, each with its field path, in error.details ' +
+        '(BadRequest when the path parameter or If-Match is among them, else InvalidManifest).',
+    ),
     409: conflict,
     413: tooLarge,
     415: unsupported,

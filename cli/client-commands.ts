@@ -11,6 +11,8 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { decodeManifest } from '../core/manifest-text.js';
+import { parseManifest } from '../core/manifest.js';
+import { DNS1123_LABEL, SET_NAME_MAX } from '../core/names.js';
 import type { RevisionView, SetView } from '../core/set-state.js';
 import type { ReconcileView } from '../api/zones.js';
 import { ApiClient, ApiError, DEFAULT_API_URL, REQUEST_TIMEOUT_MS, UnreachableError, type ManifestContentType } from './api-client.js';
@@ -41,7 +43,8 @@ Exit codes:
   0  success
   1  the command failed: the API rejected the request (its message and field errors are printed),
      the input is invalid, a wait timed out, the set was deleted while waiting, the rollout
-     failed (its progress deadline passed, or it was rolled back automatically), or a DNS
+     failed (its progress deadline passed, it was rolled back automatically, or an instance of
+     the new revision crash loops), or a DNS
      reconcile could not run or met names held by someone else
   2  the Ordinal API could not be reached (is "ordinal up" or "ordinal api" running?)`;
 
@@ -174,15 +177,24 @@ export function registerClientCommands(program: Command): void {
     .addHelpText('after', EXIT_CODES_HELP);
   client(rollout.command('status'))
     .description(
-      'wait until the set has observed its latest spec and is Ready, printing each instance as it changes; ' +
-        'fails when the timeout passes, the set is deleted, the rollout exceeds its progress deadline or is ' +
-        'rolled back automatically (autoRollback); a paused rollout is reported and waited on',
+      'wait until the set has observed its latest spec and is Ready, and every instance of the update revision ' +
+        'has stayed Ready with no restart for the stability window (--stable-for, at least minReadySeconds), ' +
+        'printing each instance as it changes; fails when the timeout passes, the set is deleted, an instance ' +
+        'of the update revision crash loops, the rollout exceeds its progress deadline or is rolled back ' +
+        'automatically (autoRollback); a paused rollout is reported and waited on',
     )
     .argument('<name>', 'set name')
     .addOption(durationOption('--timeout <duration>', 'give up after this long, e.g. 90s, 5m, 1h (0: never)', '5m'))
     .addOption(durationOption('--interval <duration>', 'time between polls', '1s', true))
-    .action(run(async (name: string, options: ConnectionOptions & { timeout: number; interval: number }) => {
-      await rolloutStatus(api(options), name, options.timeout, options.interval);
+    .addOption(
+      durationOption(
+        '--stable-for <duration>',
+        "how long each instance of the update revision must stay Ready, with no restart, before it counts (the set's minReadySeconds when longer; 0: no wait)",
+        '5s',
+      ),
+    )
+    .action(run(async (name: string, options: ConnectionOptions & { timeout: number; interval: number; stableFor: number }) => {
+      await rolloutStatus(api(options), name, options.timeout, options.interval, options.stableFor);
     }));
 
   client(rollout.command('history'))
@@ -433,22 +445,41 @@ async function readManifest(file: string): Promise<ManifestFile> {
   return manifestFromText(text, source, file === '-' ? undefined : file);
 }
 
-/** Pure part of readManifest: the format (by extension, else by content) and the set's name. */
+/**
+ * Pure part of readManifest: the format (by extension, else by content) and the set's name. A manifest
+ * with a usable name is sent as it is: the API validates it and lists every field error. One whose
+ * metadata.name is missing or not a set name (a DNS-1123 label of at most 52 characters) cannot be sent
+ * (the name is the URL), so it is validated here with the core's rules, the API's own, and every field
+ * error is reported at once, the name's among them.
+ */
 export function manifestFromText(text: string, source: string, file?: string): ManifestFile {
   const format = manifestFormat(text, file);
-  // Decoded only to find the name (with the same limits as the server); the server validates the rest.
+  // Decoded with the same limits as the server.
   const decoded = decodeManifest(text, format);
   if (!decoded.ok) throw new CliError(`cannot apply ${source}`, decoded.issues);
   const document = decoded.value;
   const metadata = document.metadata;
   const name = metadata !== null && typeof metadata === 'object' ? (metadata as { name?: unknown }).name : undefined;
-  if (typeof name !== 'string' || name === '') {
-    const problem = name === undefined || name === '' ? 'is required' : 'must be a string';
-    throw new CliError(`${source} has no metadata.name: the set's name is required to apply it`, [
-      { path: 'metadata.name', message: problem },
-    ]);
+  if (typeof name === 'string' && isSetName(name)) {
+    return { name, text, contentType: format === 'json' ? 'application/json' : 'application/yaml' };
   }
-  return { name, text, contentType: format === 'json' ? 'application/json' : 'application/yaml' };
+  const parsed = parseManifest(document);
+  const issues = parsed.ok ? [] : parsed.issues;
+  if (!issues.some((issue) => issue.path === 'metadata.name' || issue.path === 'metadata')) {
+    // Not expected (the core has the same rule); the name must be in the list all the same.
+    const problem = name === undefined || name === '' ? 'is required' : typeof name === 'string' ? 'must be a set name' : 'must be a string';
+    issues.unshift({ path: 'metadata.name', message: problem });
+  }
+  const message =
+    typeof name === 'string' && name !== ''
+      ? `cannot apply ${source}: the manifest is invalid`
+      : `${source} has no metadata.name: the set's name is required to apply it`;
+  throw new CliError(message, issues);
+}
+
+/** What the API takes as a set name in its path (core/names.ts; the manifest's metadata.name rule). */
+function isSetName(name: string): boolean {
+  return name.length <= SET_NAME_MAX && DNS1123_LABEL.test(name);
 }
 
 /** JSON for .json files, YAML for .yaml/.yml; otherwise JSON when the text starts with '{'. */
@@ -516,9 +547,10 @@ async function pollSet(
   }
 }
 
-async function rolloutStatus(client: ApiClient, name: string, timeoutMs: number, intervalMs: number): Promise<void> {
-  const progress = new RolloutProgress(Date.now());
+async function rolloutStatus(client: ApiClient, name: string, timeoutMs: number, intervalMs: number, stableForMs?: number): Promise<void> {
+  const progress = new RolloutProgress(Date.now(), { stableForMs });
   let last: SetView | undefined;
+  let waiting: string | undefined;
   await pollSet(
     client,
     name,
@@ -528,6 +560,7 @@ async function rolloutStatus(client: ApiClient, name: string, timeoutMs: number,
       if (view === undefined) throw new CliError(goneMessage(name, !first));
       last = view;
       const { verdict, lines } = progress.observe(view);
+      waiting = verdict.state === 'progress' ? verdict.waiting : undefined;
       for (const line of lines) out(line);
       if (verdict.state === 'failed') throw new CliError(verdict.message);
       if (verdict.state === 'done') {
@@ -537,7 +570,7 @@ async function rolloutStatus(client: ApiClient, name: string, timeoutMs: number,
       return false;
     },
     () => {
-      throw new CliError(timeoutMessage(last, timeoutMs));
+      throw new CliError(timeoutMessage(last, timeoutMs, waiting));
     },
   );
 }

@@ -68,7 +68,7 @@ function subPathProblem(p: string): string | undefined {
  */
 function buildManifestSchema() {
   const setName = z
-    .string()
+    .string({ error: 'must be a string' })
     .min(1, 'must not be empty')
     .max(SET_NAME_MAX, `must be at most ${SET_NAME_MAX} characters, so that instance names stay DNS labels`)
     .refine(isDns1123Label, LABEL_RULE);
@@ -622,14 +622,26 @@ function checkTemplateRules(t: ParsedTemplate, ctx: z.RefinementCtx): void {
   }
 }
 
+function isIntegerIn(value: number, min: number, max: number): boolean {
+  return Number.isSafeInteger(value) && value >= min && value <= max;
+}
+
 function checkCrossFieldRules(m: { metadata: { name: string }; spec: Parsed }, ctx: z.RefinementCtx): void {
   const t = m.spec.template;
   // Every name the set publishes must still be a valid DNS name (253 characters): the longest
   // instance name, and the SRV name of each named port.
+  // zod runs this refinement even when a field it reads broke a range rule (that field has its issue
+  // already): the instance names are only checked when the ordinals are in range, since listing them
+  // for 2^53 replicas never ends (nor does skipping a reserved ordinal at 2^53, where ordinal++ stays put).
   const service = m.spec.serviceName ?? m.metadata.name;
-  const highest = Math.max(...desiredOrdinals(m.spec), m.spec.ordinals.start);
+  const ordinalsInRange =
+    isIntegerIn(m.spec.replicas, 0, MAX_REPLICAS) &&
+    isIntegerIn(m.spec.ordinals.start, 0, MAX_ORDINAL) &&
+    m.spec.reserveOrdinals.length <= MAX_REPLICAS &&
+    m.spec.reserveOrdinals.every((o) => isIntegerIn(o, 0, MAX_ORDINAL));
+  const highest = ordinalsInRange ? Math.max(...desiredOrdinals(m.spec), m.spec.ordinals.start) : undefined;
   const names = [
-    instanceDnsName(m.metadata.name, highest, service, m.spec.dns.zone),
+    ...(highest === undefined ? [] : [instanceDnsName(m.metadata.name, highest, service, m.spec.dns.zone)]),
     ...t.ports.filter((p) => p.name).map((p) => `_${p.name}._${p.protocol.toLowerCase()}.${service}.${m.spec.dns.zone}`),
   ];
   const volumes = new Set<string>();

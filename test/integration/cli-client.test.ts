@@ -308,19 +308,35 @@ describe.concurrent('ordinal apply', () => {
     });
   });
 
-  it('names metadata.name when the file has none, without calling the API', async ({ expect }) => {
+  it('names metadata.name when the file has none, with every other field error, without calling the API', async ({ expect }) => {
     await withApi({}, async (api) => {
       const file = path.join(tmp, 'noname.yaml');
       expect(await ordinal(['apply', '-f', file], { api })).toEqual({
         code: 1,
         stdout: '',
-        stderr: `error: ${file} has no metadata.name: the set's name is required to apply it\n  metadata.name: is required\n`,
+        stderr: `error: ${file} has no metadata.name: the set's name is required to apply it\n  metadata.name: is required\n  spec.template: is required\n`,
       });
       const invalid = await ordinal(['apply', '-f', '-'], { api, input: 'metadata: [unclosed\n' });
       expect(invalid.code).toBe(1);
       expect(invalid.stderr).toMatch(/^error: cannot apply standard input\n {2}invalid YAML/);
       const missing = await ordinal(['apply', '-f', path.join(tmp, 'nope.yaml')], { api });
       expect(missing).toEqual({ code: 1, stdout: '', stderr: `error: cannot read ${path.join(tmp, 'nope.yaml')}: no such file\n` });
+      expect(api.requests).toEqual([]);
+    });
+  });
+
+  it('a name that is not a set name: every field error with its path at once, exit 1, nothing sent (issue 16)', async ({ expect }) => {
+    await withApi({}, async (api) => {
+      const input = 'apiVersion: ordinal.dev/v1\nkind: StatefulSet\nmetadata: {name: Bad}\nspec:\n  replicas: two\n  template: {process: {command: [node]}, ports: [{port: 0}]}\n';
+      expect(await ordinal(['apply', '-f', '-'], { api, input })).toEqual({
+        code: 1,
+        stdout: '',
+        stderr:
+          'error: cannot apply standard input: the manifest is invalid\n' +
+          "  metadata.name: must be a DNS-1123 label: lowercase letters, digits and '-', starting and ending with a letter or digit\n" +
+          '  spec.replicas: must be a number\n' +
+          '  spec.template.ports[0].port: must be at least 1\n',
+      });
       expect(api.requests).toEqual([]);
     });
   });
@@ -593,23 +609,25 @@ describe.concurrent('ordinal rollout status', () => {
   });
 
   it('exits 1 with the reason when the timeout passes', async ({ expect }) => {
-    const view = set(3, [ready(0), ready(1), crashLooping(2)]);
+    const view = set(3, [ready(0), ready(1), starting(2)]);
     await withApi({ 'GET /v1/sets/web': { status: 200, body: view } }, async (api) => {
       const started = Date.now();
       const run = await ordinal(['rollout', 'status', 'web', '--timeout', '500ms', '--interval', '50ms'], { api });
-      expect(run).toEqual({
-        code: 1,
-        stdout: [
-          'web-0: Running, Ready (127.77.0.1)',
-          'web-1: Running, Ready (127.77.0.2)',
-          'web-2: CrashLoopBackOff: the process exited with code 1',
-          'waiting for web-2 to become Ready',
-          '2/3 instances Ready',
-          '',
-        ].join('\n'),
-        stderr: 'error: timed out after 500ms: 2/3 Ready; web-2: CrashLoopBackOff: the process exited with code 1\n',
-      });
+      expect(run.code).toBe(1);
+      expect(run.stderr).toBe('error: timed out after 500ms: 2/3 Ready; waiting for web-2 to become Ready\n');
+      expect(run.stdout).toContain('waiting for web-2 to become Ready');
       expect(Date.now() - started).toBeGreaterThanOrEqual(500);
+    });
+  });
+
+  it('fails at once, with its last exit, when an instance of the update revision crash loops', async ({ expect }) => {
+    const view = set(3, [ready(0), ready(1), crashLooping(2)]);
+    await withApi({ 'GET /v1/sets/web': { status: 200, body: view } }, async (api) => {
+      const started = Date.now();
+      const run = await ordinal(['rollout', 'status', 'web', '--timeout', '30s', '--interval', '50ms'], { api });
+      expect(run.code).toBe(1);
+      expect(run.stderr).toBe('error: rollout of web failed: web-2 is crash looping (restarts 3): the process exited with code 1\n');
+      expect(Date.now() - started).toBeLessThan(15_000);
     });
   });
 

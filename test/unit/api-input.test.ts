@@ -110,6 +110,135 @@ describe('names and environment variables', () => {
   });
 });
 
+describe('every problem at once (issue 16), not one at a time', () => {
+  // Three errors: the set name (in the path, and in the body when it carries one), replicas and a port.
+  const threeErrors = (metadata: Record<string, unknown> | undefined) => ({
+    apiVersion: 'ordinal.dev/v1',
+    kind: 'StatefulSet',
+    ...(metadata && { metadata }),
+    spec: { replicas: 'two', template: { process: { command: ['node'] }, ports: [{ name: 'http', port: 0 }] } },
+  });
+  const LABEL = /^must be a DNS-1123 label/;
+
+  it('a bad name in the path and the body, replicas "two" and port 0: three details with their paths, in one 400', async () => {
+    const error = await expectRefused(await put(threeErrors({ name: 'Bad' }), JSON_TYPE, 'Bad'), 400, 'BadRequest');
+    expect(error.details).toEqual([
+      { path: 'metadata.name', message: expect.stringMatching(LABEL) },
+      { path: 'spec.replicas', message: 'must be a number' },
+      { path: 'spec.template.ports[0].port', message: 'must be at least 1' },
+    ]);
+    expect(error.message).toBe("invalid path parameter 'name' and manifest");
+  });
+
+  it('the same as YAML', async () => {
+    const yaml = 'apiVersion: ordinal.dev/v1\nkind: StatefulSet\nmetadata: {name: Bad}\nspec:\n  replicas: two\n  template: {process: {command: [node]}, ports: [{port: 0}]}\n';
+    const error = await expectRefused(await put(yaml, YAML_TYPE, 'Bad'), 400, 'BadRequest');
+    expect(error.details.map((d) => d.path)).toEqual(['metadata.name', 'spec.replicas', 'spec.template.ports[0].port']);
+  });
+
+  it('a body without metadata.name (or without metadata): the name is the path parameter', async () => {
+    for (const body of [threeErrors({}), threeErrors(undefined)]) {
+      const error = await expectRefused(await put(body, JSON_TYPE, 'Bad'), 400, 'BadRequest');
+      expect(error.details).toEqual([
+        { path: 'name', message: expect.stringMatching(LABEL) },
+        { path: 'spec.replicas', message: 'must be a number' },
+        { path: 'spec.template.ports[0].port', message: 'must be at least 1' },
+      ]);
+    }
+  });
+
+  it('a name too long for a set, in the path only', async () => {
+    const error = await expectRefused(await put(threeErrors({}), JSON_TYPE, 'a'.repeat(53)), 400, 'BadRequest');
+    expect(error.details.map((d) => d.path)).toEqual(['name', 'spec.replicas', 'spec.template.ports[0].port']);
+    expect(error.details[0].message).toMatch(/at most 52 characters/);
+  });
+
+  it('a body naming another set than the bad path: both names, and the rest', async () => {
+    const error = await expectRefused(await put(threeErrors({ name: 'web' }), JSON_TYPE, 'Bad'), 400, 'BadRequest');
+    expect(error.details).toEqual([
+      { path: 'name', message: expect.stringMatching(LABEL) },
+      { path: 'metadata.name', message: 'does not match the name in the path' },
+      { path: 'spec.replicas', message: 'must be a number' },
+      { path: 'spec.template.ports[0].port', message: 'must be at least 1' },
+    ]);
+  });
+
+  it('a malformed If-Match is listed with them, after the name', async () => {
+    const error = await expectRefused(await put(threeErrors({ name: 'Bad' }), { ...JSON_TYPE, 'if-match': 'W/"1"' }, 'Bad'), 400, 'BadRequest');
+    expect(error.details.map((d) => d.path)).toEqual(['metadata.name', 'if-match', 'spec.replicas', 'spec.template.ports[0].port']);
+    expect(error.message).toBe("invalid path parameter 'name', header 'if-match' and manifest");
+  });
+
+  it('a malformed If-Match with a valid name does not hide the manifest errors either', async () => {
+    const error = await expectRefused(await put(threeErrors({ name: 'web' }), { ...JSON_TYPE, 'if-match': 'W/"1"' }), 400, 'BadRequest');
+    expect(error.details).toEqual([
+      { path: 'if-match', message: expect.stringMatching(/^must be a set generation/) },
+      { path: 'spec.replicas', message: 'must be a number' },
+      { path: 'spec.template.ports[0].port', message: 'must be at least 1' },
+    ]);
+    expect(error.message).toBe("invalid header 'if-match' and manifest");
+    // With a valid manifest, the header alone, as before.
+    const alone = await expectRefused(await put(MANIFEST, { ...JSON_TYPE, 'if-match': 'W/"1"' }), 400, 'BadRequest');
+    expect(alone.details.map((d) => d.path)).toEqual(['if-match']);
+    expect(alone.message).toBe("invalid header 'if-match'");
+  });
+
+  it('a bad name with an otherwise valid manifest is the name alone, as before', async () => {
+    const error = await expectRefused(await put({ ...MANIFEST, metadata: { name: 'Web' } }, JSON_TYPE, 'Web'), 400, 'BadRequest');
+    expect(error.details).toEqual([{ path: 'metadata.name', message: expect.stringMatching(LABEL) }]);
+    expect(error.message).toBe("invalid path parameter 'name'");
+    const { metadata: _, ...withoutMetadata } = MANIFEST;
+    const pathOnly = await expectRefused(await put(withoutMetadata, JSON_TYPE, 'Web'), 400, 'BadRequest');
+    expect(pathOnly.details).toEqual([{ path: 'name', message: expect.stringMatching(LABEL) }]);
+  });
+
+  it('a body that is not JSON adds its reason; one that is not a manifest type is not read (still 400, the name)', async () => {
+    const error = await expectRefused(await put('{"spec": ', JSON_TYPE, 'Bad'), 400, 'BadRequest');
+    expect(error.details.map((d) => d.path)).toEqual(['name', '']);
+    expect(error.details[1].message).toMatch(/^invalid JSON/);
+    const plain = await expectRefused(await put(threeErrors({ name: 'Bad' }), { 'content-type': 'text/plain' }, 'Bad'), 400, 'BadRequest');
+    expect(plain.details).toEqual([{ path: 'name', message: expect.stringMatching(LABEL) }]);
+  });
+
+  it('a valid path with a body naming another set: the mismatch and every other error', async () => {
+    const error = await expectRefused(await put(threeErrors({ name: 'db' })));
+    expect(error.message).toBe('the manifest is invalid');
+    expect(error.details).toEqual([
+      { path: 'metadata.name', message: "must be 'web', the name in the path (or be left out)" },
+      { path: 'spec.replicas', message: 'must be a number' },
+      { path: 'spec.template.ports[0].port', message: 'must be at least 1' },
+    ]);
+  });
+
+  it('a huge replica count no longer hides the other errors', async () => {
+    const body = threeErrors({ name: 'web' });
+    const error = await expectRefused(await put({ ...body, spec: { ...body.spec, replicas: 2 ** 53 } }));
+    expect(error.details).toEqual([
+      { path: 'spec.replicas', message: 'must be at most 1000' },
+      { path: 'spec.template.ports[0].port', message: 'must be at least 1' },
+    ]);
+  });
+
+  it('huge ordinals are refused at once (the cross-field rules looped forever on a reserved ordinal at 2^53)', async () => {
+    const started = Date.now();
+    const error = await expectRefused(await put(withSpec({ replicas: 2, ordinals: { start: 2 ** 53 }, reserveOrdinals: [2 ** 53] })));
+    expect(error.details.map((d) => d.path)).toEqual(['spec.ordinals.start', 'spec.ordinals.start', 'spec.reserveOrdinals[0]', 'spec.reserveOrdinals[0]']);
+    expect(Date.now() - started).toBeLessThan(2_000);
+  });
+
+  it('a PATCH renaming the set is refused with the rest of its errors', async () => {
+    expect((await put(MANIFEST)).status).toBe(201);
+    fake.calls.length = 0;
+    const res = await app.request('/v1/sets/web', {
+      method: 'PATCH',
+      body: JSON.stringify({ metadata: { name: 'db' }, spec: { replicas: 'two' } }),
+      headers: MERGE_PATCH,
+    });
+    const error = await expectRefused(res);
+    expect(error.details.map((d) => d.path)).toEqual(['metadata.name', 'spec.replicas']);
+  });
+});
+
 describe('prototype keys', () => {
   it.each([
     ['metadata', '{"apiVersion": "ordinal.dev/v1", "kind": "StatefulSet", "metadata": {"name": "web", "__proto__": {"admin": true}}, "spec": {"template": {"process": {"command": ["node"]}}}}'],

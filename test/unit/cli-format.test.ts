@@ -468,14 +468,55 @@ describe('apply: reading a manifest', () => {
     throw new Error('expected a CliError');
   }
 
-  it('names the missing field', () => {
-    const err = cliError(() => manifestFromText('apiVersion: ordinal.dev/v1\nspec: {}\n', 'web.yaml', 'web.yaml'));
+  it('names the missing field among every other field error (issue 16: not one at a time)', () => {
+    const err = cliError(() => manifestFromText('apiVersion: ordinal.dev/v1\nkind: StatefulSet\nmetadata: {}\nspec: {}\n', 'web.yaml', 'web.yaml'));
     expect(err.message).toBe("web.yaml has no metadata.name: the set's name is required to apply it");
-    expect(err.details).toEqual([{ path: 'metadata.name', message: 'is required' }]);
-    expect(cliError(() => manifestFromText('{"metadata": {"name": 5}}', 'x.json', 'x.json')).details).toEqual([
-      { path: 'metadata.name', message: 'must be a string' },
+    expect(err.details).toEqual([
+      { path: 'metadata.name', message: 'is required' },
+      { path: 'spec.template', message: 'is required' },
     ]);
-    expect(cliError(() => manifestFromText('metadata:\n  name: ""\n', 'x')).details[0].path).toBe('metadata.name');
+    // No metadata at all: that is the field named.
+    expect(cliError(() => manifestFromText('apiVersion: ordinal.dev/v1\nspec: {}\n', 'web.yaml', 'web.yaml')).details).toEqual([
+      { path: 'kind', message: 'must be StatefulSet' },
+      { path: 'metadata', message: 'is required' },
+      { path: 'spec.template', message: 'is required' },
+    ]);
+    expect(cliError(() => manifestFromText('{"metadata": {"name": 5}}', 'x.json', 'x.json')).details).toEqual([
+      { path: 'apiVersion', message: 'must be ordinal.dev/v1' },
+      { path: 'kind', message: 'must be StatefulSet' },
+      { path: 'metadata.name', message: 'must be a string' },
+      { path: 'spec', message: 'is required' },
+    ]);
+    const empty = cliError(() => manifestFromText('metadata:\n  name: ""\n', 'x'));
+    expect(empty.message).toBe("x has no metadata.name: the set's name is required to apply it");
+    expect(empty.details.map((d) => d.path)).toEqual(['apiVersion', 'kind', 'metadata.name', 'metadata.name', 'spec']);
+  });
+
+  it('validates a manifest whose name is not a set name, and lists every field error with its path', () => {
+    const text = [
+      'apiVersion: ordinal.dev/v1',
+      'kind: StatefulSet',
+      'metadata: {name: Bad}',
+      'spec:',
+      '  replicas: two',
+      '  template:',
+      '    process: {command: [node]}',
+      '    ports: [{name: http, port: 0}]',
+      '',
+    ].join('\n');
+    const err = cliError(() => manifestFromText(text, 'bad.yaml', 'bad.yaml'));
+    expect(err.message).toBe('cannot apply bad.yaml: the manifest is invalid');
+    expect(err.details).toEqual([
+      { path: 'metadata.name', message: expect.stringMatching(/^must be a DNS-1123 label/) },
+      { path: 'spec.replicas', message: 'must be a number' },
+      { path: 'spec.template.ports[0].port', message: 'must be at least 1' },
+    ]);
+    // Too long for a set name (52), though a DNS label (63): not sent either.
+    const long = cliError(() => manifestFromText(text.replace('name: Bad', `name: ${'a'.repeat(53)}`), 'long.yaml', 'long.yaml'));
+    expect(long.details.map((d) => d.path)).toEqual(['metadata.name', 'spec.replicas', 'spec.template.ports[0].port']);
+    expect(long.details[0].message).toMatch(/at most 52 characters/);
+    // A valid name of 52 is sent as it is: the API reports the rest.
+    expect(manifestFromText(text.replace('name: Bad', `name: ${'a'.repeat(52)}`), 'ok.yaml', 'ok.yaml').name).toBe('a'.repeat(52));
   });
 
   it('rejects empty files, syntax errors, non-objects and several documents, with the decoder\'s reasons', () => {

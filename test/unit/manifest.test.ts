@@ -778,6 +778,83 @@ describe('manifest: several violations at once are all reported', () => {
   }
 });
 
+describe('manifest: the name with the rest (issue 16)', () => {
+  it('a bad name, replicas "two" and port 0: three issues with their paths', () => {
+    const d = minimal();
+    d.metadata.name = 'Bad';
+    d.spec.replicas = 'two';
+    d.spec.template.ports = [{ name: 'http', port: 0 }];
+    expectIssues(d, [
+      { path: 'metadata.name', message: LABEL_RULE },
+      { path: 'spec.replicas', message: 'must be a number' },
+      { path: 'spec.template.ports[0].port', message: 'must be at least 1' },
+    ]);
+  });
+
+  it('a name that is not a string says so; a missing one is required, with the rest', () => {
+    const d = minimal();
+    d.metadata.name = 5;
+    d.spec.replicas = 'two';
+    expectIssues(d, [
+      { path: 'metadata.name', message: 'must be a string' },
+      { path: 'spec.replicas', message: 'must be a number' },
+    ]);
+    delete d.metadata.name;
+    expectIssues(d, [
+      { path: 'metadata.name', message: 'is required' },
+      { path: 'spec.replicas', message: 'must be a number' },
+    ]);
+  });
+});
+
+describe('manifest: ordinals far out of range cost nothing to check', () => {
+  // The cross-field rules run though replicas or ordinals broke their range: they listed every wanted
+  // ordinal (2^53 replicas ran out of memory) and looped forever past a reserved ordinal at 2^53.
+  const cases: Array<{ name: string; mutate: Mutate; issues: Expected[] }> = [
+    {
+      name: 'replicas 2^53',
+      mutate: (d) => (d.spec.replicas = 2 ** 53),
+      issues: [
+        { path: 'spec.replicas', message: 'must be an integer' },
+        { path: 'spec.replicas', message: `must be at most ${MAX_REPLICAS}` },
+      ],
+    },
+    { name: 'replicas 1.5e6', mutate: (d) => (d.spec.replicas = 1.5e6), issues: [{ path: 'spec.replicas', message: `must be at most ${MAX_REPLICAS}` }] },
+    {
+      name: 'ordinals.start and a reserved ordinal at 2^53',
+      mutate: (d) => {
+        d.spec.replicas = 2;
+        d.spec.ordinals = { start: 2 ** 53 };
+        d.spec.reserveOrdinals = [2 ** 53];
+      },
+      issues: [
+        { path: 'spec.ordinals.start', message: 'must be an integer' },
+        { path: 'spec.ordinals.start', message: 'must be at most 100000' },
+        { path: 'spec.reserveOrdinals[0]', message: 'must be an integer' },
+        { path: 'spec.reserveOrdinals[0]', message: 'must be at most 100000' },
+      ],
+    },
+  ];
+  for (const c of cases) {
+    it(`${c.name}: its own issues, at once`, () => {
+      const d = minimal();
+      c.mutate(d);
+      const started = Date.now();
+      expectIssues(d, c.issues);
+      expect(Date.now() - started).toBeLessThan(1_000);
+    });
+  }
+
+  it('ordinals in range still have their DNS names checked', () => {
+    const d = minimal();
+    d.metadata.name = 'a'.repeat(52);
+    d.spec.replicas = MAX_REPLICAS;
+    d.spec.ordinals = { start: 100_000 };
+    d.spec.dns = { zone: `${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(60)}` };
+    expect(issuesOf(d).map((i) => i.path)).toEqual(['spec.dns.zone']);
+  });
+});
+
 describe('manifest: documents that are not objects', () => {
   const cases: Array<{ name: string; document: unknown; message: string | RegExp }> = [
     { name: 'undefined', document: undefined, message: 'is required' },
