@@ -13,7 +13,8 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['test/unit/**/*.test.ts'],
+          // Replay tests need no server: recorded histories replay in-process (test/replay/replay.test.ts).
+          include: ['test/unit/**/*.test.ts', 'test/replay/**/*.test.ts'],
         },
       },
       {
