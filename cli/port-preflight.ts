@@ -8,9 +8,9 @@ import dgram from 'node:dgram';
 import fs from 'node:fs';
 import net from 'node:net';
 import type { OrdinalConfig } from '../infra/config.js';
-import { addressesOverlap, findPortHolders, userName, type PortHolders, type ProcessInfo, type Protocol } from './proc-sockets.js';
+import { addressesOverlap, findPortHolders, userName, type PortHolders, type ProcessInfo, type Protocol } from '../activities/drivers/proc-sockets.js';
 
-export type { Protocol } from './proc-sockets.js';
+export type { Protocol } from '../activities/drivers/proc-sockets.js';
 
 /** Where `ordinal up` runs its Temporal dev server (gRPC and UI). */
 export const DEV_SERVER_HOST = '127.0.0.1';

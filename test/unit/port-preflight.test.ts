@@ -27,7 +27,7 @@ import {
   socketsInTheWay,
   userName,
   type ProcSocket,
-} from '../../cli/proc-sockets.js';
+} from '../../activities/drivers/proc-sockets.js';
 
 const TCP = `  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
    0: 0100007F:1BA8 00000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 284184 1 000000007a3e6a08 100 0 0 10 0

@@ -1,8 +1,8 @@
 // Who holds a port, from Linux's /proc: the sockets of /proc/net/tcp, tcp6, udp and udp6 (local address,
 // port, state, owner uid, inode), and the processes whose /proc/<pid>/fd links name that inode. Linux
 // only; another user's processes stay unnamed unless we are root (their fd links are not ours to read),
-// but the socket's owner uid is always visible. (activities/drivers/port-holders.ts does the TCP-listener
-// part of this for the process driver; this one also reads UDP and decodes IPv6.)
+// but the socket's owner uid is always visible. Used by the CLI's port check before start and by the
+// process driver to name who holds an instance's port.
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
