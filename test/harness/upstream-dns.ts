@@ -14,27 +14,11 @@ export interface FakeUpstream {
   close(): Promise<void>;
 }
 
-/** Starts the resolver; `records` maps names (any case, no trailing dot) to their IPv4 addresses. */
-export async function startFakeUpstream(records: Record<string, string[]>): Promise<FakeUpstream> {
-  const known = new Map(Object.entries(records).map(([name, values]) => [name.toLowerCase().replace(/\.$/, ''), values]));
-  const asked: string[] = [];
-  const answer = (query: Packet, transport: 'udp' | 'tcp'): Packet | undefined => {
-    const question = query.questions?.[0];
-    if (query.type !== 'query' || question === undefined) return undefined;
-    const name = question.name.toLowerCase().replace(/\.$/, '');
-    asked.push(`${transport} ${question.type} ${name}`);
-    const base: Packet = {
-      type: 'response',
-      id: query.id,
-      flags: dnsPacket.AUTHORITATIVE_ANSWER | dnsPacket.RECURSION_DESIRED | dnsPacket.RECURSION_AVAILABLE,
-      questions: [question],
-    };
-    const values = known.get(name);
-    if (values === undefined) return { ...base, flags: base.flags! | 3 }; // NXDOMAIN
-    if (question.type !== 'A') return base; // NODATA
-    return { ...base, answers: values.map((data) => ({ name: question.name, type: 'A' as const, ttl: 30, data })) };
-  };
+/** How a test resolver answers one question; undefined answers nothing (a silent server). */
+export type Responder = (query: Packet, transport: 'udp' | 'tcp') => Packet | undefined;
 
+/** A DNS server on 127.0.0.1, UDP and TCP on one port, answering with `respond`. */
+export async function startDnsResponder(respond: Responder): Promise<{ host: string; port: number; close(): Promise<void> }> {
   for (let attempt = 0; ; attempt++) {
     const udp = dgram.createSocket('udp4');
     await new Promise<void>((resolve) => udp.bind(0, '127.0.0.1', resolve));
@@ -50,7 +34,7 @@ export async function startFakeUpstream(records: Record<string, string[]>): Prom
         while (unread.length >= 2 && unread.length >= 2 + unread.readUInt16BE(0)) {
           let reply: Packet | undefined;
           try {
-            reply = answer(dnsPacket.streamDecode(unread), 'tcp');
+            reply = respond(dnsPacket.streamDecode(unread), 'tcp');
           } catch {
             socket.destroy();
             return;
@@ -66,13 +50,13 @@ export async function startFakeUpstream(records: Record<string, string[]>): Prom
     });
     if (!listening) {
       udp.close();
-      if (attempt >= 10) throw new Error('could not bind a fake upstream resolver on 127.0.0.1 (UDP and TCP on one port)');
+      if (attempt >= 10) throw new Error('could not bind a test DNS server on 127.0.0.1 (UDP and TCP on one port)');
       continue; // TCP lost the port UDP picked: try another
     }
     udp.on('message', (message, remote) => {
       let reply: Packet | undefined;
       try {
-        reply = answer(dnsPacket.decode(message), 'udp');
+        reply = respond(dnsPacket.decode(message), 'udp');
       } catch {
         return;
       }
@@ -81,11 +65,33 @@ export async function startFakeUpstream(records: Record<string, string[]>): Prom
     return {
       host: '127.0.0.1',
       port,
-      asked,
       close: async () => {
         for (const socket of sockets) socket.destroy();
         await Promise.all([new Promise<void>((r) => udp.close(() => r())), new Promise<void>((r) => tcp.close(() => r()))]);
       },
     };
   }
+}
+
+/** Starts the resolver; `records` maps names (any case, no trailing dot) to their IPv4 addresses. */
+export async function startFakeUpstream(records: Record<string, string[]>): Promise<FakeUpstream> {
+  const known = new Map(Object.entries(records).map(([name, values]) => [name.toLowerCase().replace(/\.$/, ''), values]));
+  const asked: string[] = [];
+  const server = await startDnsResponder((query, transport) => {
+    const question = query.questions?.[0];
+    if (query.type !== 'query' || question === undefined) return undefined;
+    const name = question.name.toLowerCase().replace(/\.$/, '');
+    asked.push(`${transport} ${question.type} ${name}`);
+    const base: Packet = {
+      type: 'response',
+      id: query.id,
+      flags: dnsPacket.AUTHORITATIVE_ANSWER | dnsPacket.RECURSION_DESIRED | dnsPacket.RECURSION_AVAILABLE,
+      questions: [question],
+    };
+    const values = known.get(name);
+    if (values === undefined) return { ...base, flags: base.flags! | 3 }; // NXDOMAIN
+    if (question.type !== 'A') return base; // NODATA
+    return { ...base, answers: values.map((data) => ({ name: question.name, type: 'A' as const, ttl: 30, data })) };
+  });
+  return { ...server, asked };
 }

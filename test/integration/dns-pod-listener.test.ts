@@ -24,6 +24,7 @@ import { startTestOrdinal, uniqueName } from '../harness/ordinal.js';
 import { fixtureManifest, isReady, waitForSet } from '../harness/sets.js';
 import { freePort, waitFor } from '../harness/services.js';
 import { REPO } from '../harness/system.js';
+import { startDnsResponder } from '../harness/upstream-dns.js';
 
 const ZONE = 'ordinal.internal';
 /** Pod listeners on port 53, on addresses of a pool no other test uses (the fault runs use 127.62+). */
@@ -48,10 +49,10 @@ interface Upstream {
   close(): Promise<void>;
 }
 
-/** A tiny upstream resolver on 127.0.0.1 (UDP and TCP on one port) with fixed answers. */
+/** An upstream resolver on 127.0.0.1 with fixed answers for this file's names (or none: silent). */
 async function startUpstream(options: { silent?: boolean } = {}): Promise<Upstream> {
   const asked: string[] = [];
-  const answer = (query: Packet, transport: 'udp' | 'tcp'): Packet | undefined => {
+  const server = await startDnsResponder((query, transport) => {
     const question = query.questions![0];
     const name = question.name.toLowerCase();
     asked.push(`${transport} ${name}`);
@@ -65,44 +66,8 @@ async function startUpstream(options: { silent?: boolean } = {}): Promise<Upstre
     }
     if (name === OUTSIDE && question.type === 'A') return { ...base, answers: [{ name: question.name, type: 'A', ttl: 60, data: OUTSIDE_ADDRESS }] };
     return { ...base, flags: base.flags! | 3 }; // NXDOMAIN
-  };
-
-  for (;;) {
-    const udp = dgram.createSocket('udp4');
-    await new Promise<void>((resolve) => udp.bind(0, '127.0.0.1', resolve));
-    const port = udp.address().port;
-    const tcp = net.createServer((socket) => {
-      let unread = Buffer.alloc(0);
-      socket.on('error', () => undefined);
-      socket.on('data', (chunk) => {
-        unread = Buffer.concat([unread, chunk]);
-        while (unread.length >= 2 && unread.length >= 2 + unread.readUInt16BE(0)) {
-          const reply = answer(dnsPacket.streamDecode(unread), 'tcp');
-          unread = unread.subarray(2 + unread.readUInt16BE(0));
-          if (reply) socket.write(dnsPacket.streamEncode(reply));
-        }
-      });
-    });
-    const listening = await new Promise<boolean>((resolve) => {
-      tcp.once('error', () => resolve(false));
-      tcp.listen(port, '127.0.0.1', () => resolve(true));
-    });
-    if (!listening) {
-      udp.close();
-      continue; // TCP lost the port UDP picked: try another
-    }
-    udp.on('message', (message, remote) => {
-      const reply = answer(dnsPacket.decode(message), 'udp');
-      if (reply) udp.send(dnsPacket.encode(reply), remote.port, remote.address);
-    });
-    return {
-      port,
-      asked,
-      close: async () => {
-        await Promise.all([new Promise<void>((r) => udp.close(() => r())), new Promise<void>((r) => tcp.close(() => r()))]);
-      },
-    };
-  }
+  });
+  return { port: server.port, asked, close: server.close };
 }
 
 function query(name: string, type: Question['type'], options: { id?: number; flags?: number; cls?: Question['class']; edns?: number } = {}): Packet {
