@@ -5,9 +5,8 @@
 import fs from 'node:fs';
 import type { InstanceEntry } from './driver.js';
 import { enterPod, inOtherMountNamespace, readPodEntry, readPodMarker, userSwitch } from './pod.js';
-import { readEnviron, readStat } from './proc.js';
+import { MARKER, readEnviron, readStat } from './proc.js';
 
-const MARKER = 'ORDINAL_INSTANCE_KEY';
 
 export interface InstanceProcess {
   pid: number;
@@ -45,15 +44,19 @@ export function findInstanceProcess(ref: InstanceRef): InstanceProcess | undefin
     if (!best || (leader && !best.leader) || (leader === best.leader && pid < best.pid)) best = { pid, leader, pod };
   }
   if (!best) return undefined;
-  if (best.pod !== undefined) {
-    const entry = readPodEntry(best.pod);
-    return entry && { pid: best.pid, entry: { prefix: enterPod(best.pid, entry), env: entry.env, cwd: entry.cwd } };
-  }
-  return plainEntry(best.pid);
+  const entry = instanceEntry(best.pid, best.pod);
+  return entry && { pid: best.pid, entry };
 }
 
-/** A plain process (isolation: none): its environment, directory and user, as /proc shows them. */
-function plainEntry(pid: number): InstanceProcess | undefined {
+/**
+ * How to run a command inside the instance process `pid`: through its pod (`podDir`: its pod.json), or,
+ * for a plain process (isolation: none), with its environment, directory and user as /proc shows them.
+ */
+export function instanceEntry(pid: number, podDir: string | undefined): InstanceEntry | undefined {
+  if (podDir !== undefined) {
+    const pod = readPodEntry(podDir);
+    return pod && { prefix: enterPod(pid, pod), env: pod.env, cwd: pod.cwd };
+  }
   try {
     const env = Object.fromEntries(readEnviron(pid) ?? []);
     delete env[MARKER];
@@ -64,7 +67,7 @@ function plainEntry(pid: number): InstanceProcess | undefined {
     const groups = (/^Groups:\s*(.*)$/m.exec(status)?.[1] ?? '').trim().split(/\s+/).filter(Boolean).map(Number);
     const ownUid = process.getuid?.() ?? 0;
     const prefix = uid !== ownUid && ownUid === 0 ? userSwitch({ uid, gid, groups }, { mode: 'root' }) : [];
-    return { pid, entry: { prefix, env, cwd } };
+    return { prefix, env, cwd };
   } catch {
     return undefined;
   }

@@ -133,23 +133,10 @@ exec "$@"
 `;
 
 /** The argv that starts `command` in a new pod, and the files to write first. */
-export function podLaunch(spec: PodSpec, command: readonly string[], privileges: PodPrivileges): string[] {
-  const unshare =
-    privileges.mode === 'root'
-      ? ['unshare', '--uts', '--mount', '--propagation', 'private']
-      : [
-          'unshare',
-          `--map-user=${privileges.uid}`,
-          `--map-group=${privileges.gid}`,
-          '--keep-caps',
-          '--uts',
-          '--mount',
-          '--propagation',
-          'private',
-        ];
+export function podLaunch(spec: Pick<PodSpec, 'identity' | 'dir' | 'mounts' | 'user'>, command: readonly string[], privileges: PodPrivileges): string[] {
   const mounts = spec.mounts.flatMap((m) => [m.source, m.target, m.readOnly ? 'ro' : 'rw']);
   return [
-    ...unshare,
+    ...unshareArgv(privileges),
     '--',
     '/bin/sh',
     '-c',
@@ -209,28 +196,23 @@ export function podUser(template: Template, privileges: PodPrivileges, name: str
   return user;
 }
 
+/** The namespaces every pod gets: UTS and mount, in a user namespace of the worker's own without root. */
+function unshareArgv(privileges: PodPrivileges): string[] {
+  const user = privileges.mode === 'root' ? [] : [`--map-user=${privileges.uid}`, `--map-group=${privileges.gid}`, '--keep-caps'];
+  return ['unshare', ...user, '--uts', '--mount', '--propagation', 'private'];
+}
+
+/** The worker's own privileges: root, or its uid and gid. */
+export function workerPrivileges(): PodPrivileges {
+  const uid = process.getuid?.() ?? 0;
+  return uid === 0 ? { mode: 'root' } : { mode: 'rootless', uid, gid: process.getgid?.() ?? 0 };
+}
+
 /** The worker's privileges, and whether it can make pods at all: checked once, by trying. */
 export function podPrivileges(): { privileges: PodPrivileges; problem?: string } {
-  const uid = process.getuid?.() ?? 0;
-  const gid = process.getgid?.() ?? 0;
-  const privileges: PodPrivileges = uid === 0 ? { mode: 'root' } : { mode: 'rootless', uid, gid };
-  const probe = podLaunch(
-    {
-      identity: { set: 'probe', ordinal: 0, name: 'probe-0', dnsName: '', serviceDnsName: '', dnsServer: '' },
-      address: '127.0.0.1',
-      dir: '/nonexistent',
-      marker: '',
-      nameserver: '',
-      hostSearch: [],
-      mounts: [],
-      cwd: '/',
-      env: {},
-    },
-    ['true'],
-    privileges,
-  );
-  // Only the namespaces and the hostname: no mounts of files that do not exist.
-  const argv = [...probe.slice(0, probe.indexOf('--') + 1), '/bin/sh', '-c', 'hostname probe-0'];
+  const privileges = workerPrivileges();
+  // The namespaces and the hostname only: what every pod needs.
+  const argv = [...unshareArgv(privileges), '--', '/bin/sh', '-c', 'hostname probe-0'];
   const result = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', timeout: 10_000 });
   if (result.status === 0) return { privileges };
   const cause = result.error ? `${argv[0]}: ${result.error.message}` : (result.stderr || result.stdout || `exit code ${result.status}`).trim();

@@ -3,6 +3,9 @@
 import fs from 'node:fs';
 import { inOtherMountNamespace, readPodMarker } from './pod.js';
 
+/** The process driver's private marker variable: "<dataDir hash>/<set>/<ordinal>/<incarnation>/<revision>". */
+export const MARKER = 'ORDINAL_INSTANCE_KEY';
+
 export interface ProcStat {
   pid: number;
   /** One letter: R, S, D, Z (zombie), X (dead), T, ... */

@@ -13,9 +13,9 @@ import Database from 'better-sqlite3';
 import { expandCommand, expandEnv } from '../../core/expand.js';
 import { isolationOf, volumeEnvName, type Template } from '../../core/manifest.js';
 import { isDns1123Label } from '../../core/names.js';
-import { dataPaths } from '../../infra/config.js';
+import { dataPaths, defaultPodDnsAddress } from '../../infra/config.js';
 import { logger as rootLogger, type Logger } from '../../infra/logger.js';
-import { allocate, intToIp, offsetOf, parsePool, podDnsSlot, type AddressPool } from './address-pool.js';
+import { allocate, offsetOf, parsePool, type AddressPool } from './address-pool.js';
 import {
   DriverError,
   type CreateRequest,
@@ -25,23 +25,25 @@ import {
   type InstanceHandle,
   type InstanceIdentity,
 } from './driver.js';
+import { instanceEntry } from './instance-finder.js';
 import { portConflicts } from './port-holders.js';
 import {
-  enterPod,
   inPodSetup,
   hostSearch,
   podLaunch,
   podPrivileges,
   podUser,
   POD_SETUP_FAILED,
-  readPodEntry,
   userSwitch,
+  workerPrivileges,
   writePodFiles,
   type PodMount,
   type PodPrivileges,
   type PodUser,
 } from './pod.js';
-import { findMarked, isRunning, readEnviron, readStat, signalGroup, type MarkedProcess } from './proc.js';
+import { findMarked, isRunning, MARKER, readEnviron, readStat, signalGroup, type MarkedProcess } from './proc.js';
+
+export { MARKER };
 import { KeyedSlots } from '../keyed-slots.js';
 
 export interface ProcessDriverOptions {
@@ -52,9 +54,6 @@ export interface ProcessDriverOptions {
   podDnsAddress?: string;
   logger?: Logger;
 }
-
-/** Private marker: "<dataDir hash>/<set>/<ordinal>/<incarnation>/<revision>". */
-export const MARKER = 'ORDINAL_INSTANCE_KEY';
 
 /** How long a process may take to vanish after SIGKILL before we call it stuck (e.g. in disk sleep). */
 const KILL_TIMEOUT_MS = 10_000;
@@ -162,7 +161,7 @@ export class ProcessDriver implements InstanceDriver {
     this.logsDir = paths.logsDir;
     this.podsDir = path.join(this.dataDir, 'pods');
     this.scope = createHash('sha256').update(this.dataDir).digest('hex').slice(0, 12);
-    this.podDnsAddress = options.podDnsAddress ?? podDnsAddressOf(this.pool);
+    this.podDnsAddress = options.podDnsAddress ?? defaultPodDnsAddress(this.pool.cidr);
     this.openDb();
   }
 
@@ -417,12 +416,11 @@ export class ProcessDriver implements InstanceDriver {
       // Earlier incarnations are stopped by now: their pod files go.
       fs.rmSync(this.podPath(set, ordinal), { recursive: true, force: true });
       const mounts = this.mountsOf(request, user, privileges);
+      // pod.json keeps the environment for exec probes and `ordinal exec`: without the marker, as probes are no instance.
       const { [MARKER]: _marker, ...entryEnv } = env;
-      writePodFiles(
-        { identity, address, dir, marker, nameserver: this.podDnsAddress, hostSearch: hostSearch(), mounts, user, cwd, env: entryEnv },
-        privileges,
-      );
-      argv = podLaunch({ identity, address, dir, marker, nameserver: this.podDnsAddress, hostSearch: [], mounts, user, cwd, env }, command, privileges);
+      const pod = { identity, address, dir, marker, nameserver: this.podDnsAddress, hostSearch: hostSearch(), mounts, user, cwd, env: entryEnv };
+      writePodFiles(pod, privileges);
+      argv = podLaunch(pod, command, privileges);
     } else {
       argv = [...(user !== undefined && privileges.mode === 'root' ? userSwitch(user, privileges) : []), ...command];
     }
@@ -506,18 +504,7 @@ export class ProcessDriver implements InstanceDriver {
   entry(handle: InstanceHandle): InstanceEntry | undefined {
     if (!this.isAlive(handle)) return undefined;
     const dir = path.join(this.podPath(handle.set, handle.ordinal), String(handle.incarnation));
-    const pod = readPodEntry(dir);
-    if (pod !== undefined) return { prefix: enterPod(handle.pid, pod), env: pod.env, cwd: pod.cwd };
-    // A plain process: its own environment and directory, as /proc shows them.
-    const env = Object.fromEntries(readEnviron(handle.pid) ?? []);
-    delete env[MARKER];
-    let cwd: string;
-    try {
-      cwd = fs.readlinkSync(`/proc/${handle.pid}/cwd`);
-    } catch {
-      return undefined;
-    }
-    return { prefix: [], env, cwd };
+    return instanceEntry(handle.pid, fs.existsSync(dir) ? dir : undefined);
   }
 
   /** Next address from the pool, skipping those recorded for any instance; runs inside a write transaction. */
@@ -845,15 +832,7 @@ function spawnError(name: string, program: string, cwd: string, err: NodeJS.Errn
   }
 }
 
-/** The pool's second-to-last address: where the DNS server's pod listener is, never given to an instance. */
-export function podDnsAddressOf(pool: AddressPool): string {
-  return intToIp(podDnsSlot(pool) ?? pool.network);
-}
 
-function workerPrivileges(): PodPrivileges {
-  const uid = process.getuid?.() ?? 0;
-  return uid === 0 ? { mode: 'root' } : { mode: 'rootless', uid, gid: process.getgid?.() ?? 0 };
-}
 
 /**
  * Volume ownership for the template's user, as Kubernetes applies it: a new volume belongs to runAsUser;
@@ -898,8 +877,7 @@ function exitExplanation(code: number | null, isolation: 'pod' | 'none', logPath
     if (line) return line.replace(/^ordinal: /, '');
   }
   if (code === null || code === 0) return undefined;
-  const conflict = portConflicts(ports, address)[0];
-  return conflict === undefined ? undefined : conflict;
+  return portConflicts(ports, address)[0];
 }
 
 function lastLines(file: string): string[] {

@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { intToIp, parsePool, podDnsSlot } from '../../activities/drivers/address-pool.js';
 import { describe, expect, it } from 'vitest';
 import {
   defaultPodDnsAddress,
@@ -95,6 +96,8 @@ describe('the pod DNS address', () => {
     [' 127.77.0.0/16 ', '127.77.255.254'],
   ])('of %s is %s', (pool, address) => {
     expect(defaultPodDnsAddress(pool)).toBe(address);
+    // The address pool's allocator keeps exactly this address for the pod listener.
+    expect(intToIp(podDnsSlot(parsePool(pool))!)).toBe(address);
   });
 
   it.each(['127.77.0.0', '127.77.0.0/31', '127.77.0.0/32', '127.77.0.300/16', 'fd00::/64', ''])('rejects the pool %j', (pool) => {
