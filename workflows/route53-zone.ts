@@ -18,60 +18,19 @@ import {
 import type { RecordSet } from '../core/dns-records.js';
 import type { Route53Activities } from '../activities/dns/route53/activities.js';
 import type { Route53ErrorInfo } from '../activities/dns/route53/client.js';
-import type { FlushResult } from '../activities/dns/route53/publisher.js';
 import {
   pendingQuery,
   reconcileUpdate,
   statusQuery,
   submitUpdate,
-  type FlushSummary,
   type ReconcileSummary,
+  type Route53ZoneInput,
+  type Route53ZoneState,
   type SetPublishResult,
   type SubmitRequest,
   type ZoneStatus,
-} from './route53-messages.js';
-
-export interface Route53ZoneOptions {
-  /** After the first pending submit, wait this long for others before flushing (default 200 ms). */
-  coalesceMs?: number;
-  /** Drift repair period (default 5 min; 0: never, except on request). */
-  reconcileIntervalMs?: number;
-  /** Periodic drift repair only plans and logs (default false). */
-  reconcileDryRun?: boolean;
-  /** How long a flush waits for INSYNC before reporting names as still propagating (default 5 min). */
-  inSyncTimeoutMs?: number;
-  /** After a failed flush, retry after this long, doubling up to retryMaxMs (defaults 5 s, 5 min). */
-  retryInitialMs?: number;
-  retryMaxMs?: number;
-  /** Continue-as-new at this history length even if the server has not suggested it (default 10,000). */
-  maxHistoryEvents?: number;
-}
-
-export interface Route53ZoneState {
-  /** What each known set wants in this zone. An empty list stays until its removal has landed. */
-  desired: Record<string, RecordSet[]>;
-  /** Last outcome per set. */
-  results: Record<string, SetPublishResult>;
-  /** Sets whose latest records a failed flush did not publish: flushed again at nextRetryAt. */
-  retry: string[];
-  retryDelayMs?: number;
-  nextRetryAt?: number;
-  nextReconcileAt?: number;
-  /** Changes not INSYNC yet, with the sets and names they touch. */
-  unsynced: Record<string, { sets: string[]; names: string[] }>;
-  lastFlush?: FlushSummary;
-  lastReconcile?: ReconcileSummary;
-  lastError?: Route53ErrorInfo & { at: number };
-}
-
-export interface Route53ZoneInput {
-  hostedZoneId: string;
-  /** The zone's name, for display. */
-  zone: string;
-  options?: Route53ZoneOptions;
-  /** Carried across continue-as-new. */
-  state?: Route53ZoneState;
-}
+} from '../activities/dns/route53/contract.js';
+import type { FlushResult } from '../activities/dns/route53/publisher.js';
 
 const DEFAULTS = {
   coalesceMs: 200,

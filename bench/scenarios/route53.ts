@@ -39,7 +39,7 @@ import { Route53Provider } from '../../activities/dns/route53/provider.js';
 import { flushZone } from '../../activities/dns/route53/publisher.js';
 import { startMotoServer, type MotoServer } from '../../infra/moto.js';
 import { sleep } from '../../infra/tools.js';
-import { route53ZoneWorkflowId } from '../../workflows/route53-messages.js';
+import { route53ZoneWorkflowId } from '../../activities/dns/route53/contract.js';
 import { startRoute53Proxy, type ProxiedRequest, type Route53Proxy } from '../../test/harness/route53-proxy.js';
 import { MotoAdmin, expectedLines, setRecords } from '../../test/harness/route53.js';
 import type { BenchContext } from '../lib/context.js';

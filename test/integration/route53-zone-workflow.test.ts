@@ -18,8 +18,8 @@ import {
   route53ZoneWorkflowId,
   statusQuery,
   submitUpdate,
-} from '../../workflows/route53-messages.js';
-import type { Route53ZoneInput } from '../../workflows/route53-zone.js';
+  type Route53ZoneInput,
+} from '../../activities/dns/route53/contract.js';
 import { startRoute53Proxy, type Route53Proxy } from '../harness/route53-proxy.js';
 import { MotoAdmin, expectedLines, line, setRecords, testRoute53, uniqueZone, useDummyAwsConfiguration } from '../harness/route53.js';
 import { motoEndpoint, temporalAddress, temporalNamespace, waitFor } from '../harness/services.js';

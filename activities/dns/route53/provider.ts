@@ -4,8 +4,14 @@
 import { Context } from '@temporalio/activity';
 import { WithStartWorkflowOperation, WorkflowUpdateRPCTimeoutOrCancelledError, type Client } from '@temporalio/client';
 import type { RecordSet } from '../../../core/dns-records.js';
-import type { Route53ZoneInput, Route53ZoneOptions } from '../../../workflows/route53-zone.js';
-import { ROUTE53_ZONE_WORKFLOW_TYPE, route53ZoneWorkflowId, submitUpdate, type SetPublishResult } from '../../../workflows/route53-messages.js';
+import {
+  ROUTE53_ZONE_WORKFLOW_TYPE,
+  route53ZoneWorkflowId,
+  submitUpdate,
+  type Route53ZoneInput,
+  type Route53ZoneOptions,
+  type SetPublishResult,
+} from './contract.js';
 import { Route53Error, translateError, type HostedZoneRef, type Route53, type Route53ErrorInfo, type ZoneTarget } from './client.js';
 import { DEFAULT_OWNER_ID } from './ownership.js';
 import type { Conflict } from './plan.js';

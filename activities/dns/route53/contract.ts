@@ -1,10 +1,11 @@
-// The Route 53 zone publisher's messages: shared by the workflow (handlers) and its clients (the
-// Route 53 provider, tests, tools).
+// The contract of the Route 53 zone publisher workflow (workflows/route53-zone.ts): its workflow type
+// and id, its input, and the Updates and Query its clients send (the Route 53 provider, the API, tests,
+// tools). It is part of the workflow bundle: it imports only @temporalio/workflow definitions and types.
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
-import type { RecordSet } from '../core/dns-records.js';
-import type { Route53ErrorInfo } from '../activities/dns/route53/client.js';
-import type { Conflict } from '../activities/dns/route53/plan.js';
-import type { FailedChange } from '../activities/dns/route53/publisher.js';
+import type { RecordSet } from '../../../core/dns-records.js';
+import type { Route53ErrorInfo } from './client.js';
+import type { Conflict } from './plan.js';
+import type { FailedChange } from './publisher.js';
 
 export const ROUTE53_ZONE_WORKFLOW_TYPE = 'route53Zone';
 
@@ -13,6 +14,50 @@ export function route53ZoneWorkflowId(hostedZoneId: string): string {
   return `route53-zone/${hostedZoneId.replace(/^\/?hostedzone\//, '')}`;
 }
 
+export interface Route53ZoneOptions {
+  /** After the first pending submit, wait this long for others before flushing (default 200 ms). */
+  coalesceMs?: number;
+  /** Drift repair period (default 5 min; 0: never, except on request). */
+  reconcileIntervalMs?: number;
+  /** Periodic drift repair only plans and logs (default false). */
+  reconcileDryRun?: boolean;
+  /** How long a flush waits for INSYNC before reporting names as still propagating (default 5 min). */
+  inSyncTimeoutMs?: number;
+  /** After a failed flush, retry after this long, doubling up to retryMaxMs (defaults 5 s, 5 min). */
+  retryInitialMs?: number;
+  retryMaxMs?: number;
+  /** Continue-as-new at this history length even if the server has not suggested it (default 10,000). */
+  maxHistoryEvents?: number;
+}
+
+export interface Route53ZoneInput {
+  hostedZoneId: string;
+  /** The zone's name, for display. */
+  zone: string;
+  options?: Route53ZoneOptions;
+  /** Carried across continue-as-new. */
+  state?: Route53ZoneState;
+}
+
+/** What the publisher carries across continue-as-new. */
+export interface Route53ZoneState {
+  /** What each known set wants in this zone. An empty list stays until its removal has landed. */
+  desired: Record<string, RecordSet[]>;
+  /** Last outcome per set. */
+  results: Record<string, SetPublishResult>;
+  /** Sets whose latest records a failed flush did not publish: flushed again at nextRetryAt. */
+  retry: string[];
+  retryDelayMs?: number;
+  nextRetryAt?: number;
+  nextReconcileAt?: number;
+  /** Changes not INSYNC yet, with the sets and names they touch. */
+  unsynced: Record<string, { sets: string[]; names: string[] }>;
+  lastFlush?: FlushSummary;
+  lastReconcile?: ReconcileSummary;
+  lastError?: Route53ErrorInfo & { at: number };
+}
+
+/** A set's submit: what it wants published in the zone now. */
 export interface SubmitRequest {
   set: string;
   /** The zone's name, for logs and status. */
