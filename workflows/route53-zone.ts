@@ -15,7 +15,7 @@ import {
   sleep,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { RecordSet } from '../core/dns-records.js';
+import type { PublishOutcome, RecordSet } from '../core/dns-records.js';
 import type { Route53Activities } from '../activities/dns/route53/activities.js';
 import type { Route53ErrorInfo } from '../activities/dns/route53/client.js';
 import {
@@ -26,7 +26,6 @@ import {
   type ReconcileSummary,
   type Route53ZoneInput,
   type Route53ZoneState,
-  type SetPublishResult,
   type SubmitRequest,
   type ZoneStatus,
 } from '../activities/dns/route53/contract.js';
@@ -71,7 +70,7 @@ export async function route53Zone(input: Route53ZoneInput): Promise<void> {
       state.desired[request.set] = request.records;
       pending.add(request.set);
       await condition(() => (flushed.get(request.set) ?? 0) >= version);
-      return state.results[request.set] ?? emptyResult(request.set);
+      return state.results[request.set] ?? nothingToReport();
     },
     { validator: validateSubmit },
   );
@@ -89,7 +88,7 @@ export async function route53Zone(input: Route53ZoneInput): Promise<void> {
   setHandler(statusQuery, (): ZoneStatus => {
     const sets: ZoneStatus['sets'] = {};
     for (const set of Object.keys(state.desired).sort()) {
-      const result = state.results[set] ?? emptyResult(set);
+      const result = state.results[set] ?? nothingToReport();
       sets[set] = { ...result, records: state.desired[set].length, pending: pending.has(set) || state.retry.includes(set) };
     }
     return {
@@ -176,7 +175,7 @@ export async function route53Zone(input: Route53ZoneInput): Promise<void> {
       log.warn('Route 53 flush failed', { hostedZoneId: zoneId, code: error.code, message: error.message });
       state.lastError = { ...error, at: Date.now() };
       for (const set of sets) {
-        state.results[set] = { ...emptyResult(set), propagated: false, error };
+        state.results[set] = { ...nothingToReport(), error: { code: error.code, message: error.message, hint: error.hint } };
         if (!state.retry.includes(set)) state.retry.push(set);
       }
       state.retryDelayMs = Math.min((state.retryDelayMs ?? options.retryInitialMs / 2) * 2, options.retryMaxMs);
@@ -224,23 +223,23 @@ export async function route53Zone(input: Route53ZoneInput): Promise<void> {
     }
   }
 
-  function resultOf(set: string, result: FlushResult): SetPublishResult {
+  /** The set's share of a flush or reconcile: its conflicts and rejected changes, its names not INSYNC yet. */
+  function resultOf(set: string, result: FlushResult): PublishOutcome {
     const propagating = Object.values(state.unsynced)
       .filter((c) => c.sets.includes(set))
       .flatMap((c) => c.names);
     return {
-      set,
-      propagated: propagating.length === 0,
+      conflicts: result.conflicts.filter((c) => c.set === set).map(({ name, type, reason }) => ({ name, type, reason })),
       propagating: [...new Set(propagating)].sort(),
-      conflicts: result.conflicts.filter((c) => c.set === set),
-      failed: result.failed.filter((f) => f.set === set),
+      failed: result.failed.filter((f) => f.set === set).map(({ name, type, code, message }) => ({ name, type, code, message })),
     };
   }
 
-  /** A set whose removal has fully landed is no longer tracked. */
+  /** A set whose removal has fully landed (INSYNC, nothing failed or in the way) is no longer tracked. */
   function forget(set: string): void {
     const result = state.results[set];
-    if (state.desired[set]?.length === 0 && result.propagated && result.conflicts.length === 0 && result.failed.length === 0 && !pending.has(set)) {
+    const landed = result.propagating.length === 0 && !result.error && result.conflicts.length === 0 && result.failed.length === 0;
+    if (state.desired[set]?.length === 0 && landed && !pending.has(set)) {
       delete state.desired[set];
       delete state.results[set];
     }
@@ -257,8 +256,9 @@ function validateSubmit(request: SubmitRequest): void {
   }
 }
 
-function emptyResult(set: string): SetPublishResult {
-  return { set, propagated: true, propagating: [], conflicts: [], failed: [] };
+/** A set with nothing published or pending: no conflict, nothing propagating or failed. */
+function nothingToReport(): PublishOutcome {
+  return { conflicts: [], propagating: [], failed: [] };
 }
 
 /** The AWS code, message and hint an activity failed with (see activities/dns/route53/activities.ts). */

@@ -2,10 +2,9 @@
 // and id, its input, and the Updates and Query its clients send (the Route 53 provider, the API, tests,
 // tools). It is part of the workflow bundle: it imports only @temporalio/workflow definitions and types.
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
-import type { RecordSet } from '../../../core/dns-records.js';
+import type { PublishOutcome, RecordSet } from '../../../core/dns-records.js';
 import type { Route53ErrorInfo } from './client.js';
 import type { Conflict } from './plan.js';
-import type { FailedChange } from './publisher.js';
 
 export const ROUTE53_ZONE_WORKFLOW_TYPE = 'route53Zone';
 
@@ -44,7 +43,7 @@ export interface Route53ZoneState {
   /** What each known set wants in this zone. An empty list stays until its removal has landed. */
   desired: Record<string, RecordSet[]>;
   /** Last outcome per set. */
-  results: Record<string, SetPublishResult>;
+  results: Record<string, PublishOutcome>;
   /** Sets whose latest records a failed flush did not publish: flushed again at nextRetryAt. */
   retry: string[];
   retryDelayMs?: number;
@@ -64,21 +63,6 @@ export interface SubmitRequest {
   zone: string;
   /** Everything the set wants published in this zone now (latest wins); empty: remove its records. */
   records: RecordSet[];
-}
-
-/** How publishing went for one set. */
-export interface SetPublishResult {
-  set: string;
-  /** Every change to the set's records is INSYNC (Route 53 serves it from all its name servers). */
-  propagated: boolean;
-  /** Names whose changes Route 53 has not reported INSYNC yet. */
-  propagating: string[];
-  /** Names the set wants that are taken (by a foreign record, another installation or another set). */
-  conflicts: Conflict[];
-  /** Changes Route 53 rejected. */
-  failed: FailedChange[];
-  /** The flush could not run at all (credentials, access, zone): the AWS code and what to do. Retried. */
-  error?: Route53ErrorInfo;
 }
 
 export interface FlushSummary {
@@ -107,8 +91,8 @@ export interface ReconcileSummary {
 export interface ZoneStatus {
   hostedZoneId: string;
   zone: string;
-  /** Per set known to the publisher: its records count and last outcome. */
-  sets: Record<string, SetPublishResult & { records: number; pending: boolean }>;
+  /** Per set known to the publisher: its last outcome, how many record sets it wants, whether it waits for a flush. */
+  sets: Record<string, PublishOutcome & { records: number; pending: boolean }>;
   /** Sets waiting for the next flush (new submits, or a retry after a failed flush). */
   pending: string[];
   lastFlush?: FlushSummary;
@@ -118,7 +102,11 @@ export interface ZoneStatus {
   nextRetryAt?: number;
 }
 
-export const submitUpdate = defineUpdate<SetPublishResult, [SubmitRequest]>('submit');
+/**
+ * Makes the request's records everything the set publishes in the zone; resolves once a flush that
+ * started after it has finished, with the set's outcome (what its publish activity returns).
+ */
+export const submitUpdate = defineUpdate<PublishOutcome, [SubmitRequest]>('submit');
 /** Runs drift repair now; with dryRun it only returns the plan. */
 export const reconcileUpdate = defineUpdate<ReconcileSummary, [{ dryRun?: boolean }]>('reconcile');
 export const statusQuery = defineQuery<ZoneStatus>('status');
