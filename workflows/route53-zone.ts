@@ -19,7 +19,6 @@ import type { PublishOutcome, RecordSet } from '../core/dns-records.js';
 import type { Route53Activities } from '../activities/dns/route53/activities.js';
 import type { Route53ErrorInfo } from '../activities/dns/route53/client.js';
 import {
-  pendingQuery,
   reconcileUpdate,
   statusQuery,
   submitUpdate,
@@ -84,7 +83,6 @@ export async function route53Zone(input: Route53ZoneInput): Promise<void> {
     return result;
   });
 
-  setHandler(pendingQuery, () => [...new Set([...pending, ...state.retry])].sort());
   setHandler(statusQuery, (): ZoneStatus => {
     const sets: ZoneStatus['sets'] = {};
     for (const set of Object.keys(state.desired).sort()) {

@@ -110,4 +110,3 @@ export const submitUpdate = defineUpdate<PublishOutcome, [SubmitRequest]>('submi
 /** Runs drift repair now; with dryRun it only returns the plan. */
 export const reconcileUpdate = defineUpdate<ReconcileSummary, [{ dryRun?: boolean }]>('reconcile');
 export const statusQuery = defineQuery<ZoneStatus>('status');
-export const pendingQuery = defineQuery<string[]>('pending');
