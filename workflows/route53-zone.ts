@@ -86,8 +86,8 @@ export async function route53Zone(input: Route53ZoneInput): Promise<void> {
   setHandler(statusQuery, (): ZoneStatus => {
     const sets: ZoneStatus['sets'] = {};
     for (const set of Object.keys(state.desired).sort()) {
-      const result = state.results[set] ?? nothingToReport();
-      sets[set] = { ...result, records: state.desired[set].length, pending: pending.has(set) || state.retry.includes(set) };
+      const outcome = state.results[set] ?? nothingToReport();
+      sets[set] = { ...outcome, records: state.desired[set].length, pending: pending.has(set) || state.retry.includes(set) };
     }
     return {
       hostedZoneId: zoneId,
@@ -151,7 +151,7 @@ export async function route53Zone(input: Route53ZoneInput): Promise<void> {
       );
       trackChanges(result);
       for (const set of sets) {
-        state.results[set] = resultOf(set, result);
+        state.results[set] = outcomeOf(set, result);
         forget(set);
       }
       state.retry = state.retry.filter((s) => !covered.has(s));
@@ -195,7 +195,7 @@ export async function route53Zone(input: Route53ZoneInput): Promise<void> {
         for (const set of Object.keys(state.desired)) {
           // A submit in flight has its own flush coming; the others get the repaired view.
           if (pending.has(set)) continue;
-          state.results[set] = resultOf(set, result);
+          state.results[set] = outcomeOf(set, result);
           forget(set);
         }
       }
@@ -222,7 +222,7 @@ export async function route53Zone(input: Route53ZoneInput): Promise<void> {
   }
 
   /** The set's share of a flush or reconcile: its conflicts and rejected changes, its names not INSYNC yet. */
-  function resultOf(set: string, result: FlushResult): PublishOutcome {
+  function outcomeOf(set: string, result: FlushResult): PublishOutcome {
     const propagating = Object.values(state.unsynced)
       .filter((c) => c.sets.includes(set))
       .flatMap((c) => c.names);
@@ -235,8 +235,8 @@ export async function route53Zone(input: Route53ZoneInput): Promise<void> {
 
   /** A set whose removal has fully landed (INSYNC, nothing failed or in the way) is no longer tracked. */
   function forget(set: string): void {
-    const result = state.results[set];
-    const landed = result.propagating.length === 0 && !result.error && result.conflicts.length === 0 && result.failed.length === 0;
+    const outcome = state.results[set];
+    const landed = outcome.propagating.length === 0 && !outcome.error && outcome.conflicts.length === 0 && outcome.failed.length === 0;
     if (state.desired[set]?.length === 0 && landed && !pending.has(set)) {
       delete state.desired[set];
       delete state.results[set];

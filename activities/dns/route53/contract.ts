@@ -42,7 +42,11 @@ export interface Route53ZoneInput {
 export interface Route53ZoneState {
   /** What each known set wants in this zone. An empty list stays until its removal has landed. */
   desired: Record<string, RecordSet[]>;
-  /** Last outcome per set. */
+  /**
+   * Last outcome per set. State carried from older runs may hold more fields per set (its name, a
+   * `propagated` flag, fuller conflicts and failures): only the status Query passes them on, and the
+   * set's next flush replaces them.
+   */
   results: Record<string, PublishOutcome>;
   /** Sets whose latest records a failed flush did not publish: flushed again at nextRetryAt. */
   retry: string[];
