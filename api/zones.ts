@@ -18,7 +18,7 @@ import {
   type FlushSummary,
   type ReconcileSummary,
   type ZoneStatus,
-} from '../workflows/route53-messages.js';
+} from '../activities/dns/route53/contract.js';
 import { SetError, isNoAnswer } from './sets.js';
 
 /** A flush of the publisher, `at` as an ISO time. */

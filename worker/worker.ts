@@ -9,7 +9,6 @@ import { EcsDriver } from '../activities/drivers/ecs/ecs.js';
 import { DriverRouter } from '../activities/drivers/router.js';
 import { createRoute53Activities, setWorkflowExists } from '../activities/dns/route53/activities.js';
 import { createRoute53 } from '../activities/dns/route53/client.js';
-import { Route53DnsProvider } from '../activities/dns/route53/dns-provider.js';
 import { Route53Provider } from '../activities/dns/route53/provider.js';
 import { askServerIdentity } from '../dns/identity.js';
 import { DnsStore } from '../dns/store.js';
@@ -69,7 +68,7 @@ export async function createOrdinalWorker(config: OrdinalConfig, options: { bund
   const clientConnection = Connection.lazy(temporalConnectionOptions(config));
   const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
   const route53 = createRoute53();
-  const route53Provider = new Route53Provider({ temporal: client, taskQueue: config.temporal.taskQueue, route53, ownerId: config.route53OwnerId });
+  const route53Provider = new Route53Provider({ temporal: client, taskQueue: config.temporal.taskQueue, route53 });
   const worker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,
@@ -78,7 +77,7 @@ export async function createOrdinalWorker(config: OrdinalConfig, options: { bund
     activities: {
       ...createActivities({
         driver: router,
-        dns: { embedded: new EmbeddedDnsProvider(store), route53: new Route53DnsProvider(route53Provider) },
+        dns: { embedded: new EmbeddedDnsProvider(store), route53: route53Provider },
         dnsServer: `${config.dns.host}:${config.dns.port}`,
       }),
       ...createRoute53Activities({ route53: () => route53, ownerId: config.route53OwnerId, isSetLive: setWorkflowExists(client) }),

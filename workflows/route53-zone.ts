@@ -15,63 +15,20 @@ import {
   sleep,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { RecordSet } from '../core/dns-records.js';
+import type { PublishOutcome, RecordSet } from '../core/dns-records.js';
 import type { Route53Activities } from '../activities/dns/route53/activities.js';
 import type { Route53ErrorInfo } from '../activities/dns/route53/client.js';
-import type { FlushResult } from '../activities/dns/route53/publisher.js';
 import {
-  pendingQuery,
   reconcileUpdate,
   statusQuery,
   submitUpdate,
-  type FlushSummary,
   type ReconcileSummary,
-  type SetPublishResult,
+  type Route53ZoneInput,
+  type Route53ZoneState,
   type SubmitRequest,
   type ZoneStatus,
-} from './route53-messages.js';
-
-export interface Route53ZoneOptions {
-  /** After the first pending submit, wait this long for others before flushing (default 200 ms). */
-  coalesceMs?: number;
-  /** Drift repair period (default 5 min; 0: never, except on request). */
-  reconcileIntervalMs?: number;
-  /** Periodic drift repair only plans and logs (default false). */
-  reconcileDryRun?: boolean;
-  /** How long a flush waits for INSYNC before reporting names as still propagating (default 5 min). */
-  inSyncTimeoutMs?: number;
-  /** After a failed flush, retry after this long, doubling up to retryMaxMs (defaults 5 s, 5 min). */
-  retryInitialMs?: number;
-  retryMaxMs?: number;
-  /** Continue-as-new at this history length even if the server has not suggested it (default 10,000). */
-  maxHistoryEvents?: number;
-}
-
-export interface Route53ZoneState {
-  /** What each known set wants in this zone. An empty list stays until its removal has landed. */
-  desired: Record<string, RecordSet[]>;
-  /** Last outcome per set. */
-  results: Record<string, SetPublishResult>;
-  /** Sets whose latest records a failed flush did not publish: flushed again at nextRetryAt. */
-  retry: string[];
-  retryDelayMs?: number;
-  nextRetryAt?: number;
-  nextReconcileAt?: number;
-  /** Changes not INSYNC yet, with the sets and names they touch. */
-  unsynced: Record<string, { sets: string[]; names: string[] }>;
-  lastFlush?: FlushSummary;
-  lastReconcile?: ReconcileSummary;
-  lastError?: Route53ErrorInfo & { at: number };
-}
-
-export interface Route53ZoneInput {
-  hostedZoneId: string;
-  /** The zone's name, for display. */
-  zone: string;
-  options?: Route53ZoneOptions;
-  /** Carried across continue-as-new. */
-  state?: Route53ZoneState;
-}
+} from '../activities/dns/route53/contract.js';
+import type { FlushResult } from '../activities/dns/route53/publisher.js';
 
 const DEFAULTS = {
   coalesceMs: 200,
@@ -112,7 +69,7 @@ export async function route53Zone(input: Route53ZoneInput): Promise<void> {
       state.desired[request.set] = request.records;
       pending.add(request.set);
       await condition(() => (flushed.get(request.set) ?? 0) >= version);
-      return state.results[request.set] ?? emptyResult(request.set);
+      return state.results[request.set] ?? nothingToReport();
     },
     { validator: validateSubmit },
   );
@@ -126,12 +83,11 @@ export async function route53Zone(input: Route53ZoneInput): Promise<void> {
     return result;
   });
 
-  setHandler(pendingQuery, () => [...new Set([...pending, ...state.retry])].sort());
   setHandler(statusQuery, (): ZoneStatus => {
     const sets: ZoneStatus['sets'] = {};
     for (const set of Object.keys(state.desired).sort()) {
-      const result = state.results[set] ?? emptyResult(set);
-      sets[set] = { ...result, records: state.desired[set].length, pending: pending.has(set) || state.retry.includes(set) };
+      const outcome = state.results[set] ?? nothingToReport();
+      sets[set] = { ...outcome, records: state.desired[set].length, pending: pending.has(set) || state.retry.includes(set) };
     }
     return {
       hostedZoneId: zoneId,
@@ -195,7 +151,7 @@ export async function route53Zone(input: Route53ZoneInput): Promise<void> {
       );
       trackChanges(result);
       for (const set of sets) {
-        state.results[set] = resultOf(set, result);
+        state.results[set] = outcomeOf(set, result);
         forget(set);
       }
       state.retry = state.retry.filter((s) => !covered.has(s));
@@ -217,7 +173,7 @@ export async function route53Zone(input: Route53ZoneInput): Promise<void> {
       log.warn('Route 53 flush failed', { hostedZoneId: zoneId, code: error.code, message: error.message });
       state.lastError = { ...error, at: Date.now() };
       for (const set of sets) {
-        state.results[set] = { ...emptyResult(set), propagated: false, error };
+        state.results[set] = { ...nothingToReport(), error: { code: error.code, message: error.message, hint: error.hint } };
         if (!state.retry.includes(set)) state.retry.push(set);
       }
       state.retryDelayMs = Math.min((state.retryDelayMs ?? options.retryInitialMs / 2) * 2, options.retryMaxMs);
@@ -239,7 +195,7 @@ export async function route53Zone(input: Route53ZoneInput): Promise<void> {
         for (const set of Object.keys(state.desired)) {
           // A submit in flight has its own flush coming; the others get the repaired view.
           if (pending.has(set)) continue;
-          state.results[set] = resultOf(set, result);
+          state.results[set] = outcomeOf(set, result);
           forget(set);
         }
       }
@@ -265,23 +221,23 @@ export async function route53Zone(input: Route53ZoneInput): Promise<void> {
     }
   }
 
-  function resultOf(set: string, result: FlushResult): SetPublishResult {
+  /** The set's share of a flush or reconcile: its conflicts and rejected changes, its names not INSYNC yet. */
+  function outcomeOf(set: string, result: FlushResult): PublishOutcome {
     const propagating = Object.values(state.unsynced)
       .filter((c) => c.sets.includes(set))
       .flatMap((c) => c.names);
     return {
-      set,
-      propagated: propagating.length === 0,
+      conflicts: result.conflicts.filter((c) => c.set === set).map(({ name, type, reason }) => ({ name, type, reason })),
       propagating: [...new Set(propagating)].sort(),
-      conflicts: result.conflicts.filter((c) => c.set === set),
-      failed: result.failed.filter((f) => f.set === set),
+      failed: result.failed.filter((f) => f.set === set).map(({ name, type, code, message }) => ({ name, type, code, message })),
     };
   }
 
-  /** A set whose removal has fully landed is no longer tracked. */
+  /** A set whose removal has fully landed (INSYNC, nothing failed or in the way) is no longer tracked. */
   function forget(set: string): void {
-    const result = state.results[set];
-    if (state.desired[set]?.length === 0 && result.propagated && result.conflicts.length === 0 && result.failed.length === 0 && !pending.has(set)) {
+    const outcome = state.results[set];
+    const landed = outcome.propagating.length === 0 && !outcome.error && outcome.conflicts.length === 0 && outcome.failed.length === 0;
+    if (state.desired[set]?.length === 0 && landed && !pending.has(set)) {
       delete state.desired[set];
       delete state.results[set];
     }
@@ -298,8 +254,9 @@ function validateSubmit(request: SubmitRequest): void {
   }
 }
 
-function emptyResult(set: string): SetPublishResult {
-  return { set, propagated: true, propagating: [], conflicts: [], failed: [] };
+/** A set with nothing published or pending: no conflict, nothing propagating or failed. */
+function nothingToReport(): PublishOutcome {
+  return { conflicts: [], propagating: [], failed: [] };
 }
 
 /** The AWS code, message and hint an activity failed with (see activities/dns/route53/activities.ts). */

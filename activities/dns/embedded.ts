@@ -21,9 +21,4 @@ export class EmbeddedDnsProvider implements DnsProvider {
     }
     return PUBLISHED;
   }
-
-  /** What is published for `set` now. */
-  async read(set: string): Promise<RecordSet[]> {
-    return this.store.readSetRecords(set);
-  }
 }

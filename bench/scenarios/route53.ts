@@ -1,6 +1,6 @@
 // Scenario 7, Route 53 under the account's token bucket: S sets (200) each publish the records of N
 // instances (12) to ONE hosted zone at once, through Ordinal's real path: the set's publish activity
-// code (Route53DnsProvider -> Route53Provider: update-with-start `submit` to the zone's publisher
+// code (Route53Provider -> ZoneWorkflowClient: update-with-start `submit` to the zone's publisher
 // workflow), the publisher workflow `route53-zone/<id>` and its flush activity on Ordinal's own worker
 // (a separate process, on the run's Temporal server), the AWS SDK, and the fault proxy of the tests
 // (test/harness/route53-proxy.ts) enforcing Route 53's request-rate token bucket (burst 50, 10 per
@@ -33,13 +33,12 @@ import { performance } from 'node:perf_hooks';
 import { Client, Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor } from '@temporalio/client';
 import type { RecordSet } from '../../core/dns-records.js';
 import { createRoute53, type Route53 } from '../../activities/dns/route53/client.js';
-import { Route53DnsProvider } from '../../activities/dns/route53/dns-provider.js';
 import { BATCH_LIMITS, batchChanges, planChanges } from '../../activities/dns/route53/plan.js';
 import { Route53Provider } from '../../activities/dns/route53/provider.js';
 import { flushZone } from '../../activities/dns/route53/publisher.js';
 import { startMotoServer, type MotoServer } from '../../infra/moto.js';
 import { sleep } from '../../infra/tools.js';
-import { route53ZoneWorkflowId } from '../../workflows/route53-messages.js';
+import { route53ZoneWorkflowId } from '../../activities/dns/route53/contract.js';
 import { startRoute53Proxy, type ProxiedRequest, type Route53Proxy } from '../../test/harness/route53-proxy.js';
 import { MotoAdmin, expectedLines, setRecords } from '../../test/harness/route53.js';
 import type { BenchContext } from '../lib/context.js';
@@ -159,7 +158,7 @@ export async function route53Scenario(ctx: BenchContext): Promise<ScenarioResult
     closeConnection = ctx.cleanup.add('route53 bench connection', () => connection.close());
     const client = new Client({ connection, namespace: ctx.namespace });
     const route53 = createRoute53({ client: { endpoint: proxy.endpoint, region: 'us-east-1', credentials: CREDENTIALS } });
-    const provider = new Route53DnsProvider(new Route53Provider({ temporal: client, taskQueue: stack.taskQueue, route53, ownerId: OWNER }));
+    const provider = new Route53Provider({ temporal: client, taskQueue: stack.taskQueue, route53 });
     const env = { ctx, moto, proxy, stack, admin, route53, provider, client, grpcRetries };
 
     // Warm-up, on a zone of its own: the worker loads the workflow bundle, every connection opens.
@@ -291,7 +290,7 @@ interface Env {
   stack: Stack;
   admin: MotoAdmin;
   route53: Route53;
-  provider: Route53DnsProvider;
+  provider: Route53Provider;
   client: Client;
   grpcRetries: Record<string, number>;
 }
@@ -334,7 +333,7 @@ async function runOrdinal(env: Env, w: Workload & { zoneId: string }): Promise<R
   const publish = async (set: string, records: RecordSet[]): Promise<void> => {
     for (let attempt = 1; ; attempt++) {
       attempts++;
-      let outcome: Awaited<ReturnType<Route53DnsProvider['apply']>> | undefined;
+      let outcome: Awaited<ReturnType<Route53Provider['apply']>> | undefined;
       try {
         outcome = await provider.apply(set, { provider: 'route53', zone: w.zone }, records);
       } catch (err) {

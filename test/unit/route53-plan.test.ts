@@ -7,7 +7,6 @@ import {
   groupCost,
   normalizeName,
   normalizeValue,
-  ownedRecords,
   ownedSets,
   planChanges,
   renderPlan,
@@ -403,14 +402,6 @@ describe('reading the zone', () => {
   it('finds the sets of this owner', () => {
     expect([...ownedSets(current, ME)].sort()).toEqual(['db', 'gone', 'web']);
     expect([...ownedSets(current, 'other')]).toEqual(['x']);
-  });
-
-  it("reads a set's records, normalized", () => {
-    expect(ownedRecords(current, ME, 'web')).toEqual([
-      { name: '_http._tcp.web.example.internal', type: 'SRV', ttl: 5, values: ['0 10 80 web-0.web.example.internal'] },
-      { name: 'web-0.web.example.internal', type: 'A', ttl: 5, values: ['10.0.0.1'] },
-    ]);
-    expect(ownedRecords(current, ME, 'gone')).toEqual([]);
   });
 
   it('renders a plan for people', () => {

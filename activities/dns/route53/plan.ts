@@ -240,20 +240,6 @@ export function ownedSets(current: ReadonlyArray<ResourceRecordSet>, ownerId: st
   return sets;
 }
 
-/** The record sets the zone holds for `set` of this owner, normalized. */
-export function ownedRecords(current: ReadonlyArray<ResourceRecordSet>, ownerId: string, set: string): RecordSet[] {
-  const zone = indexZone(current);
-  const records: RecordSet[] = [];
-  for (const [k, owned] of zone.ownership) {
-    if (owned.ownership?.owner !== ownerId || owned.ownership.set !== set) continue;
-    const rrset = zone.records.get(k)?.[0];
-    if (!rrset || !isSimple(rrset)) continue;
-    const [name, type] = splitKey(k);
-    records.push({ name, type: type as RecordSet['type'], ttl: rrset.TTL ?? 0, values: currentValues(rrset) });
-  }
-  return records.sort((a, b) => compare(key(a.name, a.type), key(b.name, b.type)));
-}
-
 // ---- names and values --------------------------------------------------------------------------
 
 /** Route 53 returns names with a trailing dot and `\DDD` escapes (`*` is `\052`); compare without. */

@@ -3,7 +3,7 @@
 // run with the same input finds nothing to change.
 import type { RecordSet } from '../../../core/dns-records.js';
 import type { ChangeStatus, FailedGroup, Route53 } from './client.js';
-import { batchChanges, ownedRecords, ownedSets, planChanges, renderPlan, type ChangeGroup, type ChangeKind, type Conflict } from './plan.js';
+import { batchChanges, ownedSets, planChanges, renderPlan, type ChangeGroup, type ChangeKind, type Conflict } from './plan.js';
 
 export interface FlushRequest {
   /** Hosted zone id. */
@@ -96,11 +96,6 @@ export async function reconcileZone(route53: Route53, ownerId: string, request: 
   const result = await applyPlan(route53, ownerId, request, desired, current, hooks);
   const head = `reconcile hosted zone ${request.zoneId}${result.dryRun ? ' (dry run: nothing applied)' : ''}: ${countOf(result)}`;
   return { ...result, vanished, text: `${head}\n${result.plan}` };
-}
-
-/** The records the zone holds for `set` of this owner. */
-export async function readSetRecords(route53: Route53, ownerId: string, zoneId: string, set: string): Promise<RecordSet[]> {
-  return ownedRecords(await route53.listRecordSets(zoneId), ownerId, set);
 }
 
 async function applyPlan(
