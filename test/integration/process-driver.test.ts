@@ -82,10 +82,13 @@ function readInfo(file: string): Promise<Info> {
   });
 }
 
-/** All live processes carrying the same instance marker as `handle`'s process. */
-function processesOf(handle: InstanceHandle) {
-  const marker = readEnviron(handle.pid)?.get(MARKER);
-  if (!marker) throw new Error(`pid ${handle.pid} has no ${MARKER}`);
+/**
+ * All live processes carrying the same instance marker as `handle`'s process. The pod's launch chain
+ * (unshare, sh, setpriv, the program) execs in place, and /proc/<pid>/environ was seen without the
+ * marker once under load, in the middle of that chain: the marker is waited for, not read once.
+ */
+async function processesOf(handle: InstanceHandle) {
+  const marker = await waitFor(() => readEnviron(handle.pid)?.get(MARKER), { timeoutMs: 5_000, message: `pid ${handle.pid} to show its ${MARKER}` });
   return findMarked(MARKER, marker);
 }
 
@@ -162,7 +165,7 @@ describe('ProcessDriver.create', () => {
     const c = await driver.create(request('idem', 1, []));
     expect(b).toEqual(a);
     expect(c).toEqual(a);
-    expect(processesOf(a).map((p) => p.pid)).toEqual([a.pid]);
+    expect((await processesOf(a)).map((p) => p.pid)).toEqual([a.pid]);
   });
 
   it('returns an incarnation that already ran and exited instead of starting it again', async () => {
@@ -254,7 +257,7 @@ describe('ProcessDriver across worker restarts and lost state', () => {
     const restarted = newDriver(dir);
     expect(await restarted.create(request('adopt', 1, []))).toEqual(handle);
     expect(await restarted.describe('adopt')).toEqual([handle]);
-    expect(processesOf(handle)).toHaveLength(1);
+    expect(await processesOf(handle)).toHaveLength(1);
     expect(restarted.isAlive(handle)).toBe(true);
 
     const abort = new AbortController();
@@ -282,7 +285,7 @@ describe('ProcessDriver across worker restarts and lost state', () => {
     const adopted = await retry.create(request('intent', 1, []));
     expect(adopted.pid).toBe(handle.pid);
     expect(adopted.address).toBe(handle.address);
-    expect(processesOf(handle)).toHaveLength(1);
+    expect(await processesOf(handle)).toHaveLength(1);
   });
 
   it('rebuilds a deleted state file from the running processes', async () => {
@@ -399,8 +402,8 @@ describe('ProcessDriver.delete', () => {
     const info = path.join(dir, 'info.json');
     const handle = await driver.create(request('family', 1, ['--fork', '--info', info]));
     await readInfo(info);
-    const family = await waitFor(() => {
-      const ps = processesOf(handle);
+    const family = await waitFor(async () => {
+      const ps = await processesOf(handle);
       return ps.length === 2 && ps;
     });
     const started = Date.now();
