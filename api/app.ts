@@ -6,7 +6,7 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { decodeManifest, type Document, type ManifestFormat } from '../core/manifest-text.js';
-import { MAX_REPLICAS, parseManifest, toFieldIssues, type FieldIssue } from '../core/manifest.js';
+import { toFieldIssues, validateManifest, type FieldIssue } from '../core/manifest.js';
 import { applyMergePatch } from '../core/merge-patch.js';
 import type { SetView } from '../core/set-state.js';
 import { logger as defaultLogger, type Logger } from '../infra/logger.js';
@@ -293,7 +293,7 @@ function manifestProblems(document: Document, name: string, pathIssues: FieldIss
   const given = isPlainObject(metadata) ? metadata.name : undefined;
   const nameFromPath = metadata === undefined || (isPlainObject(metadata) && given === undefined);
   const named = nameFromPath ? { ...document, metadata: { ...(isPlainObject(metadata) ? metadata : {}), name } } : document;
-  const parsed = parseManifest(withReplicasInReach(named));
+  const parsed = validateManifest(named);
   const issues = parsed.ok ? [] : parsed.issues;
   const atName = (issue: FieldIssue) => issue.path === 'metadata.name';
   if (nameFromPath) {
@@ -356,19 +356,6 @@ async function invalidPut(c: Context<AppEnv>): Promise<ApiError | undefined> {
   ];
   const message = `invalid ${invalid.length > 1 ? `${invalid.slice(0, -1).join(', ')} and ${invalid[invalid.length - 1]}` : invalid[0]}`;
   return new ApiError('BadRequest', message, [...nameIssues, ...headerIssues, ...manifestIssues]);
-}
-
-/**
- * A replica count above the maximum is validated as MAX_REPLICAS + 1, so its one issue is the core's
- * plain "must be at most 1000" (2^53 would also be "must be an integer"); the other fields are checked
- * as they are, so their errors are listed with it.
- */
-function withReplicasInReach(document: Document): Document {
-  const spec = document.spec;
-  if (!isPlainObject(spec)) return document;
-  const replicas = spec.replicas;
-  if (typeof replicas === 'number' && replicas > MAX_REPLICAS) return { ...document, spec: { ...spec, replicas: MAX_REPLICAS + 1 } };
-  return document;
 }
 
 async function getOrThrow(sets: SetsPort, name: string): Promise<SetView> {

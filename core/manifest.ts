@@ -748,6 +748,28 @@ export function parseManifest(document: unknown): ParseResult<Manifest> {
 }
 
 /**
+ * Validates a manifest someone asks to apply, the same wherever the request comes from (the HTTP API,
+ * or a client updating the set's workflow directly: its update validator). As parseManifest, except
+ * that a replica count above MAX_REPLICAS is checked as MAX_REPLICAS + 1, so its one issue is the plain
+ * "must be at most 1000" (2^53 would also be "must be an integer"); the other fields are checked as
+ * they are, so their issues are listed with it.
+ */
+export function validateManifest(document: unknown): ParseResult<Manifest> {
+  return parseManifest(withReplicasInReach(document));
+}
+
+function withReplicasInReach(document: unknown): unknown {
+  if (!isRecord(document) || !isRecord(document.spec)) return document;
+  const replicas = document.spec.replicas;
+  if (typeof replicas === 'number' && replicas > MAX_REPLICAS) return { ...document, spec: { ...document.spec, replicas: MAX_REPLICAS + 1 } };
+  return document;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
  * The ordinals a spec wants, lowest first: `replicas` of them from `ordinals.start`, skipping
  * `reserveOrdinals`.
  */

@@ -4,7 +4,7 @@ import type { InstanceHandle } from '../activities/drivers/driver.js';
 import type { InstanceChange } from '../activities/types.js';
 import type { PublishOutcome } from './dns-records.js';
 import type { Action } from './planner.js';
-import { IMMUTABLE_FIELDS, desiredOrdinals, hasReadinessGate, immutableTemplateChanges, parseManifest, type FieldIssue, type Manifest } from './manifest.js';
+import { IMMUTABLE_FIELDS, desiredOrdinals, hasReadinessGate, immutableTemplateChanges, validateManifest, type FieldIssue, type Manifest } from './manifest.js';
 import { instanceName } from './names.js';
 import { canonicalJson, revisionName } from './revision.js';
 import { backoffPolicy, recordFailure, type InstanceState, type SetState } from './set-state.js';
@@ -32,7 +32,7 @@ export function checkApply(state: SetState, document: unknown, expectedGeneratio
       message: `set '${state.name}' is at generation ${state.generation}, not ${expectedGeneration}: it changed meanwhile; read it again and retry`,
     });
   }
-  const parsed = parseManifest(document);
+  const parsed = validateManifest(document);
   if (!parsed.ok) return reject({ type: 'InvalidManifest', message: 'the manifest is invalid', details: parsed.issues });
   if (parsed.value.metadata.name !== state.name) {
     return reject({

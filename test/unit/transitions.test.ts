@@ -234,6 +234,18 @@ describe('checkApply', () => {
       message: 'the manifest is invalid',
       details: [{ path: 'metadata.name', message: /must be 'web'/ }],
     },
+    {
+      // As the HTTP API reports it: a client updating the workflow directly gets the same issues.
+      name: 'a replica count of 2^53 by its range alone, with the other issues',
+      state: () => initialState('web'),
+      document: document({ replicas: 2 ** 53, template: { ports: [{ name: 'http', port: 0 }] } }),
+      type: 'InvalidManifest',
+      message: 'the manifest is invalid',
+      details: [
+        { path: 'spec.replicas', message: 'must be at most 1000' },
+        { path: 'spec.template.ports[0].port', message: 'must be at least 1' },
+      ],
+    },
   ];
   for (const c of rejections) {
     it(`rejects ${c.name}`, () => {
