@@ -1,22 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { InstanceHandle } from '../../activities/drivers/driver.js';
 import { parseManifest, type Manifest } from '../../core/manifest.js';
-import {
-  BACKOFF_BASE_MS,
-  BACKOFF_CAP_MS,
-  STABLE_RUN_MS,
-  backoffDelayMs,
-  backoffPolicy,
-  crashLoopMessage,
-  initialState,
-  isCrashLooping,
-  recordFailure,
-  setStatus,
-  setView,
-  type Condition,
-  type InstanceState,
-  type SetState,
-} from '../../core/set-state.js';
+import type { InstanceState } from '../../core/instance.js';
+import { BACKOFF_BASE_MS, BACKOFF_CAP_MS, STABLE_RUN_MS, backoffDelayMs, backoffPolicy, initialState, recordFailure, type SetState } from '../../core/set-state.js';
+import { crashLoopMessage, isCrashLooping, setStatus, setView, type Condition } from '../../core/status.js';
 import { applyManifest } from '../../core/transitions.js';
 import { recordsFor } from '../../core/planner.js';
 import { recordsFingerprint } from '../../core/dns-records.js';
