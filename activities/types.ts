@@ -5,7 +5,7 @@ import type { InstanceChange } from '../core/instance.js';
 import type { PortSpec, Probe, Template } from '../core/manifest.js';
 import type { InstanceHandle } from './drivers/driver.js';
 
-export type { InstanceChange, InstanceChangeKind } from '../core/instance.js';
+export type { InstanceChange } from '../core/instance.js';
 
 export interface CreateInstanceRequest {
   set: string;

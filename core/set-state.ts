@@ -77,9 +77,6 @@ export interface BackoffPolicy {
 }
 
 export const DEFAULT_BACKOFF: BackoffPolicy = { initialMs: 1_000, maxMs: 60_000, resetMs: 60_000 };
-export const BACKOFF_BASE_MS = DEFAULT_BACKOFF.initialMs;
-export const BACKOFF_CAP_MS = DEFAULT_BACKOFF.maxMs;
-export const STABLE_RUN_MS = DEFAULT_BACKOFF.resetMs;
 
 export function backoffDelayMs(consecutiveFailures: number, policy: BackoffPolicy = DEFAULT_BACKOFF): number {
   if (consecutiveFailures <= 1) return 0;
