@@ -1,8 +1,11 @@
 // The activities' contract, as the workflow sees it. Types only: the workflow bundle never loads
 // activity code.
 import type { DnsTarget, PublishOutcome, RecordSet } from '../core/dns-records.js';
+import type { InstanceChange } from '../core/instance.js';
 import type { PortSpec, Probe, Template } from '../core/manifest.js';
 import type { InstanceHandle } from './drivers/driver.js';
+
+export type { InstanceChange } from '../core/instance.js';
 
 export interface CreateInstanceRequest {
   set: string;
@@ -42,16 +45,6 @@ export interface WatchRequest {
   instances: WatchedInstance[];
   /** Return with no change after this long, so the workflow can look around (continue-as-new...). */
   maxWaitMs: number;
-}
-
-export type InstanceChangeKind = 'ready' | 'unready' | 'exited' | 'liveness-failed';
-
-export interface InstanceChange {
-  ordinal: number;
-  incarnation: number;
-  kind: InstanceChangeKind;
-  /** For users: why (probe output, exit code). */
-  message: string;
 }
 
 export interface PublishRequest {

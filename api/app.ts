@@ -8,7 +8,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { decodeManifest, type Document, type ManifestFormat } from '../core/manifest-text.js';
 import { toFieldIssues, validateManifest, type FieldIssue } from '../core/manifest.js';
 import { applyMergePatch } from '../core/merge-patch.js';
-import type { SetView } from '../core/set-state.js';
+import type { SetView } from '../core/status.js';
 import { logger as defaultLogger, type Logger } from '../infra/logger.js';
 import { UNAUTHENTICATED_REQUESTER, authMiddleware, type ApiAuth, type AppEnv } from './auth.js';
 import { ApiError, errorResponse, toApiError, validationHook, type ErrorCode } from './errors.js';

@@ -4,7 +4,7 @@
 import { z } from '@hono/zod-openapi';
 import { getManifestSchema } from '../core/manifest.js';
 import { DNS1123_LABEL, SET_NAME_MAX } from '../core/names.js';
-import type { Condition, InstanceStatus, RevisionView, SetStatus, SetView } from '../core/set-state.js';
+import type { Condition, InstanceStatus, RevisionView, SetStatus, SetView } from '../core/status.js';
 import { ERROR_CODES } from './errors.js';
 import { DEFAULT_TAIL_LINES, MAX_TAIL_LINES } from './logs.js';
 import type { ReconcileView, ZoneView } from './zones.js';

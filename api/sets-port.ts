@@ -1,6 +1,6 @@
 // What the HTTP API needs from the sets: exactly SetsService's public methods, so tests can hand the
 // app an in-memory fake while the server hands it the Temporal-backed service.
-import type { RevisionView, SetView } from '../core/set-state.js';
+import type { RevisionView, SetView } from '../core/status.js';
 import type { ApplyResult } from '../workflows/messages.js';
 import type { SetsService } from './sets.js';
 

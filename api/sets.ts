@@ -12,7 +12,8 @@ import {
 } from '@temporalio/client';
 import type { FieldIssue } from '../core/manifest.js';
 import { workflowIdForSet } from '../core/names.js';
-import { initialState, type RevisionView, type SetView } from '../core/set-state.js';
+import { initialState } from '../core/set-state.js';
+import type { RevisionView, SetView } from '../core/status.js';
 import {
   SearchAttributes,
   WORKFLOW_TYPE,

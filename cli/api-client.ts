@@ -1,7 +1,7 @@
 // A small client of Ordinal's HTTP API (DESIGN.md) over Node's global fetch. Failures come back as
 // two kinds of error: ApiError (the API answered with an error) and UnreachableError (no answer).
 import { DEFAULTS } from '../infra/config.js';
-import type { RevisionView, SetView } from '../core/set-state.js';
+import type { RevisionView, SetView } from '../core/status.js';
 import type { ReconcileView, ZoneView } from '../api/zones.js';
 import { formatDuration, type ErrorDetail } from './format.js';
 

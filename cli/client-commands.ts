@@ -13,7 +13,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { decodeManifest } from '../core/manifest-text.js';
 import { parseManifest } from '../core/manifest.js';
 import { DNS1123_LABEL, SET_NAME_MAX } from '../core/names.js';
-import type { RevisionView, SetView } from '../core/set-state.js';
+import type { RevisionView, SetView } from '../core/status.js';
 import type { ReconcileView } from '../api/zones.js';
 import { ApiClient, ApiError, DEFAULT_API_URL, REQUEST_TIMEOUT_MS, UnreachableError, type ManifestContentType } from './api-client.js';
 import { ClientConfigError, configPath, resolveConnection, type Connection } from './client-config.js';

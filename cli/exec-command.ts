@@ -3,7 +3,7 @@
 // attached, and exits with the command's exit code. It works on the instance's own host: the API says
 // which incarnation runs where, and /proc finds its process (activities/drivers/instance-finder.ts).
 import { spawn } from 'node:child_process';
-import type { SetView } from '../core/set-state.js';
+import type { SetView } from '../core/status.js';
 import { findInstanceProcess } from '../activities/drivers/instance-finder.js';
 
 /** Why `ordinal exec` cannot run, for the user (exit code 1). */

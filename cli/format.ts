@@ -1,7 +1,7 @@
 // What the client commands print: tables like kubectl's, ages, durations, JSON/YAML and API errors.
 // Pure functions of their inputs (the current time is a parameter), so they are unit-tested.
 import { stringify as yamlStringify } from 'yaml';
-import type { Condition, InstanceStatus, RevisionView, SetView } from '../core/set-state.js';
+import type { Condition, InstanceStatus, RevisionView, SetView } from '../core/status.js';
 import type { ReconcileView, ZoneView } from '../api/zones.js';
 
 /** `wide` is the table with more columns, as kubectl's `-o wide`. */

@@ -6,7 +6,7 @@
 // undo: which revision to go back to, and the merge patch that does it.
 // The commands in client-commands.ts only call the API, print and keep time.
 import { desiredOrdinals } from '../core/manifest.js';
-import { crashLoopMessage, type Condition, type InstanceStatus, type RevisionView, type SetStatus, type SetView } from '../core/set-state.js';
+import { crashLoopMessage, type Condition, type InstanceStatus, type RevisionView, type SetStatus, type SetView } from '../core/status.js';
 import { formatDuration } from './format.js';
 
 export type RolloutVerdict =

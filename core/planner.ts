@@ -3,7 +3,8 @@
 import { desiredRecords, recordsFingerprint, sameTarget, type DnsTarget, type RecordSet } from './dns-records.js';
 import { desiredOrdinals, maxUnavailableCount, type SetSpec } from './manifest.js';
 import { instanceName } from './names.js';
-import type { InstanceState, SetState } from './set-state.js';
+import type { InstanceState } from './instance.js';
+import type { SetState } from './set-state.js';
 
 export type DeleteReason =
   /** The user deleted the instance; it comes back under the same name. */

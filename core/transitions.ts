@@ -1,13 +1,12 @@
 // How requests and observations change a set's state. Each function mutates the given state in place
 // (the workflow owns exactly one) and is deterministic, so the workflow stays a thin shell.
-import type { InstanceHandle } from '../activities/drivers/driver.js';
-import type { InstanceChange } from '../activities/types.js';
 import type { PublishOutcome } from './dns-records.js';
+import type { Incarnation, InstanceChange, InstanceState } from './instance.js';
 import type { Action } from './planner.js';
 import { IMMUTABLE_FIELDS, desiredOrdinals, hasReadinessGate, immutableTemplateChanges, validateManifest, type FieldIssue, type Manifest } from './manifest.js';
 import { instanceName } from './names.js';
 import { canonicalJson, revisionName } from './revision.js';
-import { backoffPolicy, recordFailure, type InstanceState, type SetState } from './set-state.js';
+import { backoffPolicy, recordFailure, type SetState } from './set-state.js';
 
 export type RejectionType = 'InvalidManifest' | 'BadRequest' | 'Conflict' | 'NotFound';
 
@@ -156,11 +155,11 @@ export function templateOf(state: SetState, revision: string) {
   return found.template;
 }
 
-function instance(state: SetState, ordinal: number): InstanceState | undefined {
+function instance<Handle extends Incarnation>(state: SetState<Handle>, ordinal: number): InstanceState<Handle> | undefined {
   return state.instances.find((i) => i.ordinal === ordinal);
 }
 
-function upsertInstance(state: SetState, next: InstanceState): void {
+function upsertInstance<Handle extends Incarnation>(state: SetState<Handle>, next: InstanceState<Handle>): void {
   const index = state.instances.findIndex((i) => i.ordinal === next.ordinal);
   if (index === -1) state.instances.push(next);
   else state.instances[index] = next;
@@ -182,7 +181,7 @@ export function markCreating(state: SetState, action: Extract<Action, { kind: 'c
   });
 }
 
-export function applyCreated(state: SetState, action: Extract<Action, { kind: 'create' }>, handle: InstanceHandle): void {
+export function applyCreated<Handle extends Incarnation>(state: SetState<Handle>, action: Extract<Action, { kind: 'create' }>, handle: Handle): void {
   const existing = instance(state, action.ordinal);
   // A readiness probe, or (ECS) the container health check.
   const hasReadinessProbe = hasReadinessGate(templateOf(state, action.revision));
@@ -301,7 +300,7 @@ export function applyChanges(state: SetState, changes: InstanceChange[], now: nu
 }
 
 /** Instances adopted when a set's workflow starts and finds its processes already running. */
-export function adoptInstances(state: SetState, handles: InstanceHandle[]): void {
+export function adoptInstances<Handle extends Incarnation>(state: SetState<Handle>, handles: Handle[]): void {
   for (const handle of handles) {
     if (instance(state, handle.ordinal)) continue;
     upsertInstance(state, {

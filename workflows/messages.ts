@@ -1,7 +1,7 @@
 // The set workflow's messages: shared by the workflow (handlers) and its clients (API, CLI, tests).
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import type { RevisionView, SetView } from '../core/set-state.js';
+import type { RevisionView, SetView } from '../core/status.js';
 
 export const WORKFLOW_TYPE = 'statefulSet';
 

@@ -16,11 +16,13 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
+import type { InstanceHandle } from '../activities/drivers/driver.js';
 import type { Activities, InstanceChange, WatchedInstance } from '../activities/types.js';
 import type { Action } from '../core/planner.js';
 import { parallelBatches, plan, slowStartBatches } from '../core/planner.js';
 import { instanceDnsName, instanceName, serviceDnsName } from '../core/names.js';
-import { revisionsView, setStatus, setView, type SetState } from '../core/set-state.js';
+import type { SetState } from '../core/set-state.js';
+import { revisionsView, setStatus, setView } from '../core/status.js';
 import {
   adoptInstances,
   applyChanges,
@@ -104,7 +106,7 @@ const { watchInstances } = proxyActivities<Activities>({
 
 export interface StatefulSetInput {
   /** State carried across continue-as-new; a new set starts from initialState. */
-  state: SetState;
+  state: SetState<InstanceHandle>;
   /** Overrides for tests and tuning; carried across continue-as-new. */
   limits?: { maxHistoryEvents?: number };
 }
@@ -340,7 +342,7 @@ export async function statefulSet(input: StatefulSetInput): Promise<{ deleted: t
   }
 }
 
-function watchedInstances(state: SetState): WatchedInstance[] {
+function watchedInstances(state: SetState<InstanceHandle>): WatchedInstance[] {
   const spec = state.manifest!.spec;
   return state.instances
     .filter((i) => i.phase === 'Running' && i.handle)

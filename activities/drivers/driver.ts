@@ -1,5 +1,6 @@
 // The instance driver interface: everything that starts, finds and stops an instance goes through it.
 // The process driver (local OS processes) is the default; cloud drivers implement the same contract.
+import type { Incarnation } from '../../core/instance.js';
 import type { DriverKind, Template } from '../../core/manifest.js';
 
 export type { DriverKind };
@@ -28,14 +29,12 @@ export interface CreateRequest {
   volumes?: string[];
 }
 
-/** A running (or once running) incarnation of an identity, as the driver reports it. */
-export interface InstanceHandle {
+/**
+ * A running (or once running) incarnation of an identity, as the driver reports it: core's
+ * `Incarnation` (ordinal, incarnation, revision, address, startedAt) plus what only drivers interpret.
+ */
+export interface InstanceHandle extends Incarnation {
   set: string;
-  ordinal: number;
-  incarnation: number;
-  revision: string;
-  /** The address the instance binds and its DNS name points at. */
-  address: string;
   /** The process driver's locator: an OS pid (0 for other drivers). */
   pid: number;
   /** Which driver runs it; absent in handles recorded before there were several: the process driver. */
@@ -44,8 +43,6 @@ export interface InstanceHandle {
   locator?: string;
   /** ECS: the cluster (ARN) the task runs in. */
   cluster?: string;
-  /** Epoch milliseconds when this incarnation was started. */
-  startedAt: number;
   /** Where the instance's stdout and stderr go. */
   logPath: string;
 }

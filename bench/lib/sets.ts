@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { SetsService } from '../../api/sets.js';
-import type { SetView } from '../../core/set-state.js';
+import type { SetView } from '../../core/status.js';
 import { sleep } from '../../infra/tools.js';
 import { BENCH_DIR } from './procs.js';
 

@@ -23,7 +23,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SetsPort } from '../../api/sets-port.js';
 import { SetError } from '../../api/sets.js';
-import type { SetView } from '../../core/set-state.js';
+import type { SetView } from '../../core/status.js';
 import { findSchemathesis, run } from '../../infra/tools.js';
 import { createToken } from '../../infra/tokens.js';
 import { startTestOrdinal, uniqueName, type TestOrdinal } from '../harness/ordinal.js';

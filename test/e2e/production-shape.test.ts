@@ -5,7 +5,7 @@ import dns from 'node:dns';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SetView } from '../../core/set-state.js';
+import type { SetView } from '../../core/status.js';
 import { uniqueName } from '../harness/ordinal.js';
 import { fixtureManifest, readEvents, resolveA } from '../harness/sets.js';
 import { waitFor } from '../harness/services.js';

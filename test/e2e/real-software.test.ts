@@ -16,7 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SetView } from '../../core/set-state.js';
+import type { SetView } from '../../core/status.js';
 import { readManifestText } from '../../core/manifest-text.js';
 import { startTestOrdinal, type TestOrdinal } from '../harness/ordinal.js';
 import { isReady, waitForSet } from '../harness/sets.js';

@@ -7,7 +7,7 @@ import { startTestOrdinal, uniqueName, type TestOrdinal } from '../harness/ordin
 import { waitFor } from '../harness/services.js';
 import { fixtureManifest } from '../harness/sets.js';
 import { runCli } from '../harness/system.js';
-import type { SetView } from '../../core/set-state.js';
+import type { SetView } from '../../core/status.js';
 
 let ordinal: TestOrdinal;
 

@@ -9,7 +9,7 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ZoneView } from '../../api/zones.js';
 import { desiredRecords, type RecordSet } from '../../core/dns-records.js';
-import type { SetView } from '../../core/set-state.js';
+import type { SetView } from '../../core/status.js';
 import { route53ZoneWorkflowId } from '../../activities/dns/route53/contract.js';
 import { expectedLines, line, MotoAdmin, uniqueZone, useDummyAwsConfiguration } from '../harness/route53.js';
 import { startTestOrdinal, uniqueName, type TestOrdinal } from '../harness/ordinal.js';

@@ -1,7 +1,7 @@
 // A set whose names live in Route 53 (moto_server, through the real SDK over HTTP): the zone is checked
 // after every step, ownership records included, and a name someone else holds becomes a condition.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SetView } from '../../core/set-state.js';
+import type { SetView } from '../../core/status.js';
 import { desiredRecords } from '../../core/dns-records.js';
 import { expectedLines, MotoAdmin, uniqueZone, useDummyAwsConfiguration } from '../harness/route53.js';
 import { startTestOrdinal, uniqueName, type TestOrdinal } from '../harness/ordinal.js';

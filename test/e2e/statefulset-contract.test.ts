@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SetView } from '../../core/set-state.js';
+import type { SetView } from '../../core/status.js';
 import { startTestOrdinal, uniqueName, type TestOrdinal } from '../harness/ordinal.js';
 import { fixtureManifest, isReady, readEvents, resolveA, type FixtureManifestOptions } from '../harness/sets.js';
 import { waitFor } from '../harness/services.js';

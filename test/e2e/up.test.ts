@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ProcessDriver } from '../../activities/drivers/process.js';
-import type { SetView } from '../../core/set-state.js';
+import type { SetView } from '../../core/status.js';
 import { uniqueAddressPool } from '../harness/ordinal.js';
 import { resolveA } from '../harness/sets.js';
 import { freePort, waitFor, workflowBundlePath } from '../harness/services.js';

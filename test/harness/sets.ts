@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import dnsPacket from 'dns-packet';
 import type { SetsService } from '../../api/sets.js';
-import type { SetView } from '../../core/set-state.js';
+import type { SetView } from '../../core/status.js';
 import { waitFor } from './services.js';
 
 export const FIXTURE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../fixtures/instance.mjs');

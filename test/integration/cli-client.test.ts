@@ -12,7 +12,9 @@ import { afterAll, beforeAll, describe, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { parseManifest } from '../../core/manifest.js';
 import { plan } from '../../core/planner.js';
-import { setView, type InstanceState, type RevisionView, type SetState, type SetView } from '../../core/set-state.js';
+import type { InstanceState } from '../../core/instance.js';
+import type { SetState } from '../../core/set-state.js';
+import { setView, type RevisionView, type SetView } from '../../core/status.js';
 import { applyPublished } from '../../core/transitions.js';
 import { freePort } from '../harness/services.js';
 

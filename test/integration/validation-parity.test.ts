@@ -5,7 +5,8 @@ import { ApplicationFailure, WithStartWorkflowOperation, WorkflowNotFoundError, 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FieldIssue } from '../../core/manifest.js';
 import { workflowIdForSet } from '../../core/names.js';
-import { initialState, type SetView } from '../../core/set-state.js';
+import { initialState } from '../../core/set-state.js';
+import type { SetView } from '../../core/status.js';
 import { SearchAttributes, WORKFLOW_TYPE, applyUpdate, getSetQuery } from '../../workflows/messages.js';
 import type { StatefulSetInput } from '../../workflows/statefulset.js';
 import { startTestOrdinal, uniqueName, type TestOrdinal } from '../harness/ordinal.js';

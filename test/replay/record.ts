@@ -17,7 +17,7 @@ import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { SetsService } from '../../api/sets.js';
-import type { SetView } from '../../core/set-state.js';
+import type { SetView } from '../../core/status.js';
 import { workflowIdForSet } from '../../core/names.js';
 import { startDevServer } from '../../infra/dev-server.js';
 import { loadConfig } from '../../infra/config.js';

@@ -2,7 +2,7 @@
 // of `ordinal apply` (format detection, metadata.name).
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import type { InstanceStatus, RevisionView, SetView } from '../../core/set-state.js';
+import type { InstanceStatus, RevisionView, SetView } from '../../core/status.js';
 import { defaultApiUrl } from '../../cli/api-client.js';
 import { CliError, manifestFormat, manifestFromText, parseNonNegativeInteger } from '../../cli/client-commands.js';
 import {

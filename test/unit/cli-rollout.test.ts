@@ -1,9 +1,12 @@
 // `ordinal rollout status`'s decisions, from sets built the way the workflow builds them (core's
 // setView over a SetState), plus a few hand-made views for shapes the core does not produce.
 import { describe, expect, it } from 'vitest';
+import type { InstanceHandle } from '../../activities/drivers/driver.js';
 import { parseManifest } from '../../core/manifest.js';
 import { plan } from '../../core/planner.js';
-import { setView, type InstanceState, type SetState, type SetView } from '../../core/set-state.js';
+import type { InstanceState } from '../../core/instance.js';
+import type { SetState } from '../../core/set-state.js';
+import { setView, type SetView } from '../../core/status.js';
 import { applyPublished } from '../../core/transitions.js';
 import {
   RolloutProgress,
@@ -28,7 +31,7 @@ import {
   wantedOrdinals,
 } from '../../cli/rollout.js';
 import { applyMergePatch } from '../../core/merge-patch.js';
-import type { RevisionView } from '../../core/set-state.js';
+import type { RevisionView } from '../../core/status.js';
 
 const NOW = 1_700_000_000_000;
 const OLD = 'web-0ld0ld0ld';
@@ -45,14 +48,14 @@ function manifest(replicas: number, spec: Record<string, unknown> = {}) {
   return parsed.value;
 }
 
-type Instance = Partial<InstanceState> & { ordinal: number };
+type Instance = Partial<InstanceState<InstanceHandle>> & { ordinal: number };
 
 /** An instance of the current revision, Running and Ready unless told otherwise. */
-function running(ordinal: number, overrides: Partial<InstanceState> = {}): Instance {
+function running(ordinal: number, overrides: Partial<InstanceState<InstanceHandle>> = {}): Instance {
   return { ordinal, phase: 'Running', ready: true, ...overrides };
 }
 
-function pending(ordinal: number, overrides: Partial<InstanceState> = {}): Instance {
+function pending(ordinal: number, overrides: Partial<InstanceState<InstanceHandle>> = {}): Instance {
   return { ordinal, phase: 'Pending', ready: false, handle: undefined, ...overrides };
 }
 
@@ -87,7 +90,7 @@ function set(options: {
     updateRevision: options.updateRevision ?? NEW,
     currentRevision: options.currentRevision ?? options.updateRevision ?? NEW,
     revisions: [],
-    instances: options.instances.map((i): InstanceState => {
+    instances: options.instances.map((i): InstanceState<InstanceHandle> => {
       const revision = i.revision ?? options.updateRevision ?? NEW;
       const incarnation = i.incarnation ?? 1;
       const hasProcess = i.phase === 'Running' || i.phase === 'Terminating';
@@ -356,7 +359,7 @@ describe('RolloutProgress', () => {
 describe('rollout status: the stability window and crash loops', () => {
   const exit3 = 'the process exited with code 3';
   /** An incarnation that runs, Ready (no readiness probe) since `readyMs` before NOW. */
-  const up = (ordinal: number, incarnation: number, restarts: number, readyMs: number, overrides: Partial<InstanceState> = {}) =>
+  const up = (ordinal: number, incarnation: number, restarts: number, readyMs: number, overrides: Partial<InstanceState<InstanceHandle>> = {}) =>
     running(ordinal, { incarnation, restarts, readySince: NOW - readyMs, lastError: restarts > 0 ? exit3 : undefined, ...overrides });
   const web = (instances: Instance[], spec: Record<string, unknown> = {}, at = NOW) => set({ replicas: instances.length, spec, instances, at });
 

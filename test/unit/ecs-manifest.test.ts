@@ -2,6 +2,7 @@
 // relating ecs to the rest of the spec (volumes, probes, readiness), what cannot change once a set
 // exists, and readiness through the container health check.
 import { describe, expect, it } from 'vitest';
+import type { InstanceHandle } from '../../activities/drivers/driver.js';
 import { hasReadinessGate, parseManifest, templateKind, type FieldIssue, type Manifest } from '../../core/manifest.js';
 import { initialState } from '../../core/set-state.js';
 import { applyCreated, applyManifest, checkApply } from '../../core/transitions.js';
@@ -224,7 +225,7 @@ describe('ecs template: readiness through the container health check', () => {
       [{ healthCheck: { command: ['CMD', 'true'] }, readiness: 'healthCheck' }, false],
       [{ healthCheck: { command: ['CMD', 'true'] } }, true],
     ] as const) {
-      const state = initialState('db');
+      const state = initialState<InstanceHandle>('db');
       const checked = checkApply(state, minimal(ecs));
       if (!checked.ok) throw new Error('invalid');
       applyManifest(state, checked.value, 0);

@@ -5,7 +5,8 @@
 import type { SetsPort } from '../../api/sets-port.js';
 import { SetError, type SetErrorCode } from '../../api/sets.js';
 import { desiredOrdinals } from '../../core/manifest.js';
-import { initialState, revisionsView, setView, type RevisionView, type SetState, type SetView } from '../../core/set-state.js';
+import { initialState, type SetState } from '../../core/set-state.js';
+import { revisionsView, setView, type RevisionView, type SetView } from '../../core/status.js';
 import {
   applyManifest,
   checkApply,

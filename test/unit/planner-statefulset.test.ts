@@ -3,10 +3,13 @@
 // retention, publishNotReadyAddresses, cordon, no stuck rollouts, progress deadline and autoRollback,
 // and the ordered DNS cutover.
 import { describe, expect, it } from 'vitest';
+import type { InstanceHandle } from '../../activities/drivers/driver.js';
 import { recordsFingerprint } from '../../core/dns-records.js';
 import { parseManifest, type Manifest } from '../../core/manifest.js';
 import { parallelBatches, plan, recordsFor, slowStartBatches, type Action, type Plan } from '../../core/planner.js';
-import { initialState, setStatus, type InstanceState, type SetState } from '../../core/set-state.js';
+import type { InstanceState } from '../../core/instance.js';
+import { initialState, type SetState } from '../../core/set-state.js';
+import { setStatus } from '../../core/status.js';
 import { applyManifest } from '../../core/transitions.js';
 
 const NOW = 10_000_000;
@@ -55,7 +58,7 @@ function build(options: Build): SetState {
   for (const [key, value] of Object.entries(options.instances ?? {})) {
     const ordinal = Number(key);
     const [shape, overrides] = Array.isArray(value) ? value : [value, {}];
-    const base: InstanceState = {
+    const base: InstanceState<InstanceHandle> = {
       ordinal,
       incarnation: 1,
       revision: first,

@@ -10,7 +10,9 @@ import { describe, it } from 'vitest';
 import { hasReadinessGate, maxUnavailableCount, parseManifest, type SetSpec } from '../../core/manifest.js';
 import { instanceName, serviceDnsName } from '../../core/names.js';
 import { parallelBatches, plan, type Action, type Plan } from '../../core/planner.js';
-import { initialState, type InstanceState, type SetState } from '../../core/set-state.js';
+import type { InstanceHandle } from '../../activities/drivers/driver.js';
+import type { InstanceState } from '../../core/instance.js';
+import { initialState, type SetState } from '../../core/set-state.js';
 import {
   applyChanges,
   applyCreateFailed,
@@ -34,7 +36,8 @@ import {
 
 // Types of the activities' results, taken from the functions that read them (so these tests do not
 // depend on where the types live).
-type Handle = Parameters<typeof applyCreated>[2];
+/** What the process driver returns: core passes its driver-only fields through untouched. */
+type Handle = InstanceHandle;
 type Change = Parameters<typeof applyChanges>[1][number];
 
 const SET = 'web';
@@ -250,7 +253,7 @@ interface Process {
 const CLEAN_OUTCOME = { conflicts: [], propagating: [], failed: [] };
 
 class Simulation {
-  state: SetState = initialState(SET);
+  state: SetState<Handle> = initialState<Handle>(SET);
   now = START;
   knobs: Knobs;
   /** Processes that run (the driver's truth, not the state's belief). */
@@ -667,7 +670,7 @@ class Simulation {
       case 'restart': {
         // The state the workflow carries (continue-as-new, a new worker) is JSON: the decisions stay the same.
         const before = JSON.stringify(plan(this.state, this.now));
-        this.state = JSON.parse(JSON.stringify(this.state)) as SetState;
+        this.state = JSON.parse(JSON.stringify(this.state)) as SetState<Handle>;
         upgradeState(this.state);
         const after = JSON.stringify(plan(this.state, this.now));
         if (before !== after) this.fail('the state survives a restart', `plan before ${before}, after ${after}`);

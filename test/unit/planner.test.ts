@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import type { InstanceHandle } from '../../activities/drivers/driver.js';
 import { parseManifest, type Manifest } from '../../core/manifest.js';
 import { plan, recordsFor, type Action } from '../../core/planner.js';
 import { recordsFingerprint } from '../../core/dns-records.js';
-import { initialState, type InstanceState, type SetState } from '../../core/set-state.js';
+import type { InstanceState } from '../../core/instance.js';
+import { initialState, type SetState } from '../../core/set-state.js';
 import { applyManifest } from '../../core/transitions.js';
 
 const NOW = 1_000_000;
@@ -34,7 +36,7 @@ function setWith(replicas: number, instances: Record<number, Shorthand>, options
   applyManifest(state, manifest(replicas), NOW - 10_000);
   for (const [key, shape] of Object.entries(instances)) {
     const ordinal = Number(key);
-    const base: InstanceState = {
+    const base: InstanceState<InstanceHandle> = {
       ordinal,
       incarnation: 1,
       revision: state.updateRevision!,

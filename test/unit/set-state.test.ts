@@ -1,22 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { InstanceHandle } from '../../activities/drivers/driver.js';
 import { parseManifest, type Manifest } from '../../core/manifest.js';
-import {
-  BACKOFF_BASE_MS,
-  BACKOFF_CAP_MS,
-  STABLE_RUN_MS,
-  backoffDelayMs,
-  backoffPolicy,
-  crashLoopMessage,
-  initialState,
-  isCrashLooping,
-  recordFailure,
-  setStatus,
-  setView,
-  type Condition,
-  type InstanceState,
-  type SetState,
-} from '../../core/set-state.js';
+import type { InstanceState } from '../../core/instance.js';
+import { DEFAULT_BACKOFF, backoffDelayMs, backoffPolicy, initialState, recordFailure, type SetState } from '../../core/set-state.js';
+import { crashLoopMessage, isCrashLooping, setStatus, setView, type Condition } from '../../core/status.js';
 import { applyManifest } from '../../core/transitions.js';
 import { recordsFor } from '../../core/planner.js';
 import { recordsFingerprint } from '../../core/dns-records.js';
@@ -145,9 +132,9 @@ describe('backoffDelayMs', () => {
   }
 
   it('constants: 1 s base, 60 s cap, 60 s stable run', () => {
-    expect(BACKOFF_BASE_MS).toBe(1_000);
-    expect(BACKOFF_CAP_MS).toBe(60_000);
-    expect(STABLE_RUN_MS).toBe(60_000);
+    expect(DEFAULT_BACKOFF.initialMs).toBe(1_000);
+    expect(DEFAULT_BACKOFF.maxMs).toBe(60_000);
+    expect(DEFAULT_BACKOFF.resetMs).toBe(60_000);
   });
 
   it('never decreases and never exceeds the cap', () => {
@@ -155,7 +142,7 @@ describe('backoffDelayMs', () => {
     for (let n = 0; n < 200; n++) {
       const d = backoffDelayMs(n);
       expect(d).toBeGreaterThanOrEqual(previous);
-      expect(d).toBeLessThanOrEqual(BACKOFF_CAP_MS);
+      expect(d).toBeLessThanOrEqual(DEFAULT_BACKOFF.maxMs);
       previous = d;
     }
   });

@@ -2,11 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { recordsFingerprint } from '../../core/dns-records.js';
 import { recordsFor } from '../../core/planner.js';
 import type { InstanceHandle } from '../../activities/drivers/driver.js';
-import type { InstanceChange } from '../../activities/types.js';
 import { parseManifest, type Manifest } from '../../core/manifest.js';
 import type { Action } from '../../core/planner.js';
 import { revisionName } from '../../core/revision.js';
-import { initialState, setStatus, type InstanceState, type SetState } from '../../core/set-state.js';
+import type { InstanceChange, InstanceState } from '../../core/instance.js';
+import { initialState, type SetState } from '../../core/set-state.js';
+import { setStatus } from '../../core/status.js';
 import {
   adoptInstances,
   applyChanges,

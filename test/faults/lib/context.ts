@@ -3,7 +3,7 @@
 // fault, instance kills the timeline knows about).
 import fs from 'node:fs';
 import path from 'node:path';
-import type { SetView } from '../../../core/set-state.js';
+import type { SetView } from '../../../core/status.js';
 import { readEnviron } from '../../../activities/drivers/proc.js';
 import type { Rng } from './rng.js';
 import { describeIntent, manifestFor, specMatches, type Intent } from './spec.js';

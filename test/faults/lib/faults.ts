@@ -1,7 +1,7 @@
 // The scenarios (what the set is doing) and the faults (what breaks meanwhile). A trial runs one
 // scenario's action and, after a random delay from the seeded RNG, one fault, concurrently.
 import fs from 'node:fs';
-import type { SetView } from '../../../core/set-state.js';
+import type { SetView } from '../../../core/status.js';
 import { resolveA } from '../../harness/sets.js';
 import type { FaultKind, ScenarioName, TrialContext } from './context.js';
 import type { Behaviour, Intent } from './spec.js';

@@ -3,7 +3,7 @@
 // answers match the Ready instances and nothing else; the set workflow's history stays bounded. After
 // the set is deleted: GET is 404, and no process, DNS record or driver state row of it remains. (The
 // "at most one incarnation at a time" invariant is the timeline's: timeline.ts.)
-import type { SetView } from '../../../core/set-state.js';
+import type { SetView } from '../../../core/status.js';
 import { isReady, resolveA } from '../../harness/sets.js';
 import { waitUntil, type TrialContext } from './context.js';
 import { describeIntent, specMatches } from './spec.js';

@@ -1,7 +1,7 @@
 // What a trial asks of a set, and the manifest that says it. Instances run the test fixture
 // (test/fixtures/instance.mjs) with its --events timeline; the template carries FAULT_REV so the suite
 // can tell from /proc which template a live process runs.
-import type { SetView } from '../../../core/set-state.js';
+import type { SetView } from '../../../core/status.js';
 import { fixtureManifest } from '../../harness/sets.js';
 
 /** How the fixture behaves: fine, never Ready, exits at once, or ignores SIGTERM. */

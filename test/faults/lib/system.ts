@@ -9,7 +9,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { RecordSet } from '../../../core/dns-records.js';
 import { workflowIdForSet } from '../../../core/names.js';
-import type { SetView } from '../../../core/set-state.js';
+import type { SetView } from '../../../core/status.js';
 import { DnsStore } from '../../../dns/store.js';
 import { dataPaths } from '../../../infra/config.js';
 import { startDevServer, type DevServer } from '../../../infra/dev-server.js';

@@ -3,7 +3,7 @@
 // trial's own seeded RNG, derived from (run seed, fault kind, trial index).
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import type { SetView } from '../../../core/set-state.js';
+import type { SetView } from '../../../core/status.js';
 import { FAULT_KINDS, SCENARIOS, TrialContext, type FaultKind, type ScenarioName } from './context.js';
 import { FAULTS, SCENARIO_SPECS, scenarioAction } from './faults.js';
 import { checkConverged, checkHistory, deleteAndCheck, waitConverged } from './invariants.js';
