@@ -18,7 +18,7 @@ export function useDummyAwsConfiguration(): void {
   process.env.AWS_SECRET_ACCESS_KEY = 'testing';
   process.env.AWS_REGION = 'us-east-1';
   process.env.AWS_EC2_METADATA_DISABLED = 'true';
-  // Node 20 is what Ordinal supports; the SDK's notice about its future versions is noise here.
+  // On Node 20 the SDK warns that its 2027 releases need Node 22; in test output that is noise.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 }
 
