@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { SetsService } from '../../api/sets.js';
 import type { SetView } from '../../core/set-state.js';
-import { sleep } from '../../infra/tools.js';
+import { sleep } from '../../infra/child-processes.js';
 import { BENCH_DIR } from './procs.js';
 
 export const INSTANT = path.join(BENCH_DIR, 'programs/instant.mjs');
