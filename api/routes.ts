@@ -43,6 +43,15 @@ const auth = { 401: unauthenticated, 403: forbidden };
 const open: { security: Array<Record<string, string[]>> } = { security: [] };
 const unavailable = error('Temporal or the Ordinal worker did not answer.');
 
+/** A /v1 route's answers: its own, and those every one can give: 401 and 403 (auth), 500 and 503. */
+function v1Responses<R extends object>(own: R) {
+  return { ...auth, ...own, 500: internal, 503: unavailable };
+}
+/** A route of one set (or of one of its instances): 400 for an invalid path, 404 for a set that does not exist. */
+function setScopedResponses<R extends object>(own: R) {
+  return v1Responses({ 400: invalid, 404: notFound, ...own });
+}
+
 const etag = z.object({ ETag: z.string().openapi({ description: 'The set generation, quoted: "3". Send it back as If-Match.' }) });
 const setResponse = (description: string) => ({ description, headers: etag, content: json(SetSchema) });
 
@@ -67,8 +76,7 @@ export const putSetRoute = createRoute({
       content: { 'application/json': { schema: manifestRef }, 'application/yaml': { schema: manifestRef } },
     },
   },
-  responses: {
-    ...auth,
+  responses: v1Responses({
     200: setResponse('Updated.'),
     201: {
       description: 'Created.',
@@ -82,16 +90,14 @@ export const putSetRoute = createRoute({
     409: conflict,
     413: tooLarge,
     415: unsupported,
-    500: internal,
-    503: unavailable,
-  },
+  }),
 });
 
 export const listSetsRoute = createRoute({
   method: 'get',
   path: '/v1/sets',
   summary: 'All sets, by name',
-  responses: { ...auth, 200: { description: 'The sets.', content: json(SetListSchema) }, 500: internal, 503: unavailable },
+  responses: v1Responses({ 200: { description: 'The sets.', content: json(SetListSchema) } }),
 });
 
 export const getSetRoute = createRoute({
@@ -99,7 +105,7 @@ export const getSetRoute = createRoute({
   path: '/v1/sets/{name}',
   summary: 'One set: metadata (with generation), spec and status',
   request: { params: SetParams },
-  responses: { ...auth, 200: setResponse('The set.'), 400: invalid, 404: notFound, 500: internal, 503: unavailable },
+  responses: setScopedResponses({ 200: setResponse('The set.') }),
 });
 
 export const patchSetRoute = createRoute({
@@ -114,17 +120,7 @@ export const patchSetRoute = createRoute({
       content: { 'application/merge-patch+json': { schema: mergePatchBody }, 'application/json': { schema: mergePatchBody } },
     },
   },
-  responses: {
-    ...auth,
-    200: setResponse('The patched set.'),
-    400: invalid,
-    404: notFound,
-    409: conflict,
-    413: tooLarge,
-    415: unsupported,
-    500: internal,
-    503: unavailable,
-  },
+  responses: setScopedResponses({ 200: setResponse('The patched set.'), 409: conflict, 413: tooLarge, 415: unsupported }),
 });
 
 export const deleteSetRoute = createRoute({
@@ -132,14 +128,7 @@ export const deleteSetRoute = createRoute({
   path: '/v1/sets/{name}',
   summary: 'Delete a set: instances go highest ordinal first, their DNS records with them',
   request: { params: SetParams },
-  responses: {
-    ...auth,
-    202: { description: 'Deletion started; GET answers 404 once it is done.', content: json(SetSchema) },
-    400: invalid,
-    404: notFound,
-    500: internal,
-    503: unavailable,
-  },
+  responses: setScopedResponses({ 202: { description: 'Deletion started; GET answers 404 once it is done.', content: json(SetSchema) } }),
 });
 
 export const listInstancesRoute = createRoute({
@@ -147,7 +136,7 @@ export const listInstancesRoute = createRoute({
   path: '/v1/sets/{name}/instances',
   summary: "A set's instances, by ordinal",
   request: { params: SetParams },
-  responses: { ...auth, 200: { description: 'The instances.', content: json(InstanceListSchema) }, 400: invalid, 404: notFound, 500: internal, 503: unavailable },
+  responses: setScopedResponses({ 200: { description: 'The instances.', content: json(InstanceListSchema) } }),
 });
 
 export const deleteInstanceRoute = createRoute({
@@ -155,15 +144,7 @@ export const deleteInstanceRoute = createRoute({
   path: '/v1/sets/{name}/instances/{ordinal}',
   summary: 'Stop an instance; it is recreated under the same name',
   request: { params: InstanceParams },
-  responses: {
-    ...auth,
-    202: { description: 'The instance is being recreated.', content: json(SetSchema) },
-    400: invalid,
-    404: notFound,
-    409: conflict,
-    500: internal,
-    503: unavailable,
-  },
+  responses: setScopedResponses({ 202: { description: 'The instance is being recreated.', content: json(SetSchema) }, 409: conflict }),
 });
 
 export const listRevisionsRoute = createRoute({
@@ -171,25 +152,10 @@ export const listRevisionsRoute = createRoute({
   path: '/v1/sets/{name}/revisions',
   summary: "A set's revisions (its templates over time), newest first, with their numbers and which is current and update",
   request: { params: SetParams },
-  responses: {
-    ...auth,
-    200: { description: 'The revisions, newest first.', content: json(RevisionListSchema) },
-    400: invalid,
-    404: notFound,
-    500: internal,
-    503: unavailable,
-  },
+  responses: setScopedResponses({ 200: { description: 'The revisions, newest first.', content: json(RevisionListSchema) } }),
 });
 
-const cordonResponses = (done: string) => ({
-  ...auth,
-  200: setResponse(done),
-  400: invalid,
-  404: notFound,
-  409: error('The set is being deleted.'),
-  500: internal,
-  503: unavailable,
-});
+const cordonResponses = (done: string) => setScopedResponses({ 200: setResponse(done), 409: error('The set is being deleted.') });
 
 export const cordonInstanceRoute = createRoute({
   method: 'put',
@@ -215,27 +181,20 @@ export const instanceLogsRoute = createRoute({
     'Read from the data directory the API shares with the worker (<data dir>/logs/<set>-<ordinal>.log). ' +
     'Each incarnation starts with a line "--- <time> <name> incarnation <n> ...".',
   request: { params: InstanceParams, query: LogsQuery },
-  responses: {
-    ...auth,
+  responses: setScopedResponses({
     200: { description: 'The last lines of the log, as written.', content: { 'text/plain': { schema: z.string() } } },
-    400: invalid,
     404: error('The set does not exist, or the instance has no log on the API\'s host.'),
-    500: internal,
-    503: unavailable,
-  },
+  }),
 });
 
 export const listRoute53ZonesRoute = createRoute({
   method: 'get',
   path: '/v1/dns/route53/zones',
   summary: 'The Route 53 hosted zones sets publish to, each with its durable publisher: sets, pending sets, last flush, reconcile and error',
-  responses: {
-    ...auth,
+  responses: v1Responses({
     200: { description: 'The zones with a running publisher, by zone name.', content: json(Route53ZoneListSchema) },
     404: error('This API server has no access to the Route 53 publishers.'),
-    500: internal,
-    503: unavailable,
-  },
+  }),
 });
 
 export const reconcileRoute53ZoneRoute = createRoute({
@@ -252,16 +211,13 @@ export const reconcileRoute53ZoneRoute = createRoute({
       content: json(ReconcileRequestSchema),
     },
   },
-  responses: {
-    ...auth,
+  responses: v1Responses({
     200: { description: 'What was done (or, in a dry run, would be done); error is set when the reconcile could not run.', content: json(ReconcileSummarySchema) },
     400: invalid,
     404: error('No set has published to this hosted zone, so it has no publisher (or this API server has no access to the publishers).'),
     413: tooLarge,
     415: unsupported,
-    500: internal,
-    503: unavailable,
-  },
+  }),
 });
 
 export const openApiRoute = createRoute({

@@ -6,7 +6,6 @@ import {
   WithStartWorkflowOperation,
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
-  WorkflowUpdateRPCTimeoutOrCancelledError,
   QueryRejectedError,
   WorkflowClient,
 } from '@temporalio/client';
@@ -26,6 +25,7 @@ import {
   type ApplyResult,
 } from '../workflows/messages.js';
 import type { StatefulSetInput } from '../workflows/statefulset.js';
+import { commonFailure, runningWorkflows, withDeadline } from './temporal-calls.js';
 
 export type SetErrorCode = 'InvalidManifest' | 'BadRequest' | 'Conflict' | 'NotFound' | 'Unavailable';
 
@@ -99,16 +99,10 @@ export class SetsService {
   }
 
   async list(): Promise<SetView[]> {
-    const names: string[] = [];
+    let names: string[];
     try {
-      await this.within(this.queryTimeoutMs, async () => {
-        for await (const execution of this.client.workflow.list({
-          query: `WorkflowType = '${WORKFLOW_TYPE}' AND ExecutionStatus = 'Running' AND TaskQueue = '${this.options.taskQueue}'`,
-        })) {
-          const name = execution.searchAttributes?.OrdinalSet?.[0] ?? execution.workflowId.replace(/^statefulset\//, '');
-          names.push(String(name));
-        }
-      });
+      const executions = await this.within(this.queryTimeoutMs, () => runningWorkflows(this.client, WORKFLOW_TYPE, this.options.taskQueue));
+      names = executions.map((execution) => String(execution.searchAttributes?.OrdinalSet?.[0] ?? execution.workflowId.replace(/^statefulset\//, '')));
     } catch (err) {
       throw translate(err, undefined);
     }
@@ -171,28 +165,13 @@ export class SetsService {
 
   /** Every Temporal call made inside `fn` shares one deadline. */
   private within<T>(timeoutMs: number, fn: () => Promise<T>): Promise<T> {
-    return this.client.connection.withDeadline(Date.now() + timeoutMs, fn);
+    return withDeadline(this.client, timeoutMs, fn);
   }
-}
-
-const GRPC_CANCELLED = 1;
-const GRPC_DEADLINE_EXCEEDED = 4;
-const GRPC_UNAVAILABLE = 14;
-
-/**
- * Temporal (or the worker behind it) did not answer: our deadline passed (DEADLINE_EXCEEDED or, when it
- * cuts a call in flight, CANCELLED) or the server is unreachable (UNAVAILABLE). The gRPC status is on
- * the error, or on its cause when the client wrapped it (ServiceError).
- */
-export function isNoAnswer(err: unknown): boolean {
-  const code = (err as { code?: number } | undefined)?.code ?? (err as { cause?: { code?: number } } | undefined)?.cause?.code;
-  return code === GRPC_DEADLINE_EXCEEDED || code === GRPC_UNAVAILABLE || code === GRPC_CANCELLED;
 }
 
 /** Maps Temporal errors to the API's error codes; anything unexpected is rethrown as is. */
 function translate(err: unknown, name: string | undefined): unknown {
   if (err instanceof SetError) return err;
-  if (err instanceof WorkflowNotFoundError) return new SetError('NotFound', `set '${name}' does not exist`);
   if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
     const failure = err.cause;
     const details = (failure.details?.[0] as FieldIssue[] | undefined) ?? [];
@@ -200,15 +179,9 @@ function translate(err: unknown, name: string | undefined): unknown {
       return new SetError(failure.type, failure.message, details);
     }
   }
-  if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) {
-    return new SetError('Unavailable', 'the Ordinal worker did not take the change in time; is it running? (GET the set to see whether it was applied)');
-  }
-  if (isNoAnswer(err)) {
-    return new SetError('Unavailable', 'Temporal or the Ordinal worker did not answer in time; is the worker running?');
-  }
-  // A workflow that completed between the describe and the update: the set is gone.
-  if (err instanceof Error && /workflow execution already completed/i.test(err.message)) {
-    return new SetError('NotFound', `set '${name}' does not exist`);
-  }
-  return err;
+  const common = commonFailure(err, {
+    gone: `set '${name}' does not exist`,
+    notTaken: 'the Ordinal worker did not take the change in time; is it running? (GET the set to see whether it was applied)',
+  });
+  return common ? new SetError(common.code, common.message) : err;
 }

@@ -19,7 +19,8 @@ import {
   type ReconcileSummary,
   type ZoneStatus,
 } from '../activities/dns/route53/contract.js';
-import { SetError, isNoAnswer } from './sets.js';
+import { SetError } from './sets.js';
+import { commonFailure, isNoAnswer, runningWorkflows, withDeadline } from './temporal-calls.js';
 
 /** A flush of the publisher, `at` as an ISO time. */
 export type FlushView = Omit<FlushSummary, 'at'> & { at: string };
@@ -83,15 +84,10 @@ export class Route53ZonesService {
 
   /** The running publishers on this task queue, by zone name (then id). */
   async list(): Promise<ZoneView[]> {
-    const workflowIds: string[] = [];
+    let workflowIds: string[];
     try {
-      await this.within(this.queryTimeoutMs, async () => {
-        for await (const execution of this.client.workflow.list({
-          query: `WorkflowType = '${ROUTE53_ZONE_WORKFLOW_TYPE}' AND ExecutionStatus = 'Running' AND TaskQueue = '${this.options.taskQueue}'`,
-        })) {
-          workflowIds.push(execution.workflowId);
-        }
-      });
+      const executions = await this.within(this.queryTimeoutMs, () => runningWorkflows(this.client, ROUTE53_ZONE_WORKFLOW_TYPE, this.options.taskQueue));
+      workflowIds = executions.map((execution) => execution.workflowId);
     } catch (err) {
       throw translate(err, undefined);
     }
@@ -145,20 +141,18 @@ export class Route53ZonesService {
 
   /** Every Temporal call made inside `fn` shares one deadline. */
   private within<T>(timeoutMs: number, fn: () => Promise<T>): Promise<T> {
-    return this.client.connection.withDeadline(Date.now() + timeoutMs, fn);
+    return withDeadline(this.client, timeoutMs, fn);
   }
 }
 
 /** Maps Temporal errors to the API's error codes; anything unexpected is rethrown as is. */
 function translate(err: unknown, hostedZoneId: string | undefined): unknown {
   if (err instanceof SetError) return err;
-  const gone = err instanceof WorkflowNotFoundError || (err instanceof Error && /workflow execution already completed/i.test(err.message));
-  if (gone && hostedZoneId !== undefined) return new SetError('NotFound', noPublisherMessage(hostedZoneId));
-  if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) {
-    return new SetError('Unavailable', 'the Ordinal worker did not take the reconcile in time; is it running? (nothing was done)');
-  }
-  if (isNoAnswer(err)) return new SetError('Unavailable', 'Temporal or the Ordinal worker did not answer in time; is the worker running?');
-  return err;
+  const common = commonFailure(err, {
+    gone: hostedZoneId === undefined ? undefined : noPublisherMessage(hostedZoneId),
+    notTaken: 'the Ordinal worker did not take the reconcile in time; is it running? (nothing was done)',
+  });
+  return common ? new SetError(common.code, common.message) : err;
 }
 
 // ---- views: the publisher's messages with ISO times, and only the documented fields ----

@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { readCommandLine } from '../test/harness/command-line.js';
 import { createContext, type BenchContext } from './lib/context.js';
 import { machineInfo, toolVersion } from './lib/machine.js';
 import { SCENARIOS, USAGE, parseOptions, type ScenarioName } from './lib/options.js';
@@ -33,17 +34,9 @@ const began = Date.now();
 const log = (message: string) => process.stderr.write(`[bench +${((Date.now() - began) / 1000).toFixed(1)}s] ${message}\n`);
 
 async function main(): Promise<number> {
-  let options;
-  try {
-    options = parseOptions(process.argv.slice(2));
-  } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n\n${USAGE}`);
-    return 2;
-  }
-  if (options === 'help') {
-    process.stdout.write(USAGE);
-    return 0;
-  }
+  const commandLine = readCommandLine(process.argv.slice(2), USAGE, parseOptions);
+  if ('exitCode' in commandLine) return commandLine.exitCode;
+  const { options } = commandLine;
   if (os.platform() !== 'linux') {
     process.stderr.write('the bench needs Linux (Ordinal\'s process driver reads /proc)\n');
     return 2;

@@ -2,8 +2,9 @@
 // search attributes, started as a child process and awaited until a real client can use it.
 import net from 'node:net';
 import { Connection } from '@temporalio/client';
+import { freePort, ManagedProcess, sleep } from './child-processes.js';
 import { logger } from './logger.js';
-import { findTemporalCli, freePort, ManagedProcess, sleep } from './tools.js';
+import { findTemporalCli } from './tools.js';
 
 export type SearchAttributeType = 'Text' | 'Keyword' | 'Int' | 'Double' | 'Bool' | 'Datetime' | 'KeywordList';
 

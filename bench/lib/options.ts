@@ -1,6 +1,7 @@
 // The bench's command line: which scenarios, and how big. `--quick` is a one-minute smoke run; every
 // size can also be set on its own, over either preset.
 import { parseArgs } from 'node:util';
+import { integerFlag, listFlag } from '../../test/harness/command-line.js';
 
 export const SCENARIOS = ['floor', 'scaleup', 'recovery', 'many', 'api', 'dns', 'route53'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
@@ -124,37 +125,24 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
   if (values.help) return 'help';
   const quick = values.quick ?? false;
   const preset = quick ? QUICK : FULL;
-  const only = values.only
-    ? values.only.split(',').map((s) => s.trim()).filter(Boolean)
-    : [...SCENARIOS];
-  for (const name of only) {
-    if (!(SCENARIOS as readonly string[]).includes(name)) {
-      throw new Error(`--only: unknown scenario '${name}' (known: ${SCENARIOS.join(', ')})`);
-    }
-  }
-  const int = (flag: string, value: string | undefined, fallback: number, min = 1): number => {
-    if (value === undefined) return fallback;
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < min) throw new Error(`--${flag} must be an integer >= ${min}, got '${value}'`);
-    return n;
-  };
+  const only = values.only === undefined ? [...SCENARIOS] : listFlag('only', values.only, SCENARIOS, 'scenario');
   return {
     quick,
-    only: only as ScenarioName[],
-    repeats: int('repeats', values.repeats, preset.repeats),
-    floorActivities: int('floor-activities', values['floor-activities'], preset.floorActivities),
-    scaleupReplicas: int('scaleup-replicas', values['scaleup-replicas'], preset.scaleupReplicas, 2),
-    recoveryKills: int('recovery-kills', values['recovery-kills'], preset.recoveryKills),
-    manySets: int('many-sets', values['many-sets'], preset.manySets),
-    manyReplicas: int('many-replicas', values['many-replicas'], preset.manyReplicas),
-    manySmallSets: int('many-small-sets', values['many-small-sets'], preset.manySmallSets, 0),
-    apiSeconds: int('api-seconds', values['api-seconds'], preset.apiSeconds),
-    apiConnections: int('api-connections', values['api-connections'], preset.apiConnections),
-    dnsSeconds: int('dns-seconds', values['dns-seconds'], preset.dnsSeconds),
-    route53Sets: int('route53-sets', values['route53-sets'], preset.route53Sets),
-    route53Instances: int('route53-instances', values['route53-instances'], preset.route53Instances),
-    route53MaxInFlight: int('route53-max-in-flight', values['route53-max-in-flight'], 0, 0),
-    probePeriodSeconds: int('probe-period', values['probe-period'], 1),
+    only,
+    repeats: integerFlag('repeats', values.repeats, preset.repeats, 1),
+    floorActivities: integerFlag('floor-activities', values['floor-activities'], preset.floorActivities, 1),
+    scaleupReplicas: integerFlag('scaleup-replicas', values['scaleup-replicas'], preset.scaleupReplicas, 2),
+    recoveryKills: integerFlag('recovery-kills', values['recovery-kills'], preset.recoveryKills, 1),
+    manySets: integerFlag('many-sets', values['many-sets'], preset.manySets, 1),
+    manyReplicas: integerFlag('many-replicas', values['many-replicas'], preset.manyReplicas, 1),
+    manySmallSets: integerFlag('many-small-sets', values['many-small-sets'], preset.manySmallSets, 0),
+    apiSeconds: integerFlag('api-seconds', values['api-seconds'], preset.apiSeconds, 1),
+    apiConnections: integerFlag('api-connections', values['api-connections'], preset.apiConnections, 1),
+    dnsSeconds: integerFlag('dns-seconds', values['dns-seconds'], preset.dnsSeconds, 1),
+    route53Sets: integerFlag('route53-sets', values['route53-sets'], preset.route53Sets, 1),
+    route53Instances: integerFlag('route53-instances', values['route53-instances'], preset.route53Instances, 1),
+    route53MaxInFlight: integerFlag('route53-max-in-flight', values['route53-max-in-flight'], 0, 0),
+    probePeriodSeconds: integerFlag('probe-period', values['probe-period'], 1, 1),
     profile: values.profile ?? false,
     keep: values.keep ?? false,
     out: values.out ?? 'bench/results/latest.json',

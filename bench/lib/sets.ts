@@ -1,9 +1,9 @@
 // Manifests for the bench's sets, their instances' own timelines, and waiting on sets.
-import fs from 'node:fs';
 import path from 'node:path';
 import type { SetsService } from '../../api/sets.js';
 import type { SetView } from '../../core/status.js';
-import { sleep } from '../../infra/tools.js';
+import { sleep } from '../../infra/child-processes.js';
+import { readJsonLines } from '../../test/harness/json-lines.js';
 import { BENCH_DIR } from './procs.js';
 
 export const INSTANT = path.join(BENCH_DIR, 'programs/instant.mjs');
@@ -59,13 +59,9 @@ export interface InstanceEvent {
   listening: number;
 }
 
+/** The instances' timeline so far (the BENCH_EVENTS file). */
 export function readEvents(file: string): InstanceEvent[] {
-  if (!fs.existsSync(file)) return [];
-  return fs
-    .readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l) as InstanceEvent);
+  return readJsonLines<InstanceEvent>(file);
 }
 
 export function isReady(view: SetView | undefined, replicas = view?.spec.replicas): boolean {

@@ -8,7 +8,7 @@ import { Client, Connection } from '@temporalio/client';
 import pino from 'pino';
 import { SetsService } from '../../api/sets.js';
 import { ProcessDriver } from '../../activities/drivers/process.js';
-import { freePort, sleep, type ManagedProcess } from '../../infra/tools.js';
+import { freePort, sleep, type ManagedProcess } from '../../infra/child-processes.js';
 import type { BenchContext } from './context.js';
 import { BENCH_DIR, REPO_ROOT, killGroup, startNodeScript } from './procs.js';
 

@@ -7,7 +7,7 @@
 // programs would not fit in memory, and what is measured here is the orchestration.
 import os from 'node:os';
 import { workflowIdForSet } from '../../core/names.js';
-import { sleep } from '../../infra/tools.js';
+import { sleep } from '../../infra/child-processes.js';
 import type { BenchContext } from '../lib/context.js';
 import { fetchTimeline, stepTotals } from '../lib/history.js';
 import { cpuSecondsOf, machineBusySeconds, memoryOf, resetPeak, sampleRss } from '../lib/procs.js';

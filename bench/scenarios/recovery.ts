@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { workflowIdForSet } from '../../core/names.js';
-import { sleep } from '../../infra/tools.js';
+import { sleep } from '../../infra/child-processes.js';
 import type { BenchContext } from '../lib/context.js';
 import { queryA } from '../lib/dns-client.js';
 import { fetchTimeline, type Timeline } from '../lib/history.js';

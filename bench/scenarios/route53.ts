@@ -36,11 +36,11 @@ import { createRoute53, type Route53 } from '../../activities/dns/route53/client
 import { BATCH_LIMITS, batchChanges, planChanges } from '../../activities/dns/route53/plan.js';
 import { Route53Provider } from '../../activities/dns/route53/provider.js';
 import { flushZone } from '../../activities/dns/route53/publisher.js';
-import { startMotoServer, type MotoServer } from '../../infra/moto.js';
-import { sleep } from '../../infra/tools.js';
+import { sleep } from '../../infra/child-processes.js';
 import { route53ZoneWorkflowId } from '../../activities/dns/route53/contract.js';
 import { startRoute53Proxy, type ProxiedRequest, type Route53Proxy } from '../../test/harness/route53-proxy.js';
 import { MotoAdmin, expectedLines, setRecords } from '../../test/harness/route53.js';
+import { startMotoServer, type MotoServer } from '../../test/tools/moto.js';
 import type { BenchContext } from '../lib/context.js';
 import { fetchTimeline } from '../lib/history.js';
 import { cpuSecondsOf } from '../lib/procs.js';

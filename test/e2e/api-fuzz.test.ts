@@ -24,10 +24,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SetsPort } from '../../api/sets-port.js';
 import { SetError } from '../../api/sets.js';
 import type { SetView } from '../../core/status.js';
-import { findSchemathesis, run } from '../../infra/tools.js';
+import { run } from '../../infra/child-processes.js';
 import { createToken } from '../../infra/tokens.js';
 import { startTestOrdinal, uniqueName, type TestOrdinal } from '../harness/ordinal.js';
 import { fixtureManifest, isReady, waitForSet } from '../harness/sets.js';
+import { findSchemathesis } from '../tools/schemathesis.js';
 
 /** Fixed, so a failure is reproducible with the same command (printed with the report). */
 const SEED = 20251125;

@@ -9,7 +9,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { bundleWorkflowCode } from '@temporalio/worker';
+import { integerFlag, listFlag, readCommandLine } from '../harness/command-line.js';
 import { FAULT_KINDS, type FaultKind } from './lib/context.js';
 import { RESULTS_DIR, buildReport, renderFailures, renderTable, writeReport } from './lib/report.js';
 import { FaultSystem } from './lib/system.js';
@@ -35,50 +37,37 @@ interface Options {
 }
 
 function parse(argv: string[]): Options | 'help' {
-  const options: Options = { trials: 20, seed: 1, only: [...FAULT_KINDS], parallel: 1, out: path.join(RESULTS_DIR, 'latest.json') };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const value = () => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${arg} needs a value`);
-      return v;
-    };
-    const integer = (v: string, min: number) => {
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < min) throw new Error(`${arg} must be an integer >= ${min}, got '${v}'`);
-      return n;
-    };
-    if (arg === '--help' || arg === '-h') return 'help';
-    else if (arg === '--trials') options.trials = integer(value(), 1);
-    else if (arg === '--seed') options.seed = integer(value(), 0);
-    else if (arg === '--trial') options.trial = integer(value(), 0);
-    else if (arg === '--parallel') options.parallel = integer(value(), 1);
-    else if (arg === '--out') options.out = path.resolve(value());
-    else if (arg === '--only') {
-      const kinds = value().split(',').map((k) => k.trim()).filter(Boolean);
-      const unknown = kinds.filter((k) => !(FAULT_KINDS as readonly string[]).includes(k));
-      if (unknown.length) throw new Error(`unknown fault kind(s): ${unknown.join(', ')}; known: ${FAULT_KINDS.join(', ')}`);
-      options.only = kinds as FaultKind[];
-    } else throw new Error(`unknown argument '${arg}'`);
-  }
-  return options;
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    options: {
+      help: { type: 'boolean', short: 'h' },
+      trials: { type: 'string' },
+      seed: { type: 'string' },
+      only: { type: 'string' },
+      trial: { type: 'string' },
+      parallel: { type: 'string' },
+      out: { type: 'string' },
+    },
+  });
+  if (values.help) return 'help';
+  return {
+    trials: integerFlag('trials', values.trials, 20, 1),
+    seed: integerFlag('seed', values.seed, 1, 0),
+    only: values.only === undefined ? [...FAULT_KINDS] : listFlag('only', values.only, FAULT_KINDS, 'fault kind'),
+    trial: values.trial === undefined ? undefined : integerFlag('trial', values.trial, 0, 0),
+    parallel: integerFlag('parallel', values.parallel, 1, 1),
+    out: values.out === undefined ? path.join(RESULTS_DIR, 'latest.json') : path.resolve(values.out),
+  };
 }
 
 const began = Date.now();
 const log = (message: string) => process.stderr.write(`[faults +${((Date.now() - began) / 1000).toFixed(1)}s] ${message}\n`);
 
 async function main(): Promise<number> {
-  let options: Options | 'help';
-  try {
-    options = parse(process.argv.slice(2));
-  } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n\n${USAGE}`);
-    return 2;
-  }
-  if (options === 'help') {
-    process.stdout.write(USAGE);
-    return 0;
-  }
+  const commandLine = readCommandLine(process.argv.slice(2), USAGE, parse);
+  if ('exitCode' in commandLine) return commandLine.exitCode;
+  const { options } = commandLine;
   if (os.platform() !== 'linux') {
     process.stderr.write('the fault suite needs Linux (the process driver and the timeline read /proc)\n');
     return 2;

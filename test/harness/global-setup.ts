@@ -11,9 +11,9 @@ import { fileURLToPath } from 'node:url';
 import { Connection } from '@temporalio/client';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import type { TestProject } from 'vitest/node';
+import { isAlive } from '../../infra/child-processes.js';
 import { ensureSearchAttributes, startDevServer, type DevServer } from '../../infra/dev-server.js';
-import { startMotoServer, type MotoServer } from '../../infra/moto.js';
-import { isAlive } from '../../infra/tools.js';
+import { startMotoServer, type MotoServer } from '../tools/moto.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {

@@ -1,7 +1,7 @@
 // What tests use from the harness: the addresses of the services global-setup.ts started, a poll
 // helper (tests wait on conditions with deadlines, never fixed sleeps) and free ports.
 import { inject } from 'vitest';
-import { freePort } from '../../infra/tools.js';
+import { freePort } from '../../infra/child-processes.js';
 
 export { freePort };
 

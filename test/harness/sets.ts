@@ -1,12 +1,12 @@
 // Helpers to describe and watch sets in integration tests: manifests for the test fixture program,
 // its event timeline, and DNS queries over TCP.
-import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import dnsPacket from 'dns-packet';
 import type { SetsService } from '../../api/sets.js';
 import type { SetView } from '../../core/status.js';
+import { readJsonLines } from './json-lines.js';
 import { waitFor } from './services.js';
 
 export const FIXTURE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../fixtures/instance.mjs');
@@ -56,13 +56,9 @@ export interface FixtureEvent {
   t: number;
 }
 
+/** The fixture's timeline so far (its --events file). */
 export function readEvents(file: string): FixtureEvent[] {
-  if (!fs.existsSync(file)) return [];
-  return fs
-    .readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((line) => line.trim() !== '')
-    .map((line) => JSON.parse(line) as FixtureEvent);
+  return readJsonLines<FixtureEvent>(file);
 }
 
 /** Polls the set until `predicate` holds; returns the view that satisfied it. */

@@ -19,12 +19,12 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 import { SetsService } from '../../api/sets.js';
 import type { SetView } from '../../core/status.js';
 import { workflowIdForSet } from '../../core/names.js';
+import { freePort } from '../../infra/child-processes.js';
 import { startDevServer } from '../../infra/dev-server.js';
 import { loadConfig } from '../../infra/config.js';
-import { startMotoServer, type MotoServer } from '../../infra/moto.js';
-import { freePort } from '../../infra/tools.js';
 import { createOrdinalWorker } from '../../worker/worker.js';
 import { MotoAdmin, useDummyAwsConfiguration } from '../harness/route53.js';
+import { startMotoServer, type MotoServer } from '../tools/moto.js';
 import { historyToJsonText } from './history-json.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');

@@ -11,8 +11,8 @@ import { Client, Connection } from '@temporalio/client';
 import { SetsService } from '../../api/sets.js';
 import { ProcessDriver } from '../../activities/drivers/process.js';
 import { workflowIdForSet } from '../../core/names.js';
+import { freePort } from '../../infra/child-processes.js';
 import { startDevServer } from '../../infra/dev-server.js';
-import { freePort } from '../../infra/tools.js';
 import { fixtureManifest, readEvents, type FixtureEvent } from '../harness/sets.js';
 import { ComponentProcess } from '../harness/system.js';
 

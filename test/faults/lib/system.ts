@@ -11,10 +11,10 @@ import type { RecordSet } from '../../../core/dns-records.js';
 import { workflowIdForSet } from '../../../core/names.js';
 import type { SetView } from '../../../core/status.js';
 import { DnsStore } from '../../../dns/store.js';
+import { isAlive } from '../../../infra/child-processes.js';
 import { dataPaths } from '../../../infra/config.js';
 import { startDevServer, type DevServer } from '../../../infra/dev-server.js';
 import { logger } from '../../../infra/logger.js';
-import { isAlive } from '../../../infra/tools.js';
 import { startSystem, type ComponentProcess, type TestSystem } from '../../harness/system.js';
 
 export const ZONE = 'ordinal.internal';

@@ -1,6 +1,24 @@
-// moto_server: a local AWS emulator, used as the Route 53 endpoint in tests.
-import { logger } from './logger.js';
-import { findMotoServer, freePort, ManagedProcess, sleep } from './tools.js';
+// moto_server: a local AWS emulator, used as the Route 53 endpoint in tests and the bench. Found or
+// installed from PyPI into .tools/venv like the Temporal CLI (infra/tools.ts).
+import { freePort, ManagedProcess, sleep } from '../../infra/child-processes.js';
+import { logger } from '../../infra/logger.js';
+import { findTool, type ToolOptions, type ToolSpec } from '../../infra/tools.js';
+
+/** moto provides moto_server; the `server` extra pulls in its HTTP dependencies. */
+export const MOTO_VERSION = '5.2.5';
+
+const MOTO: ToolSpec = {
+  bin: 'moto_server',
+  envVar: 'MOTO_SERVER',
+  requirement: `moto[server]==${MOTO_VERSION}`,
+  label: 'moto_server (moto[server] from PyPI)',
+  checkArgs: ['--help'],
+};
+
+/** Path of moto_server: $MOTO_SERVER, else `moto_server` on PATH, else .tools/venv, else installs it. */
+export function findMotoServer(options: ToolOptions = {}): Promise<string> {
+  return findTool(MOTO, options);
+}
 
 export interface MotoServerOptions {
   /** Path of moto_server (default: findMotoServer(), which may install it). */
