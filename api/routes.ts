@@ -1,4 +1,4 @@
-// The HTTP contract (DESIGN.md's API table) as zod-openapi routes: app.ts attaches the handlers, and the
+// The HTTP contract (docs/api.md) as zod-openapi routes: app.ts attaches the handlers, and the
 // OpenAPI document is generated from these same definitions.
 import { createRoute, z } from '@hono/zod-openapi';
 import {

@@ -1,5 +1,5 @@
 // `npm run bench`: measures Ordinal against its limits and its peers, side by side, in one run, and
-// prints a table and writes bench/results/latest.json. See README.md, "Benchmarks". Flags: --help.
+// prints a table and writes bench/results/latest.json. See docs/benchmarks.md. Flags: --help.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';

@@ -1,4 +1,4 @@
-// A small client of Ordinal's HTTP API (DESIGN.md) over Node's global fetch. Failures come back as
+// A small client of Ordinal's HTTP API (docs/api.md) over Node's global fetch. Failures come back as
 // two kinds of error: ApiError (the API answered with an error) and UnreachableError (no answer).
 import { DEFAULTS } from '../infra/config.js';
 import type { RevisionView, SetView } from '../core/status.js';

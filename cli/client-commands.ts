@@ -1,4 +1,4 @@
-// The client commands: thin clients of the HTTP API (DESIGN.md) for people and pipelines.
+// The client commands: thin clients of the HTTP API (docs/api.md) for people and pipelines.
 //   apply -f FILE | get [NAME] | scale NAME N | delete NAME | delete-instance NAME ORDINAL
 //   cordon NAME ORDINAL | uncordon NAME ORDINAL
 //   rollout status NAME | rollout history NAME | rollout undo NAME | rollout pause NAME | rollout resume NAME

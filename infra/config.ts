@@ -1,4 +1,4 @@
-// Runtime configuration from the environment, with the local defaults of DESIGN.md. Every component
+// Runtime configuration from the environment, with the local defaults (docs/operations.md). Every component
 // (worker, API, DNS server, CLI) reads the same variables so they agree on where things are.
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';

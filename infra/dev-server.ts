@@ -8,7 +8,7 @@ import { findTemporalCli } from './tools.js';
 
 export type SearchAttributeType = 'Text' | 'Keyword' | 'Int' | 'Double' | 'Bool' | 'Datetime' | 'KeywordList';
 
-/** The search attributes Ordinal's workflows upsert (DESIGN.md, Temporal). */
+/** The search attributes Ordinal's workflows upsert (docs/operations.md, Temporal search attributes). */
 export const ORDINAL_SEARCH_ATTRIBUTES: Readonly<Record<string, SearchAttributeType>> = Object.freeze({
   OrdinalSet: 'Keyword',
   OrdinalReplicas: 'Int',

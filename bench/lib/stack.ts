@@ -1,4 +1,4 @@
-// One Ordinal installation for one scenario, in the production shape (README, "Production shape"):
+// One Ordinal installation for one scenario, in the production shape (docs/operations.md, "Production shape"):
 // the worker, and when asked the embedded DNS server and the API, each its own process against the
 // run's Temporal server, with their own data folder, task queue and loopback pool. stop() leaves
 // nothing behind: set workflows terminated, instance processes killed, components stopped.

@@ -56,7 +56,7 @@ const OWNER = 'ordinal';
 const CREDENTIALS = { accessKeyId: 'bench', secretAccessKey: 'bench' };
 /** The publish activity's retry policy (workflows/statefulset.ts): 1 s, doubling, at most 30 s. */
 const RETRY = { initialMs: 1_000, maxMs: 30_000 };
-/** A set whose outcome carries an AWS error publishes again after this long (README, Route 53). */
+/** A set whose outcome carries an AWS error publishes again after this long (docs/dns.md, Route 53). */
 const ERROR_RETRY_MS = 30_000;
 
 interface Workload {

@@ -1,5 +1,5 @@
 // The CDK app: `npx cdk synth` / `npx cdk deploy` in this folder (npm run cdk:synth from the root).
-// Parameters come from CDK context (see params.ts and the README's "Deploying on AWS (CDK)"). The stack
+// Parameters come from CDK context (see params.ts and docs/aws.md). The stack
 // is environment-agnostic (deployed to the account and region of the credentials `cdk deploy` uses), so
 // synth never looks anything up in AWS and gives the same template with or without credentials.
 import { App } from 'aws-cdk-lib';

@@ -1,5 +1,5 @@
 // The client commands as users run them: the real CLI (`node bin/ordinal.js ...`) as a child process
-// against a small HTTP server that answers like the API (DESIGN.md), checking argv parsing, exit codes,
+// against a small HTTP server that answers like the API (docs/api.md), checking argv parsing, exit codes,
 // stdout/stderr and the requests sent (method, path, content type, body, token).
 import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';

@@ -6,7 +6,7 @@
 //
 //   npx tsx test/replay/record.ts --label 2-current [--out test/fixtures/histories] [--only heal,delete]
 //
-// To record on a released commit, run it from a worktree of that commit (README.md, Tests). It only
+// To record on a released commit, run it from a worktree of that commit (docs/testing.md, "Recording a history when a workflow changes"). It only
 // uses product modules that exist since 6cdff7a and no vitest harness, so it can be copied there.
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';

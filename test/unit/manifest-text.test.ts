@@ -124,7 +124,7 @@ describe('decodeManifest: JSON', () => {
 });
 
 describe('decodeManifest: YAML', () => {
-  it('decodes the manifest of DESIGN.md', () => {
+  it('decodes the web example manifest (docs/manifest.md)', () => {
     const result = decodeManifest(YAML_MANIFEST, 'yaml');
     expect(result.ok).toBe(true);
     if (!result.ok) return;

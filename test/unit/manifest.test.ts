@@ -221,9 +221,9 @@ describe('manifest: defaults of the minimal manifest', () => {
   });
 });
 
-// ---- the DESIGN.md example ----
+// ---- the web example of docs/manifest.md ----
 
-const DESIGN_EXAMPLE = `
+const WEB_EXAMPLE = `
 apiVersion: ordinal.dev/v1
 kind: StatefulSet
 metadata:
@@ -245,9 +245,9 @@ spec:
     # provider: route53, hostedZoneId: Z123...   (Route 53 issue)
 `;
 
-describe('manifest: the DESIGN.md example', () => {
+describe('manifest: the web example', () => {
   it('parses, with defaults filled in', () => {
-    expect(valid(parseYaml(DESIGN_EXAMPLE))).toEqual({
+    expect(valid(parseYaml(WEB_EXAMPLE))).toEqual({
       apiVersion: 'ordinal.dev/v1',
       kind: 'StatefulSet',
       metadata: { name: 'web' },
@@ -292,7 +292,7 @@ describe('manifest: the DESIGN.md example', () => {
   });
 
   it('parses the same as JSON', () => {
-    expect(valid(JSON.parse(JSON.stringify(parseYaml(DESIGN_EXAMPLE))))).toEqual(valid(parseYaml(DESIGN_EXAMPLE)));
+    expect(valid(JSON.parse(JSON.stringify(parseYaml(WEB_EXAMPLE))))).toEqual(valid(parseYaml(WEB_EXAMPLE)));
   });
 });
 
@@ -1007,7 +1007,7 @@ describe('manifest: read-only fields and metadata', () => {
   });
 
   it('a GET-shaped document round-trips to the same manifest', () => {
-    const first = valid(parseYaml(DESIGN_EXAMPLE));
+    const first = valid(parseYaml(WEB_EXAMPLE));
     const got = { ...first, metadata: { ...first.metadata, generation: 3, creationTimestamp: '2024-01-01T00:00:00.000Z' }, status: { replicas: 3 } };
     expect(valid(got)).toEqual(first);
   });

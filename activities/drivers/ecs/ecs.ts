@@ -615,7 +615,7 @@ export class EcsDriver implements InstanceDriver {
   }
 }
 
-/** The instance's identity variables (as the process driver's, without ORDINAL_ADDRESS: see README). */
+/** The instance's identity variables (as the process driver's, without ORDINAL_ADDRESS: see docs/ecs.md). */
 function identityEnv(identity: CreateRequest['identity'], incarnation: number): Record<string, string> {
   return {
     ORDINAL_SET: identity.set,
