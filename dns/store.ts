@@ -208,11 +208,6 @@ export class DnsStore implements ZoneView {
     return result;
   }
 
-  /** The zone `owner` last published to, until it is released; undefined if none. */
-  readSetZone(owner: string): string | undefined {
-    return this.statements.declaredZone.get(owner) as string | undefined;
-  }
-
   /**
    * A consistent, immutable, in-memory view of every zone and record, reloaded only when some
    * connection has committed since the last load (PRAGMA data_version, a check of microseconds).
