@@ -1,5 +1,6 @@
-// The HTTP contract (docs/api.md) as zod-openapi routes: app.ts attaches the handlers, and the
-// OpenAPI document is generated from these same definitions.
+// The HTTP contract (docs/api.md) as zod-openapi routes, grouped by resource: each resource's app
+// (api/*-app.ts) attaches the handlers, api/app.ts mounts it, and the OpenAPI document is generated
+// from these same definitions. A route's path is relative to where its resource is mounted.
 import { createRoute, z } from '@hono/zod-openapi';
 import {
   ErrorSchema,
@@ -55,6 +56,8 @@ function setScopedResponses<R extends object>(own: R) {
 const etag = z.object({ ETag: z.string().openapi({ description: 'The set generation, quoted: "3". Send it back as If-Match.' }) });
 const setResponse = (description: string) => ({ description, headers: etag, content: json(SetSchema) });
 
+// ---- health: mounted at / ----
+
 export const healthRoute = createRoute({
   method: 'get',
   path: '/healthz',
@@ -63,9 +66,11 @@ export const healthRoute = createRoute({
   responses: { 200: { description: 'Temporal answers.', content: json(HealthSchema) }, 500: internal, 503: unavailable },
 });
 
+// ---- sets: mounted at /v1/sets ----
+
 export const putSetRoute = createRoute({
   method: 'put',
-  path: '/v1/sets/{name}',
+  path: '/{name}',
   summary: 'Create or update a set from a manifest (JSON or YAML)',
   request: {
     params: SetParams,
@@ -95,14 +100,14 @@ export const putSetRoute = createRoute({
 
 export const listSetsRoute = createRoute({
   method: 'get',
-  path: '/v1/sets',
+  path: '/',
   summary: 'All sets, by name',
   responses: v1Responses({ 200: { description: 'The sets.', content: json(SetListSchema) } }),
 });
 
 export const getSetRoute = createRoute({
   method: 'get',
-  path: '/v1/sets/{name}',
+  path: '/{name}',
   summary: 'One set: metadata (with generation), spec and status',
   request: { params: SetParams },
   responses: setScopedResponses({ 200: setResponse('The set.') }),
@@ -110,7 +115,7 @@ export const getSetRoute = createRoute({
 
 export const patchSetRoute = createRoute({
   method: 'patch',
-  path: '/v1/sets/{name}',
+  path: '/{name}',
   summary: 'Change a set with a JSON merge patch of its manifest, e.g. {"spec": {"replicas": 5}}',
   request: {
     params: SetParams,
@@ -125,7 +130,7 @@ export const patchSetRoute = createRoute({
 
 export const deleteSetRoute = createRoute({
   method: 'delete',
-  path: '/v1/sets/{name}',
+  path: '/{name}',
   summary: 'Delete a set: instances go highest ordinal first, their DNS records with them',
   request: { params: SetParams },
   responses: setScopedResponses({ 202: { description: 'Deletion started; GET answers 404 once it is done.', content: json(SetSchema) } }),
@@ -133,7 +138,7 @@ export const deleteSetRoute = createRoute({
 
 export const listInstancesRoute = createRoute({
   method: 'get',
-  path: '/v1/sets/{name}/instances',
+  path: '/{name}/instances',
   summary: "A set's instances, by ordinal",
   request: { params: SetParams },
   responses: setScopedResponses({ 200: { description: 'The instances.', content: json(InstanceListSchema) } }),
@@ -141,7 +146,7 @@ export const listInstancesRoute = createRoute({
 
 export const deleteInstanceRoute = createRoute({
   method: 'delete',
-  path: '/v1/sets/{name}/instances/{ordinal}',
+  path: '/{name}/instances/{ordinal}',
   summary: 'Stop an instance; it is recreated under the same name',
   request: { params: InstanceParams },
   responses: setScopedResponses({ 202: { description: 'The instance is being recreated.', content: json(SetSchema) }, 409: conflict }),
@@ -149,7 +154,7 @@ export const deleteInstanceRoute = createRoute({
 
 export const listRevisionsRoute = createRoute({
   method: 'get',
-  path: '/v1/sets/{name}/revisions',
+  path: '/{name}/revisions',
   summary: "A set's revisions (its templates over time), newest first, with their numbers and which is current and update",
   request: { params: SetParams },
   responses: setScopedResponses({ 200: { description: 'The revisions, newest first.', content: json(RevisionListSchema) } }),
@@ -159,7 +164,7 @@ const cordonResponses = (done: string) => setScopedResponses({ 200: setResponse(
 
 export const cordonInstanceRoute = createRoute({
   method: 'put',
-  path: '/v1/sets/{name}/instances/{ordinal}/cordon',
+  path: '/{name}/instances/{ordinal}/cordon',
   summary: "Cordon an instance: out of the service's A and SRV records, its own name kept, kept running",
   request: { params: InstanceParams },
   responses: cordonResponses('The instance is cordoned (cordoning twice is the same as once).'),
@@ -167,15 +172,17 @@ export const cordonInstanceRoute = createRoute({
 
 export const uncordonInstanceRoute = createRoute({
   method: 'delete',
-  path: '/v1/sets/{name}/instances/{ordinal}/cordon',
+  path: '/{name}/instances/{ordinal}/cordon',
   summary: "Uncordon an instance: back in the service's records once Ready",
   request: { params: InstanceParams },
   responses: cordonResponses('The instance is not cordoned (any more).'),
 });
 
+// ---- instance logs: mounted at /v1/sets ----
+
 export const instanceLogsRoute = createRoute({
   method: 'get',
-  path: '/v1/sets/{name}/instances/{ordinal}/logs',
+  path: '/{name}/instances/{ordinal}/logs',
   summary: "The end of an instance's log: what its processes (every incarnation) wrote to stdout and stderr",
   description:
     'Read from the data directory the API shares with the worker (<data dir>/logs/<set>-<ordinal>.log). ' +
@@ -187,9 +194,11 @@ export const instanceLogsRoute = createRoute({
   }),
 });
 
+// ---- Route 53 zones: mounted at /v1/dns/route53/zones ----
+
 export const listRoute53ZonesRoute = createRoute({
   method: 'get',
-  path: '/v1/dns/route53/zones',
+  path: '/',
   summary: 'The Route 53 hosted zones sets publish to, each with its durable publisher: sets, pending sets, last flush, reconcile and error',
   responses: v1Responses({
     200: { description: 'The zones with a running publisher, by zone name.', content: json(Route53ZoneListSchema) },
@@ -199,7 +208,7 @@ export const listRoute53ZonesRoute = createRoute({
 
 export const reconcileRoute53ZoneRoute = createRoute({
   method: 'post',
-  path: '/v1/dns/route53/zones/{hostedZoneId}/reconcile',
+  path: '/{hostedZoneId}/reconcile',
   summary:
     "Repair drift in a hosted zone now: restore Ordinal's records changed or deleted by hand, delete those of sets that no longer exist; " +
     'with {"dryRun": true} only return the plan',
@@ -219,6 +228,8 @@ export const reconcileRoute53ZoneRoute = createRoute({
     415: unsupported,
   }),
 });
+
+// ---- the OpenAPI document: mounted at / ----
 
 export const openApiRoute = createRoute({
   method: 'get',

@@ -2,6 +2,7 @@
 // app an in-memory fake while the server hands it the Temporal-backed service.
 import type { RevisionView, SetView } from '../core/status.js';
 import type { ApplyResult } from '../workflows/messages.js';
+import { ApiError } from './errors.js';
 import type { SetsService } from './sets.js';
 
 export interface SetsPort {
@@ -29,3 +30,10 @@ export interface SetsPort {
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 const portMatchesService: Same<SetsPort, Pick<SetsService, keyof SetsService>> = true;
 void portMatchesService;
+
+/** The set, or NotFound (404) when it does not exist. */
+export async function getOrThrow(sets: SetsPort, name: string): Promise<SetView> {
+  const set = await sets.get(name);
+  if (!set) throw new ApiError('NotFound', `set '${name}' does not exist`);
+  return set;
+}

@@ -208,16 +208,6 @@ export class DnsStore implements ZoneView {
     return result;
   }
 
-  /** The zone `owner` last published to, until it is released; undefined if none. */
-  readSetZone(owner: string): string | undefined {
-    return this.statements.declaredZone.get(owner) as string | undefined;
-  }
-
-  /** The record sets `owner` last stored, in the stable order of `compareRecordSets`. */
-  readSetRecords(owner: string): RecordSet[] {
-    return this.statements.ownerRows.all(owner).map(rowToRecord);
-  }
-
   /**
    * A consistent, immutable, in-memory view of every zone and record, reloaded only when some
    * connection has committed since the last load (PRAGMA data_version, a check of microseconds).

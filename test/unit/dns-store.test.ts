@@ -22,6 +22,11 @@ function webRecords(zone: string, addresses: string[]): RecordSet[] {
   ];
 }
 
+/** What the store answers at each record's name: equal to `records` when exactly they are served there. */
+function served(store: DnsStore, records: ReadonlyArray<RecordSet>): RecordSet[] {
+  return records.flatMap((r) => store.lookup(r.name));
+}
+
 describe('DnsStore', () => {
   let dir: string;
   let file: string;
@@ -56,11 +61,12 @@ describe('DnsStore', () => {
     const store = open();
     const records = webRecords(ZONE, ['127.77.0.1', '127.77.0.2']);
     expect(store.replaceSetRecords('web', ZONE, records)).toEqual({ changed: true });
-    expect(store.readSetRecords('web')).toEqual([...records].sort((a, b) => (a.name < b.name ? -1 : 1)));
+    expect(served(store, records)).toEqual(records);
     expect(store.lookup(`web.${ZONE}`)).toEqual([{ name: `web.${ZONE}`, type: 'A', ttl: 5, values: ['127.77.0.1', '127.77.0.2'] }]);
     expect(store.lookup('WEB-1.Web.Ordinal.Internal.')).toEqual([records[1]]);
     expect(store.lookup(`web-2.web.${ZONE}`)).toEqual([]);
-    expect(store.readSetRecords('other')).toEqual([]);
+    expect(store.lookup(`other.${ZONE}`)).toEqual([]);
+    expect(store.nameExists(`other.${ZONE}`)).toBe(false);
   });
 
   it('knows which names exist, including empty non-terminals', () => {
@@ -110,7 +116,8 @@ describe('DnsStore', () => {
     expect(newSerialBefore).toBeUndefined();
 
     expect(store.replaceSetRecords('web', 'new.test', webRecords('new.test', ['127.77.0.1']))).toEqual({ changed: true });
-    expect(store.readSetRecords('web').every((r) => r.name.endsWith('.new.test'))).toBe(true);
+    expect(served(store, webRecords('new.test', ['127.77.0.1']))).toEqual(webRecords('new.test', ['127.77.0.1']));
+    expect(served(store, webRecords('old.test', ['127.77.0.1']))).toEqual([]);
     expect(store.lookup('web.old.test')).toEqual([]);
     expect(store.findZone('web.old.test')).toBeUndefined();
     expect(store.serial('old.test')).toBeUndefined();
@@ -134,7 +141,8 @@ describe('DnsStore', () => {
     store.replaceSetRecords('web', ZONE, webRecords(ZONE, ['127.77.0.1']));
     const serial = store.serial(ZONE)!;
     expect(store.replaceSetRecords('web', ZONE, [])).toEqual({ changed: true });
-    expect(store.readSetRecords('web')).toEqual([]);
+    // No name at or below the service name is left: none of the set's records.
+    expect(store.nameExists(`web.${ZONE}`)).toBe(false);
     expect(store.lookup(`web.${ZONE}`)).toEqual([]);
     expect(store.findZone(ZONE)).toBe(ZONE);
     expect(store.serial(ZONE)).toBeGreaterThan(serial);
@@ -147,8 +155,8 @@ describe('DnsStore', () => {
     store.replaceSetRecords('db', 'other.test', webRecords('other.test', ['127.77.1.1']));
     const serial = store.serial(ZONE)!;
     expect(store.clear()).toEqual({ changed: true });
-    expect(store.readSetRecords('web')).toEqual([]);
-    expect(store.readSetRecords('db')).toEqual([]);
+    expect(served(store, webRecords(ZONE, ['127.77.0.1']))).toEqual([]);
+    expect(served(store, webRecords('other.test', ['127.77.1.1']))).toEqual([]);
     expect(store.nameExists(`web.${ZONE}`)).toBe(false);
     expect(store.findZone('web.other.test')).toBeUndefined();
     expect(store.findZone(`web.${ZONE}`)).toBe(ZONE);
@@ -160,7 +168,6 @@ describe('DnsStore', () => {
     const store = open();
     expect(store.findZone('db-0.db.empty.test')).toBeUndefined();
     expect(store.replaceSetRecords('db', 'Empty.Test.', [])).toEqual({ changed: true });
-    expect(store.readSetZone('db')).toBe('empty.test');
     expect(store.findZone('db-0.db.empty.test')).toBe('empty.test');
     expect(store.nameExists('empty.test')).toBe(true);
     expect(store.nameExists('db-0.db.empty.test')).toBe(false);
@@ -185,9 +192,9 @@ describe('DnsStore', () => {
     store.replaceSetRecords('other', 'new.test', webRecords('new.test', ['127.77.0.2']));
     store.replaceSetRecords('db', 'new.test', webRecords('new.test', ['127.77.0.1']).slice(0, 1));
     expect(store.releaseSet('db')).toEqual({ changed: true });
-    expect(store.readSetRecords('db')).toEqual([]);
-    expect(store.readSetZone('db')).toBeUndefined();
-    // Another set still publishes there.
+    // db's record at web-0 is gone; what other publishes there stays.
+    expect(served(store, webRecords('new.test', ['127.77.0.1']))).toEqual(webRecords('new.test', ['127.77.0.2']));
+    // Another set still publishes there; once it is released too, nothing keeps the zone.
     expect(store.findZone('x.new.test')).toBe('new.test');
     expect(store.releaseSet('other')).toEqual({ changed: true });
     expect(store.findZone('x.new.test')).toBeUndefined();
@@ -210,8 +217,10 @@ describe('DnsStore', () => {
     store.replaceSetRecords('db', 'empty.test', []);
     expect(store.clear()).toEqual({ changed: true });
     expect(store.findZone('x.empty.test')).toBeUndefined();
-    expect(store.readSetZone('db')).toBeUndefined();
     expect(store.clear()).toEqual({ changed: false });
+    // The declaration went too: publishing there again is a change that serves the zone again.
+    expect(store.replaceSetRecords('db', 'empty.test', [])).toEqual({ changed: true });
+    expect(store.findZone('x.empty.test')).toBe('empty.test');
   });
 
   it('lets a reader see a zone another connection declared', () => {
@@ -233,7 +242,7 @@ describe('DnsStore', () => {
     db.exec('DELETE FROM set_zones');
     db.close();
     const store = open();
-    expect(store.readSetZone('db')).toBe('other.test');
+    // Declared: the same records in the same zone change nothing.
     expect(store.replaceSetRecords('db', 'other.test', webRecords('other.test', ['127.77.1.1']))).toEqual({ changed: false });
   });
 
@@ -267,9 +276,12 @@ describe('DnsStore', () => {
   ])('rejects $what and stores nothing', ({ record }) => {
     const store = open();
     store.replaceSetRecords('web', ZONE, webRecords(ZONE, ['127.77.0.1']));
-    const before = { records: store.readSetRecords('web'), serial: store.serial(ZONE) };
+    const names = [...new Set([...webRecords(ZONE, ['127.77.0.1']).map((r) => r.name), record.name])];
+    const now = () => ({ records: names.map((name) => store.lookup(name)), serial: store.serial(ZONE) });
+    const before = now();
     expect(() => store.replaceSetRecords('web', ZONE, [record as RecordSet])).toThrow();
-    expect({ records: store.readSetRecords('web'), serial: store.serial(ZONE) }).toEqual(before);
+    expect(now()).toEqual(before);
+    expect(before.records.flat()).toEqual(webRecords(ZONE, ['127.77.0.1']));
   });
 
   it('rejects two record sets with the same name and type in one set', () => {
@@ -282,19 +294,14 @@ describe('DnsStore', () => {
     const first = DnsStore.open(file, ZONE);
     first.replaceSetRecords('web', ZONE, webRecords(ZONE, ['127.77.0.1', '127.77.0.2']));
     first.replaceSetRecords('db', 'other.test', webRecords('other.test', ['127.77.1.1']));
-    const before = {
-      web: first.readSetRecords('web'),
-      db: first.readSetRecords('db'),
-      serials: [first.serial(ZONE), first.serial('other.test')],
-    };
+    const web = webRecords(ZONE, ['127.77.0.1', '127.77.0.2']);
+    const db = webRecords('other.test', ['127.77.1.1']);
+    const before = { web: served(first, web), db: served(first, db), serials: [first.serial(ZONE), first.serial('other.test')] };
+    expect([before.web, before.db]).toEqual([web, db]);
     first.close();
 
     const second = open();
-    expect({
-      web: second.readSetRecords('web'),
-      db: second.readSetRecords('db'),
-      serials: [second.serial(ZONE), second.serial('other.test')],
-    }).toEqual(before);
+    expect({ web: served(second, web), db: served(second, db), serials: [second.serial(ZONE), second.serial('other.test')] }).toEqual(before);
     expect(second.lookup(`web.${ZONE}`)[0].values).toEqual(['127.77.0.1', '127.77.0.2']);
   });
 

@@ -359,7 +359,7 @@ export async function dnsMatchesStore(ctx: TrialContext): Promise<string> {
   const names = [service, ...[0, 1, 2, 3].map((o) => `${ctx.set}-${o}.${service}`)];
   let problem = '';
   for (let attempt = 0; attempt < 10; attempt++) {
-    const before = JSON.stringify(ctx.sys.storedRecords(ctx.set));
+    const before = JSON.stringify(ctx.sys.storedRecords(names));
     const resolver = ctx.sys.resolver();
     const answers = new Map<string, string[] | string>();
     for (const name of names) {
@@ -369,7 +369,7 @@ export async function dnsMatchesStore(ctx: TrialContext): Promise<string> {
         answers.set(name, `error ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
       }
     }
-    const records = ctx.sys.storedRecords(ctx.set);
+    const records = ctx.sys.storedRecords(names);
     if (JSON.stringify(records) !== before) continue; // the worker published meanwhile: look again
     problem = '';
     for (const name of names) {

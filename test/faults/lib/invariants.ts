@@ -124,9 +124,12 @@ export async function deleteAndCheck(ctx: TrialContext): Promise<void> {
         (later ? ' (gone within 10 s)' : ' (still there 10 s later)'),
     );
   }
-  const records = sys.storedRecords(set);
-  if (records.length) ctx.violations.push(`orphan: DNS records of the deleted set remain: ${records.map((r) => `${r.name} ${r.type}`).join(', ')}`);
+  // Every record the set publishes is at or below its service name: none may be left.
   const service = `${set}.${ZONE}`;
+  if (sys.storeHoldsNamesUnder(service)) {
+    const records = sys.storedRecords([service, `_http._tcp.${service}`, ...[0, 1, 2, 3].map((o) => `${set}-${o}.${service}`)]);
+    ctx.violations.push(`orphan: DNS records of the deleted set remain under ${service}: ${records.map((r) => `${r.name} ${r.type}`).join(', ') || '(at other names)'}`);
+  }
   const expected = new Map<string, string[]>([[service, []], ...[0, 1, 2, 3].map((o) => [`${set}-${o}.${service}`, []] as [string, string[]])]);
   const problems = await dnsMismatches(ctx, expected);
   if (problems.length) ctx.violations.push(`orphan: DNS still answers for the deleted set: ${problems.join('; ')}`);

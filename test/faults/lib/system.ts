@@ -196,9 +196,14 @@ export class FaultSystem {
     return resolver;
   }
 
-  /** What the worker has published for `set` in the embedded DNS store (what the DNS server must answer). */
-  storedRecords(set: string): RecordSet[] {
-    return this.dnsStore.readSetRecords(set);
+  /** What the embedded DNS store holds at each of `names` (what the DNS server answers from), in that order. */
+  storedRecords(names: readonly string[]): RecordSet[] {
+    return names.flatMap((name) => this.dnsStore.lookup(name));
+  }
+
+  /** True while the store holds any record at or below `name` (the DNS server answers NOERROR for it). */
+  storeHoldsNamesUnder(name: string): boolean {
+    return this.dnsStore.nameExists(name);
   }
 
   /** The process driver's durable state rows of `set`, read from a separate connection; an error as text. */
