@@ -82,6 +82,9 @@ describe('the timeline recorder', () => {
       await waitFor(() => timeline.scans > 5 && timeline.live().length === 3, { message: 'three fake instances seen' });
       first.kill('SIGTERM');
       await waitFor(() => readEvents(events).some((e) => e.event === 'exit' && e.name === 'dup-1'), { message: 'dup-1#1 to exit' });
+      // The fixture records its exit just before it dies: wait for the process itself to be gone, or a
+      // loaded machine can keep it alive (and sampled) after its successor started.
+      await waitFor(() => first.exitCode !== null || first.signalCode !== null, { message: 'dup-1#1 to be gone' });
       start(1, 2);
       await started(1, 2);
     } finally {
