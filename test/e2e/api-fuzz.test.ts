@@ -48,6 +48,10 @@ class Tripwire implements SetsPort {
   async apply(name: string, manifest: unknown): Promise<never> {
     return this.trip(`apply ${name}: ${JSON.stringify(manifest).slice(0, 300)}`);
   }
+  /** A dry run changes nothing: it goes through to the real sets (the fuzzer checks it leaves them as they were). */
+  async previewApply(name: string, manifest: unknown, opts?: { expectedGeneration?: number; requestedBy?: string }) {
+    return this.inner.previewApply(name, manifest, opts);
+  }
   async get(name: string) {
     return this.inner.get(name);
   }
