@@ -127,6 +127,24 @@ describe.concurrent('ordinal apply --dry-run', () => {
     expect(((await ordinal.api(`/v1/sets/${name}`)).body as SetView).metadata.generation).toBe(1);
   });
 
+  it('of a deleted set answers "created (server dry run)" and starts no new run', async ({ expect }) => {
+    const name = uniqueName('dry-del');
+    const manifest = fixtureManifest(name, { replicas: 1 });
+    await ordinal.sets.apply(name, manifest, { requestedBy: 'test' });
+    await ordinal.sets.delete(name, 'test');
+    await waitFor(async () => (await ordinal.api(`/v1/sets/${name}`)).status === 404, { timeoutMs: 60_000, message: `${name} deleted` });
+    const handle = ordinal.client.workflow.getHandle(workflowIdForSet(name));
+    const last = await handle.describe();
+    expect(last.status.name).toBe('COMPLETED');
+
+    const run = await apply(manifest, '--dry-run');
+    expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
+    expect(run.stdout).toBe(`set ${name} created (server dry run)\n`);
+    const now = await handle.describe();
+    expect([now.runId, now.status.name]).toEqual([last.runId, 'COMPLETED']);
+    expect((await ordinal.api(`/v1/sets/${name}`)).status).toBe(404);
+  });
+
   it('with --wait is an error naming both flags, before anything is sent', async ({ expect }) => {
     const name = uniqueName('dry-wait');
     const run = await apply(fixtureManifest(name, { replicas: 1 }), '--dry-run', '--wait');
