@@ -7,7 +7,7 @@ import { toFieldIssues, validateManifest, type FieldIssue } from '../core/manife
 import type { AppEnv } from './auth.js';
 import { ApiError, type ErrorCode } from './errors.js';
 import { mediaType } from './request.js';
-import { IfMatchHeaders, SetParams } from './schemas.js';
+import { DryRunQuery, IfMatchHeaders, SetParams } from './schemas.js';
 
 const YAML_TYPES = new Set(['application/yaml', 'application/x-yaml', 'text/yaml']);
 
@@ -71,10 +71,10 @@ export function validManifest(document: Document, name: string): Document {
 }
 
 /**
- * A PUT whose path does not name a set validly (upper case, too long, ...) or whose If-Match is
+ * A PUT whose path does not name a set validly (upper case, too long, ...), whose dryRun or If-Match is
  * malformed: the rest of the request is validated all the same and everything wrong is answered
- * together, as 400 BadRequest (a bad path parameter or header, as before), path first, then the header,
- * then the manifest. A body that cannot be decoded adds its reason; one whose Content-Type is not a
+ * together, as 400 BadRequest (a bad path parameter, query parameter or header, as before), path first,
+ * then dryRun, then the header, then the manifest. A body that cannot be decoded adds its reason; one whose Content-Type is not a
  * manifest's is not read (the path and header problems are the answer, still a 400).
  */
 export async function invalidPut(c: Context<AppEnv>): Promise<ApiError | undefined> {
@@ -83,7 +83,9 @@ export async function invalidPut(c: Context<AppEnv>): Promise<ApiError | undefin
   const pathIssues = path.success ? [] : toFieldIssues(path.error);
   const header = IfMatchHeaders.safeParse({ 'if-match': c.req.header('if-match') });
   const headerIssues = header.success ? [] : toFieldIssues(header.error);
-  if (pathIssues.length === 0 && headerIssues.length === 0) return undefined; // not expected: the validator's own answer stands
+  const query = DryRunQuery.safeParse({ dryRun: c.req.query('dryRun') });
+  const queryIssues = query.success ? [] : toFieldIssues(query.error);
+  if (pathIssues.length === 0 && headerIssues.length === 0 && queryIssues.length === 0) return undefined; // not expected: the validator's own answer stands
   let format: ManifestFormat | undefined;
   try {
     format = manifestFormat(c.req.header('content-type'));
@@ -99,9 +101,10 @@ export async function invalidPut(c: Context<AppEnv>): Promise<ApiError | undefin
   const manifestIssues = bodyIssues.filter((issue) => !isName(issue));
   const invalid = [
     ...(pathIssues.length > 0 ? ["path parameter 'name'"] : []),
+    ...(queryIssues.length > 0 ? ["query parameter 'dryRun'"] : []),
     ...(headerIssues.length > 0 ? ["header 'if-match'"] : []),
     ...(manifestIssues.length > 0 ? ['manifest'] : []),
   ];
   const message = `invalid ${invalid.length > 1 ? `${invalid.slice(0, -1).join(', ')} and ${invalid[invalid.length - 1]}` : invalid[0]}`;
-  return new ApiError('BadRequest', message, [...nameIssues, ...headerIssues, ...manifestIssues]);
+  return new ApiError('BadRequest', message, [...nameIssues, ...queryIssues, ...headerIssues, ...manifestIssues]);
 }

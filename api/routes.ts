@@ -3,6 +3,7 @@
 // from these same definitions. A route's path is relative to where its resource is mounted.
 import { createRoute, z } from '@hono/zod-openapi';
 import {
+  DryRunQuery,
   ErrorSchema,
   HealthSchema,
   HostedZoneParams,
@@ -55,6 +56,14 @@ function setScopedResponses<R extends object>(own: R) {
 
 const etag = z.object({ ETag: z.string().openapi({ description: 'The set generation, quoted: "3". Send it back as If-Match.' }) });
 const setResponse = (description: string) => ({ description, headers: etag, content: json(SetSchema) });
+/** A PUT's or PATCH's answer: with dryRun, the set as it would become (and its would-be ETag), marked as such. */
+const applied = etag.extend({
+  'Ordinal-Dry-Run': z
+    .string()
+    .optional()
+    .openapi({ description: "'true' when the request was a dry run (dryRun): nothing was changed; the body and ETag are what the set would become." }),
+});
+const appliedResponse = (description: string) => ({ description, headers: applied, content: json(SetSchema) });
 
 // ---- health: mounted at / ----
 
@@ -74,6 +83,7 @@ export const putSetRoute = createRoute({
   summary: 'Create or update a set from a manifest (JSON or YAML)',
   request: {
     params: SetParams,
+    query: DryRunQuery,
     headers: IfMatchHeaders,
     body: {
       required: true,
@@ -82,15 +92,15 @@ export const putSetRoute = createRoute({
     },
   },
   responses: v1Responses({
-    200: setResponse('Updated.'),
+    200: appliedResponse('Updated (with dryRun: would be updated, or is unchanged).'),
     201: {
-      description: 'Created.',
-      headers: etag.extend({ Location: z.string().openapi({ description: 'The URL of the set.' }) }),
+      description: 'Created (with dryRun: would be created).',
+      headers: applied.extend({ Location: z.string().openapi({ description: 'The URL of the set.' }) }),
       content: json(SetSchema),
     },
     400: error(
-      'Invalid request: every problem of the path parameter, If-Match header and manifest at once, each with its field path, in error.details ' +
-        '(BadRequest when the path parameter or If-Match is among them, else InvalidManifest).',
+      'Invalid request: every problem of the path parameter, dryRun, If-Match header and manifest at once, each with its field path, in error.details ' +
+        '(BadRequest when the path parameter, dryRun or If-Match is among them, else InvalidManifest).',
     ),
     409: conflict,
     413: tooLarge,
@@ -119,13 +129,14 @@ export const patchSetRoute = createRoute({
   summary: 'Change a set with a JSON merge patch of its manifest, e.g. {"spec": {"replicas": 5}}',
   request: {
     params: SetParams,
+    query: DryRunQuery,
     headers: IfMatchHeaders,
     body: {
       required: true,
       content: { 'application/merge-patch+json': { schema: mergePatchBody }, 'application/json': { schema: mergePatchBody } },
     },
   },
-  responses: setScopedResponses({ 200: setResponse('The patched set.'), 409: conflict, 413: tooLarge, 415: unsupported }),
+  responses: setScopedResponses({ 200: appliedResponse('The patched set (with dryRun: as it would be).'), 409: conflict, 413: tooLarge, 415: unsupported }),
 });
 
 export const deleteSetRoute = createRoute({

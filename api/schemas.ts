@@ -63,6 +63,23 @@ export const LogsQuery = z.object({
     }),
 });
 
+/** The values of dryRun: `true`, or `All` as Kubernetes spells it. Any other is refused, never taken as false. */
+export const DRY_RUN_VALUES = ['true', 'All'] as const;
+
+/** PUT and PATCH of a set: `?dryRun=true` checks and answers what the set would become, changing nothing. */
+export const DryRunQuery = z.object({
+  dryRun: z
+    .enum(DRY_RUN_VALUES, { error: `must be ${DRY_RUN_VALUES.map((v) => `'${v}'`).join(' or ')} (or be left out)` })
+    .optional()
+    .openapi({
+      param: { name: 'dryRun', in: 'query' },
+      description:
+        "Dry run: 'true' (or 'All', Kubernetes' spelling) runs every check the request would meet and answers the set as it would " +
+        'become, with the same status code, and the header Ordinal-Dry-Run: true; nothing is changed and no workflow is started.',
+      example: 'true',
+    }),
+});
+
 /** Optimistic concurrency: the generation the client last read, as its ETag ("3") or bare (3). */
 export const IfMatchHeaders = z.object({
   'if-match': z

@@ -30,6 +30,9 @@ export const PATCH_ATTEMPTS = 3;
 
 const MERGE_PATCH_TYPES = new Set(['application/merge-patch+json', 'application/json']);
 
+/** Marks the answer of a dry run (?dryRun=true): the set as it would become, nothing changed. */
+export const DRY_RUN_HEADER = 'Ordinal-Dry-Run';
+
 export function createSetsApp(sets: SetsPort): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
@@ -37,10 +40,13 @@ export function createSetsApp(sets: SetsPort): OpenAPIHono<AppEnv> {
     putSetRoute,
     async (c) => {
       const { name } = c.req.valid('param');
+      const dryRun = c.req.valid('query').dryRun !== undefined;
       const expectedGeneration = generationFromIfMatch(c.req.valid('header')['if-match']);
       const format = manifestFormat(c.req.header('content-type'));
       const manifest = validManifest(decode(await c.req.text(), format, 'InvalidManifest'), name);
-      const { set, created } = await sets.apply(name, manifest, { expectedGeneration, requestedBy: requestedBy(c) });
+      const options = { expectedGeneration, requestedBy: requestedBy(c) };
+      const { set, created } = dryRun ? await sets.previewApply(name, manifest, options) : await sets.apply(name, manifest, options);
+      if (dryRun) c.header(DRY_RUN_HEADER, 'true');
       c.header('ETag', etag(set));
       if (created) {
         c.header('Location', `/v1/sets/${name}`);
@@ -48,10 +54,11 @@ export function createSetsApp(sets: SetsPort): OpenAPIHono<AppEnv> {
       }
       return c.json(set, 200);
     },
-    // A name in the path that is not a set name, or a malformed If-Match, does not stop the validation
-    // there: the rest, body included, is checked as well, so one answer lists every problem (issue 16).
+    // A name in the path that is not a set name, a malformed If-Match or dryRun, does not stop the
+    // validation there: the rest, body included, is checked as well, so one answer lists every problem (issue 16).
     async (result, c) => {
-      const everything = (result.target === 'param' || result.target === 'header') && !result.success ? await invalidPut(c) : undefined;
+      const everything =
+        (result.target === 'param' || result.target === 'header' || result.target === 'query') && !result.success ? await invalidPut(c) : undefined;
       return (everything ? errorResponse(c, everything) : validationHook(result, c)) as never;
     },
   );
@@ -67,6 +74,7 @@ export function createSetsApp(sets: SetsPort): OpenAPIHono<AppEnv> {
 
   app.openapi(patchSetRoute, async (c) => {
     const { name } = c.req.valid('param');
+    const dryRun = c.req.valid('query').dryRun !== undefined;
     const ifMatch = generationFromIfMatch(c.req.valid('header')['if-match']);
     const type = mediaType(c.req.header('content-type'));
     if (!MERGE_PATCH_TYPES.has(type)) {
@@ -74,7 +82,8 @@ export function createSetsApp(sets: SetsPort): OpenAPIHono<AppEnv> {
       throw new ApiError('UnsupportedMediaType', `PATCH takes a JSON merge patch (Content-Type: application/merge-patch+json), ${got}`);
     }
     const patch = decode(await c.req.text(), 'json', 'BadRequest');
-    const set = await patchSet(sets, name, patch, ifMatch, requestedBy(c));
+    const set = await patchSet(sets, name, patch, ifMatch, requestedBy(c), dryRun);
+    if (dryRun) c.header(DRY_RUN_HEADER, 'true');
     c.header('ETag', etag(set));
     return c.json(set, 200);
   });
@@ -122,9 +131,16 @@ export function createSetsApp(sets: SetsPort): OpenAPIHono<AppEnv> {
 /**
  * Read, merge, apply with the generation read: a change in between is a Conflict rather than a lost
  * update, and is retried from a fresh read. With If-Match the client chose the generation, so its
- * Conflict is final.
+ * Conflict is final. A dry run does all of it but the apply, which it only previews.
  */
-async function patchSet(sets: SetsPort, name: string, patch: Document, ifMatch: number | undefined, requestedBy: string): Promise<SetView> {
+async function patchSet(
+  sets: SetsPort,
+  name: string,
+  patch: Document,
+  ifMatch: number | undefined,
+  requestedBy: string,
+  dryRun: boolean,
+): Promise<SetView> {
   for (let attempt = 1; ; attempt++) {
     const current = await getOrThrow(sets, name);
     if (ifMatch !== undefined && ifMatch !== current.metadata.generation) {
@@ -134,7 +150,8 @@ async function patchSet(sets: SetsPort, name: string, patch: Document, ifMatch: 
     const merged = applyMergePatch(manifestOf(current), patch) as Document;
     const manifest = validManifest(merged, name);
     try {
-      const { set } = await sets.apply(name, manifest, { expectedGeneration: current.metadata.generation, requestedBy });
+      const options = { expectedGeneration: current.metadata.generation, requestedBy };
+      const { set } = dryRun ? await sets.previewApply(name, manifest, options) : await sets.apply(name, manifest, options);
       return set;
     } catch (err) {
       const retry = ifMatch === undefined && err instanceof SetError && err.code === 'Conflict' && attempt < PATCH_ATTEMPTS;

@@ -8,6 +8,11 @@ import type { SetsService } from './sets.js';
 export interface SetsPort {
   /** Creates or updates a set; Conflict when expectedGeneration is stale. */
   apply(name: string, manifest: unknown, opts?: { expectedGeneration?: number; requestedBy?: string }): Promise<ApplyResult>;
+  /**
+   * A dry run of apply: the same answer and the same rejections (InvalidManifest, Conflict), changing
+   * nothing and starting no workflow.
+   */
+  previewApply(name: string, manifest: unknown, opts?: { expectedGeneration?: number; requestedBy?: string }): Promise<ApplyResult>;
   /** The set, or undefined when it does not exist. */
   get(name: string): Promise<SetView | undefined>;
   list(): Promise<SetView[]>;

@@ -13,6 +13,7 @@ import type { FieldIssue } from '../core/manifest.js';
 import { workflowIdForSet } from '../core/names.js';
 import { initialState } from '../core/set-state.js';
 import type { RevisionView, SetView } from '../core/status.js';
+import { previewApply, type ApplyPreview, type Checked, type Rejection } from '../core/transitions.js';
 import {
   SearchAttributes,
   WORKFLOW_TYPE,
@@ -21,6 +22,7 @@ import {
   deleteSetUpdate,
   getRevisionsQuery,
   getSetQuery,
+  previewApplyQuery,
   setCordonUpdate,
   type ApplyResult,
 } from '../workflows/messages.js';
@@ -84,6 +86,27 @@ export class SetsService {
         startWorkflowOperation: start,
       }),
     );
+  }
+
+  /**
+   * A dry run of apply: what the set would become, or the rejection the apply would meet, changing
+   * nothing. A set's workflow answers it with a query (no history, no Update); for a set without one
+   * (never created, or deleted) it is worked out here from the state a new workflow would start with,
+   * so no workflow is started.
+   */
+  async previewApply(name: string, manifest: unknown, opts: { expectedGeneration?: number; requestedBy?: string } = {}): Promise<ApplyResult> {
+    let preview: Checked<ApplyPreview>;
+    try {
+      const handle = this.openWorkflows.getHandle(workflowIdForSet(name));
+      preview = await this.within(this.queryTimeoutMs, () =>
+        handle.query(previewApplyQuery, { manifest, expectedGeneration: opts.expectedGeneration, requestedBy: opts.requestedBy }),
+      );
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError || err instanceof QueryRejectedError)) throw translate(err, name);
+      preview = previewApply(initialState(name), manifest, opts.expectedGeneration, Date.now());
+    }
+    if (!preview.ok) throw rejectionError(preview.rejection);
+    return preview.value;
   }
 
   /** The set, or undefined when it does not exist (never created, or deleted). One round trip. */
@@ -167,6 +190,11 @@ export class SetsService {
   private within<T>(timeoutMs: number, fn: () => Promise<T>): Promise<T> {
     return withDeadline(this.client, timeoutMs, fn);
   }
+}
+
+/** A rejection the workflow answered (a dry run) as the SetError its Update would have failed with. */
+function rejectionError(rejection: Rejection): SetError {
+  return new SetError(rejection.type, rejection.message, rejection.details ?? []);
 }
 
 /** Maps Temporal errors to the API's error codes; anything unexpected is rethrown as is. */

@@ -75,6 +75,8 @@ export interface ApiClientOptions {
 export interface ApplyOutcome {
   created: boolean;
   set: SetView;
+  /** The API answered as a dry run (header Ordinal-Dry-Run: true): nothing was changed. */
+  dryRun: boolean;
 }
 
 export class ApiClient {
@@ -90,10 +92,14 @@ export class ApiClient {
     this.fetchImpl = options.fetch ?? fetch;
   }
 
-  /** PUT /v1/sets/{name} with the manifest text exactly as read (the server reports its own paths). */
-  async apply(name: string, manifest: string, contentType: ManifestContentType): Promise<ApplyOutcome> {
-    const { status, body } = await this.request('PUT', setPath(name), { body: manifest, contentType });
-    return { created: status === 201, set: body as SetView };
+  /**
+   * PUT /v1/sets/{name} with the manifest text exactly as read (the server reports its own paths); with
+   * `dryRun`, ?dryRun=true: the server checks it and answers the set as it would become, changing nothing.
+   */
+  async apply(name: string, manifest: string, contentType: ManifestContentType, options: { dryRun?: boolean } = {}): Promise<ApplyOutcome> {
+    const path = options.dryRun ? `${setPath(name)}?dryRun=true` : setPath(name);
+    const { status, body, headers } = await this.request('PUT', path, { body: manifest, contentType });
+    return { created: status === 201, set: body as SetView, dryRun: headers.get('ordinal-dry-run') === 'true' };
   }
 
   async list(): Promise<{ items: SetView[] }> {
@@ -180,9 +186,9 @@ export class ApiClient {
     method: string,
     path: string,
     options: { body?: string; contentType?: string; timeoutMs?: number; ifMatch?: number } = {},
-  ): Promise<{ status: number; body: unknown }> {
-    const { status, text } = await this.requestText(method, path, options);
-    return { status, body: parseJson(text) };
+  ): Promise<{ status: number; body: unknown; headers: Headers }> {
+    const { status, text, headers } = await this.requestText(method, path, options);
+    return { status, body: parseJson(text), headers };
   }
 
   /** A request whose successful answer is returned as text; an error answer is thrown as an ApiError. */
@@ -190,7 +196,7 @@ export class ApiClient {
     method: string,
     path: string,
     options: { body?: string; contentType?: string; timeoutMs?: number; ifMatch?: number; accept?: string } = {},
-  ): Promise<{ status: number; text: string }> {
+  ): Promise<{ status: number; text: string; headers: Headers }> {
     const headers: Record<string, string> = { accept: options.accept ?? 'application/json' };
     if (options.contentType) headers['content-type'] = options.contentType;
     if (options.ifMatch !== undefined) headers['if-match'] = `"${options.ifMatch}"`;
@@ -209,7 +215,7 @@ export class ApiClient {
     } catch (err) {
       throw new UnreachableError(this.baseUrl, networkReason(err, timeoutMs), { cause: err });
     }
-    if (response.ok) return { status: response.status, text };
+    if (response.ok) return { status: response.status, text, headers: response.headers };
     throw toApiError(response, parseJson(text), text);
   }
 }

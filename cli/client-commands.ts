@@ -1,5 +1,5 @@
 // The client commands: thin clients of the HTTP API (docs/api.md) for people and pipelines.
-//   apply -f FILE | get [NAME] | scale NAME N | delete NAME | delete-instance NAME ORDINAL
+//   apply -f FILE [--dry-run | --wait [--timeout D]] | get [NAME] | scale NAME N | delete NAME | delete-instance NAME ORDINAL
 //   cordon NAME ORDINAL | uncordon NAME ORDINAL
 //   rollout status NAME | rollout history NAME | rollout undo NAME | rollout pause NAME | rollout resume NAME
 //   dns zones | dns reconcile (--hosted-zone-id ID | --zone NAME) [--dry-run]
@@ -13,6 +13,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { decodeManifest } from '../core/manifest-text.js';
 import { parseManifest } from '../core/manifest.js';
 import { DNS1123_LABEL, SET_NAME_MAX } from '../core/names.js';
+import { canonicalJson } from '../core/revision.js';
 import type { RevisionView, SetView } from '../core/status.js';
 import type { ReconcileView } from '../api/zones.js';
 import { ApiClient, ApiError, DEFAULT_API_URL, REQUEST_TIMEOUT_MS, UnreachableError, type ManifestContentType } from './api-client.js';
@@ -57,6 +58,10 @@ Connection:
   {"apiUrl": "https://...", "token": "ord_..."}; with a token it must be private (chmod 600).
   On loopback without tokens the API needs none; "ordinal token create" on its host makes one.`;
 
+/** How long `rollout status` and `apply --wait` wait for a rollout by default, and how often they look. */
+const ROLLOUT_TIMEOUT = '5m';
+const ROLLOUT_INTERVAL = '1s';
+
 /** A failure of the command itself (bad input, a wait that did not end well): exit code 1. */
 export class CliError extends Error {
   constructor(
@@ -83,11 +88,31 @@ export function registerClientCommands(program: Command): void {
   client(program.command('apply'))
     .description('create or update a set from a manifest (JSON or YAML), like kubectl apply')
     .requiredOption('-f, --filename <file>', 'manifest file, or - to read standard input')
-    .addHelpText('after', '\nPrints "set NAME created" or "set NAME configured".')
-    .action(run(async (options: ConnectionOptions & { filename: string }) => {
+    .option('--dry-run', 'server dry run: the API checks the manifest exactly as it would apply it and answers what the set would become; nothing is changed')
+    .option('--wait', 'after the apply, wait until the set has rolled out, as "ordinal rollout status" does')
+    .addOption(durationOption('--timeout <duration>', 'with --wait: give up after this long, e.g. 90s, 5m, 1h (0: never)', ROLLOUT_TIMEOUT))
+    .addHelpText(
+      'after',
+      '\nPrints "set NAME created" or "set NAME configured". With --dry-run: "set NAME created (server dry run)",\n' +
+        '"set NAME configured (server dry run): generation 3 -> 4" or "set NAME unchanged (server dry run)"; it is refused\n' +
+        'exactly as the apply would be (exit code 1). With --wait: then the progress of the rollout, as\n' +
+        '"ordinal rollout status" prints it, with its exit codes (1 when the rollout fails or the timeout passes).',
+    )
+    .action(run(async (options: ConnectionOptions & { filename: string; dryRun?: boolean; wait?: boolean; timeout: number }) => {
+      if (options.dryRun && options.wait) {
+        throw new CliError('--dry-run and --wait cannot be used together: a dry run changes nothing, so there is no rollout to wait for');
+      }
       const manifest = await readManifest(options.filename);
-      const { created } = await api(options).apply(manifest.name, manifest.text, manifest.contentType);
+      const client = api(options);
+      if (options.dryRun) {
+        await applyDryRun(client, manifest);
+        return;
+      }
+      // Before the apply: an automatic rollback of this rollout, however quick, happens after it.
+      const startedAt = Date.now();
+      const { created } = await client.apply(manifest.name, manifest.text, manifest.contentType);
       out(`set ${manifest.name} ${created ? 'created' : 'configured'}`);
+      if (options.wait) await rolloutStatus(client, manifest.name, options.timeout, parseDuration(ROLLOUT_INTERVAL), undefined, startedAt);
     }));
 
   client(program.command('get'))
@@ -184,8 +209,8 @@ export function registerClientCommands(program: Command): void {
         'automatically (autoRollback); a paused rollout is reported and waited on',
     )
     .argument('<name>', 'set name')
-    .addOption(durationOption('--timeout <duration>', 'give up after this long, e.g. 90s, 5m, 1h (0: never)', '5m'))
-    .addOption(durationOption('--interval <duration>', 'time between polls', '1s', true))
+    .addOption(durationOption('--timeout <duration>', 'give up after this long, e.g. 90s, 5m, 1h (0: never)', ROLLOUT_TIMEOUT))
+    .addOption(durationOption('--interval <duration>', 'time between polls', ROLLOUT_INTERVAL, true))
     .addOption(
       durationOption(
         '--stable-for <duration>',
@@ -490,6 +515,38 @@ export function manifestFormat(text: string, file?: string): 'json' | 'yaml' {
   return text.trimStart().startsWith('{') ? 'json' : 'yaml';
 }
 
+/**
+ * `apply --dry-run`: the set as it is, then the API's dry run of the manifest. The line says what the
+ * apply would do. An answer not marked as a dry run (an API that predates it) is reported: it was applied.
+ */
+async function applyDryRun(client: ApiClient, manifest: ManifestFile): Promise<void> {
+  const before = await client.find(manifest.name);
+  const outcome = await client.apply(manifest.name, manifest.text, manifest.contentType, { dryRun: true });
+  if (!outcome.dryRun) {
+    throw new CliError(
+      `the API at ${client.baseUrl} did not answer as a dry run (it predates ?dryRun), so set ${manifest.name} was ${outcome.created ? 'created' : 'applied'}; ` +
+        `see "ordinal get ${manifest.name}"`,
+    );
+  }
+  out(dryRunLine(manifest.name, outcome.created, before, outcome.set));
+}
+
+/**
+ * What a dry run would do, as kubectl says it with "(server dry run)": created; configured, with the
+ * generation it would move to when the spec changes; unchanged when neither the spec nor the labels and
+ * annotations would change.
+ */
+export function dryRunLine(name: string, created: boolean, before: SetView | undefined, after: SetView): string {
+  const suffix = '(server dry run)';
+  if (created) return `set ${name} created ${suffix}`;
+  const from = before?.metadata.generation;
+  const to = after.metadata.generation;
+  if (before === undefined || from === undefined) return `set ${name} configured ${suffix}`;
+  if (from !== to) return `set ${name} configured ${suffix}: generation ${from} -> ${to}`;
+  const labels = (view: SetView) => canonicalJson({ labels: view.metadata.labels ?? {}, annotations: view.metadata.annotations ?? {} });
+  return labels(before) === labels(after) ? `set ${name} unchanged ${suffix}` : `set ${name} configured ${suffix}`;
+}
+
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
@@ -547,8 +604,16 @@ async function pollSet(
   }
 }
 
-async function rolloutStatus(client: ApiClient, name: string, timeoutMs: number, intervalMs: number, stableForMs?: number): Promise<void> {
-  const progress = new RolloutProgress(Date.now(), { stableForMs });
+/** `startedAt`: when the change being watched was made (rollbacks after it fail the rollout); now by default. */
+async function rolloutStatus(
+  client: ApiClient,
+  name: string,
+  timeoutMs: number,
+  intervalMs: number,
+  stableForMs?: number,
+  startedAt: number = Date.now(),
+): Promise<void> {
+  const progress = new RolloutProgress(startedAt, { stableForMs });
   let last: SetView | undefined;
   let waiting: string | undefined;
   await pollSet(

@@ -7,6 +7,7 @@ import { IMMUTABLE_FIELDS, desiredOrdinals, hasReadinessGate, immutableTemplateC
 import { instanceName } from './names.js';
 import { canonicalJson, revisionName } from './revision.js';
 import { backoffPolicy, recordFailure, type SetState } from './set-state.js';
+import { setView, type SetView } from './status.js';
 
 export type RejectionType = 'InvalidManifest' | 'BadRequest' | 'Conflict' | 'NotFound';
 
@@ -67,6 +68,25 @@ export function applyManifest(state: SetState, manifest: Manifest, now: number):
   else pruneRevisions(state);
   if (created) state.currentRevision = state.updateRevision;
   return { created };
+}
+
+/** What an apply would make of the set: the set as it would be answered, and whether it would create it. */
+export interface ApplyPreview {
+  set: SetView;
+  created: boolean;
+}
+
+/**
+ * A dry run of an apply: the same checks (checkApply) and the same transition (applyManifest) as the
+ * real one, on a copy of the state, so `state` itself is never changed (a query handler calls this).
+ */
+export function previewApply(state: SetState, document: unknown, expectedGeneration: number | undefined, now: number): Checked<ApplyPreview> {
+  const checked = checkApply(state, document, expectedGeneration);
+  if (!checked.ok) return { ok: false, rejection: checked.rejection };
+  // The state is durable JSON (carried across continue-as-new), so a JSON copy is a full one.
+  const copy = JSON.parse(JSON.stringify(state)) as SetState;
+  const { created } = applyManifest(copy, checked.value, now);
+  return { ok: true, value: { set: setView(copy, now), created } };
 }
 
 /**

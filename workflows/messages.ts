@@ -2,6 +2,7 @@
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { RevisionView, SetView } from '../core/status.js';
+import type { ApplyPreview, Checked } from '../core/transitions.js';
 
 export const WORKFLOW_TYPE = 'statefulSet';
 
@@ -38,6 +39,11 @@ export const setCordonUpdate = defineUpdate<SetView, [CordonRequest]>('setCordon
 export const getRevisionsQuery = defineQuery<RevisionView[] | null>('getRevisions');
 export const deleteSetUpdate = defineUpdate<SetView, [{ requestedBy?: string }]>('deleteSet');
 export const deleteInstanceUpdate = defineUpdate<SetView, [DeleteInstanceRequest]>('deleteInstance');
+/**
+ * A dry run of the apply update: the same checks and the would-be set, changing nothing (a query
+ * writes nothing to the history). A rejection is answered, not thrown, so it keeps its type and details.
+ */
+export const previewApplyQuery = defineQuery<Checked<ApplyPreview>, [ApplyRequest]>('previewApply');
 /** The set as GET returns it; null before the first apply. */
 export const getSetQuery = defineQuery<SetView | null>('getSet');
 

@@ -38,6 +38,7 @@ import {
   markCreating,
   markDeleting,
   noteSettled,
+  previewApply,
   requestInstanceDeletion,
   setCordon,
   requestSetDeletion,
@@ -52,6 +53,7 @@ import {
   deleteSetUpdate,
   getRevisionsQuery,
   getSetQuery,
+  previewApplyQuery,
   setCordonUpdate,
 } from './messages.js';
 
@@ -120,6 +122,8 @@ export async function statefulSet(input: StatefulSetInput): Promise<{ deleted: t
 
   setHandler(getSetQuery, () => (state.manifest ? setView(state, Date.now()) : null));
   setHandler(getRevisionsQuery, () => (state.manifest ? revisionsView(state) : null));
+  // Runs the apply update's validator and handler on a copy: the state is left as it is.
+  setHandler(previewApplyQuery, (request) => previewApply(state, request.manifest, request.expectedGeneration, Date.now()));
 
   setHandler(
     setCordonUpdate,

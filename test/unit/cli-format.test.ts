@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import type { InstanceStatus, RevisionView, SetView } from '../../core/status.js';
 import { defaultApiUrl } from '../../cli/api-client.js';
-import { CliError, manifestFormat, manifestFromText, parseNonNegativeInteger } from '../../cli/client-commands.js';
+import { CliError, dryRunLine, manifestFormat, manifestFromText, parseNonNegativeInteger } from '../../cli/client-commands.js';
 import {
   formatAge,
   formatDuration,
@@ -532,6 +532,23 @@ describe('apply: reading a manifest', () => {
     expect(cliError(() => manifestFromText(`${yaml}---\n${yaml}`, 'x.yaml')).details[0].message).toMatch(/several YAML documents/);
     // A leading document marker is one document.
     expect(manifestFromText(`---\n${yaml}`, 'x.yaml').name).toBe('web');
+  });
+});
+
+describe('apply --dry-run: the line', () => {
+  const at = (generation: number, metadata: Record<string, unknown> = {}): SetView => {
+    const v = view('web');
+    return { ...v, metadata: { ...v.metadata, ...metadata, generation } };
+  };
+
+  it.each([
+    ['a new set', true, undefined, at(1), 'set web created (server dry run)'],
+    ['a spec change', false, at(3), at(4), 'set web configured (server dry run): generation 3 -> 4'],
+    ['the same manifest', false, at(3), at(3), 'set web unchanged (server dry run)'],
+    ['a label change only', false, at(3), at(3, { labels: { team: 'edge' } }), 'set web configured (server dry run)'],
+    ['a set created meanwhile', false, undefined, at(1), 'set web configured (server dry run)'],
+  ])('%s', (_case, created, before, after, line) => {
+    expect(dryRunLine('web', created, before, after)).toBe(line);
   });
 });
 

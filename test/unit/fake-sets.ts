@@ -13,6 +13,7 @@ import {
   checkCordon,
   checkDeleteInstance,
   noteSettled,
+  previewApply,
   requestInstanceDeletion,
   requestSetDeletion,
   setCordon,
@@ -47,6 +48,14 @@ export class FakeSets implements SetsPort {
     const { created } = applyManifest(state, checked.value, FAKE_NOW);
     this.states.set(name, state);
     return copy({ set: setView(state, FAKE_NOW), created });
+  }
+
+  /** As the workflow's previewApply query (or, for a set that does not exist, the same from the initial state). */
+  async previewApply(name: string, manifest: unknown, opts: { expectedGeneration?: number; requestedBy?: string } = {}): Promise<ApplyResult> {
+    this.record('previewApply', [name, manifest, opts]);
+    const preview = previewApply(this.states.get(name) ?? initialState(name), copy(manifest), opts.expectedGeneration, FAKE_NOW);
+    if (!preview.ok) throw toSetError(preview.rejection);
+    return copy(preview.value);
   }
 
   async get(name: string): Promise<SetView | undefined> {
