@@ -6,6 +6,7 @@ import {
   WithStartWorkflowOperation,
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
+  QueryNotRegisteredError,
   QueryRejectedError,
   WorkflowClient,
 } from '@temporalio/client';
@@ -102,6 +103,10 @@ export class SetsService {
         handle.query(previewApplyQuery, { manifest, expectedGeneration: opts.expectedGeneration, requestedBy: opts.requestedBy }),
       );
     } catch (err) {
+      if (err instanceof QueryNotRegisteredError) {
+        // During a rolling upgrade the set's workflow may still run on a worker without the query.
+        throw new SetError('Unavailable', `the Ordinal worker running set '${name}' is older than this API and cannot preview a change; upgrade the worker, or apply without dryRun`);
+      }
       if (!(err instanceof WorkflowNotFoundError || err instanceof QueryRejectedError)) throw translate(err, name);
       preview = previewApply(initialState(name), manifest, opts.expectedGeneration, Date.now());
     }
