@@ -18,11 +18,51 @@ export function decodeManifest(text: string, format: ManifestFormat): ParseResul
   if (source.trim() === '') return fail('the document is empty');
   const decoded = format === 'json' ? decodeJson(source) : decodeYaml(source);
   if (!decoded.ok) return decoded;
-  if (depthExceeds(decoded.value, MAX_DEPTH)) return fail(DEPTH_MESSAGE);
-  if (!isPlainObject(decoded.value)) {
-    return fail(`the document must be ${format === 'json' ? 'a JSON object' : 'a YAML mapping'}, not ${describe(decoded.value)}`);
+  return asManifestDocument(decoded.value, format);
+}
+
+/** A decoded value that may be a manifest: a mapping, within the depth limit. */
+function asManifestDocument(value: unknown, format: ManifestFormat): ParseResult<Document> {
+  if (depthExceeds(value, MAX_DEPTH)) return fail(DEPTH_MESSAGE);
+  if (!isPlainObject(value)) {
+    return fail(`the document must be ${format === 'json' ? 'a JSON object' : 'a YAML mapping'}, not ${describe(value)}`);
   }
-  return { ok: true, value: decoded.value };
+  return { ok: true, value };
+}
+
+/** One document of a text that may hold several: its 1-based position in the text, and what it decoded to. */
+export interface DecodedDocument {
+  /** 1-based, counting every document of the text (empty ones too), so it matches what a reader counts. */
+  index: number;
+  result: ParseResult<Document>;
+}
+
+/** The documents of a text that may hold several. */
+export interface DecodedDocuments {
+  /** How many documents the text holds, empty ones included. */
+  count: number;
+  /** The documents that are not empty, in order. */
+  documents: DecodedDocument[];
+}
+
+/**
+ * Decodes text that may hold several manifests (YAML documents separated by `---`; a JSON text is one
+ * document), each with the same limits as decodeManifest. Empty documents are skipped, so an empty text
+ * gives none. A problem with the whole text (nesting too deep to parse) is reported as document 1.
+ */
+export function decodeManifestDocuments(text: string, format: ManifestFormat): DecodedDocuments {
+  const source = text.startsWith('\uFEFF') ? text.slice(1) : text;
+  if (source.trim() === '') return { count: 0, documents: [] };
+  if (format === 'json') return { count: 1, documents: [{ index: 1, result: decodeManifest(source, 'json') }] };
+  if (yamlTooDeep(source)) return { count: 1, documents: [{ index: 1, result: fail(DEPTH_MESSAGE) }] };
+  const parsed = YAML.parseAllDocuments(source, YAML_OPTIONS);
+  const documents: DecodedDocument[] = [];
+  parsed.forEach((document, i) => {
+    const value = decodeYamlDocument(document);
+    if (value === undefined) return;
+    documents.push({ index: i + 1, result: value.ok ? asManifestDocument(value.value, 'yaml') : value });
+  });
+  return { count: parsed.length, documents };
 }
 
 /** Decodes and validates manifest text: the manifest with defaults filled, or every issue found. */
@@ -212,13 +252,17 @@ function decodeYaml(text: string): ParseResult<unknown> {
   const documents = YAML.parseAllDocuments(text, YAML_OPTIONS);
   if (documents.length === 0) return fail('the document is empty');
   if (documents.length > 1) return fail('the text holds several YAML documents; send exactly one manifest, without `---` separators between documents');
-  const [document] = documents;
+  return decodeYamlDocument(documents[0]) ?? fail('the document is empty');
+}
+
+/** One parsed YAML document as plain data; undefined when it is empty. */
+function decodeYamlDocument(document: YAML.Document.Parsed): ParseResult<unknown> | undefined {
   const problems = [...document.errors, ...document.warnings];
   if (problems.length > 0) {
     return fail(...problems.map((p) => `invalid YAML: ${firstLine(p.message)}${p.code === 'TAG_RESOLVE_FAILED' ? ' (tags are not allowed)' : ''}`));
   }
   const contents = document.contents;
-  if (contents === null || (YAML.isScalar(contents) && contents.source === '')) return fail('the document is empty');
+  if (contents === null || (YAML.isScalar(contents) && contents.source === '')) return undefined;
   try {
     return { ok: true, value: document.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) };
   } catch (err) {

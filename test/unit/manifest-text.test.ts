@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_DEPTH, decodeManifest, readManifestText } from '../../core/manifest-text.js';
+import { MAX_DEPTH, decodeManifest, decodeManifestDocuments, readManifestText } from '../../core/manifest-text.js';
 
 const YAML_MANIFEST = `
 apiVersion: ordinal.dev/v1
@@ -277,4 +277,24 @@ describe('readManifestText', () => {
       ]),
     );
   });
+});
+
+describe('decodeManifestDocuments', () => {
+  const cases: Array<{ name: string; text: string; format: 'json' | 'yaml'; count: number; indexes: number[]; ok: boolean[] }> = [
+    { name: 'empty text', text: ' \n', format: 'yaml', count: 0, indexes: [], ok: [] },
+    { name: 'one document', text: 'a: 1\n', format: 'yaml', count: 1, indexes: [1], ok: [true] },
+    { name: 'a leading --- still makes one', text: '---\na: 1\n', format: 'yaml', count: 1, indexes: [1], ok: [true] },
+    { name: 'empty documents skipped, counted', text: 'a: 1\n---\n---\nb: 2\n---\n', format: 'yaml', count: 4, indexes: [1, 3], ok: [true, true] },
+    { name: 'each document its own problems', text: 'a: [\n---\n- x\n---\nc: 3\n', format: 'yaml', count: 3, indexes: [1, 2, 3], ok: [false, false, true] },
+    { name: 'JSON: one document', text: '{"a": 1}', format: 'json', count: 1, indexes: [1], ok: [true] },
+    { name: 'too deep: one problem for the text', text: `${'['.repeat(MAX_DEPTH * 3)}\n---\na: 1\n`, format: 'yaml', count: 1, indexes: [1], ok: [false] },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      const decoded = decodeManifestDocuments(c.text, c.format);
+      expect(decoded.count).toBe(c.count);
+      expect(decoded.documents.map((d) => d.index)).toEqual(c.indexes);
+      expect(decoded.documents.map((d) => d.result.ok)).toEqual(c.ok);
+    });
+  }
 });
