@@ -1,16 +1,17 @@
 // The client commands: thin clients of the HTTP API (docs/api.md) for people and pipelines.
-//   apply -f FILE [--dry-run | --wait [--timeout D]] | get [NAME] | scale NAME N | delete NAME | delete-instance NAME ORDINAL
+//   apply -f FILE|DIR|- ... [-R] [--prune --selector L=V] [--dry-run | --wait [--timeout D]] | get [NAME]
+//   scale NAME N | delete NAME | delete -f FILE|DIR|- ... [-R] | delete-instance NAME ORDINAL
 //   cordon NAME ORDINAL | uncordon NAME ORDINAL
 //   rollout status NAME | rollout history NAME | rollout undo NAME | rollout pause NAME | rollout resume NAME
 //   dns zones | dns reconcile (--hosted-zone-id ID | --zone NAME) [--dry-run]
 //   logs NAME ORDINAL [--tail N] | exec NAME ORDINAL [--] COMMAND...
 // Exit codes: 0 success; 1 the request failed (the API rejected it, bad input, a wait timed out, the set
 // went away, or the rollout failed); 2 the API could not be reached.
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { decodeManifest } from '../core/manifest-text.js';
+import { decodeManifest, decodeManifestDocuments } from '../core/manifest-text.js';
 import { parseManifest } from '../core/manifest.js';
 import { DNS1123_LABEL, SET_NAME_MAX } from '../core/names.js';
 import { canonicalJson } from '../core/revision.js';
@@ -33,6 +34,7 @@ import {
   type OutputFormat,
 } from './format.js';
 import { ExecError, execTarget, runAttached } from './exec-command.js';
+import { readManifestTexts, readStdin, setManifestsFromTexts, STDIN, type ManifestProblem, type ManifestText } from './manifest-files.js';
 import { RolloutProgress, goneMessage, resumeHint, selectUndoTarget, timeoutMessage, undoPatch } from './rollout.js';
 
 export const EXIT_OK = 0;
@@ -86,33 +88,35 @@ export function registerClientCommands(program: Command): void {
   program.addHelpText('after', `${EXIT_CODES_HELP}\n${CONNECTION_HELP}`);
 
   client(program.command('apply'))
-    .description('create or update a set from a manifest (JSON or YAML), like kubectl apply')
-    .requiredOption('-f, --filename <file>', 'manifest file, or - to read standard input')
-    .option('--dry-run', 'server dry run: the API checks the manifest exactly as it would apply it and answers what the set would become; nothing is changed')
-    .option('--wait', 'after the apply, wait until the set has rolled out, as "ordinal rollout status" does')
+    .description('create or update sets from manifests (JSON or YAML), like kubectl apply')
+    .requiredOption('-f, --filename <file>', FILENAME_HELP, collect)
+    .option('-R, --recursive', 'with a directory: read its subdirectories too')
+    .option('--prune', 'after the apply, delete the sets matching --selector that the input does not name')
+    .addOption(new Option('-l, --selector <label=value>', 'with --prune: the label (or comma-separated labels) of the sets to prune').argParser(option(parseSelector)))
+    .option('--dry-run', 'server dry run: the API checks each manifest exactly as it would apply it and answers what the set would become; nothing is changed')
+    .option('--wait', 'after the apply, wait until every set has rolled out, as "ordinal rollout status" does')
     .addOption(durationOption('--timeout <duration>', 'with --wait: give up after this long, e.g. 90s, 5m, 1h (0: never)', ROLLOUT_TIMEOUT))
     .addHelpText(
       'after',
-      '\nPrints "set NAME created" or "set NAME configured". With --dry-run: "set NAME created (server dry run)",\n' +
+      '\nPrints "set NAME created" or "set NAME configured", a line per set. With --dry-run: "set NAME created (server dry run)",\n' +
         '"set NAME configured (server dry run): generation 3 -> 4" or "set NAME unchanged (server dry run)"; it is refused\n' +
-        'exactly as the apply would be (exit code 1). With --wait: then the progress of the rollout, as\n' +
-        '"ordinal rollout status" prints it, with its exit codes (1 when the rollout fails or the timeout passes).',
+        'exactly as the apply would be (exit code 1). With --wait: then the progress of each rollout, as\n' +
+        '"ordinal rollout status" prints it, with its exit codes (1 when a rollout fails or the timeout passes).\n' +
+        'With several manifests, all are read and validated first: one invalid document, or a set named twice,\n' +
+        'and nothing is applied (every problem is listed, with its file and document). With --prune --selector\n' +
+        'app=shop, the sets labelled app=shop that the input does not name are then deleted: "set NAME deleted (pruned)";\n' +
+        'with --dry-run they are only listed.',
     )
-    .action(run(async (options: ConnectionOptions & { filename: string; dryRun?: boolean; wait?: boolean; timeout: number }) => {
+    .action(run(async (options: ConnectionOptions & ApplyOptions) => {
       if (options.dryRun && options.wait) {
         throw new CliError('--dry-run and --wait cannot be used together: a dry run changes nothing, so there is no rollout to wait for');
       }
-      const manifest = await readManifest(options.filename);
-      const client = api(options);
-      if (options.dryRun) {
-        await applyDryRun(client, manifest);
-        return;
+      if (options.prune && options.selector === undefined) {
+        throw new CliError('--prune needs --selector LABEL=VALUE: only the sets carrying that label are ever pruned');
       }
-      // Before the apply: an automatic rollback of this rollout, however quick, happens after it.
-      const startedAt = Date.now();
-      const { created } = await client.apply(manifest.name, manifest.text, manifest.contentType);
-      out(`set ${manifest.name} ${created ? 'created' : 'configured'}`);
-      if (options.wait) await rolloutStatus(client, manifest.name, options.timeout, parseDuration(ROLLOUT_INTERVAL), undefined, startedAt);
+      if (!options.prune && options.selector !== undefined) throw new CliError('--selector is used only with --prune');
+      const manifests = await readApplyInput(options.filename, options.recursive === true);
+      await applyAll(api(options), manifests, options);
     }));
 
   client(program.command('get'))
@@ -157,16 +161,26 @@ export function registerClientCommands(program: Command): void {
     }));
 
   client(program.command('delete'))
-    .description('delete a set: its instances stop, highest ordinal first, and their DNS records go with them')
-    .argument('<name>', 'set name')
-    .option('--wait', 'wait until the set is gone (GET answers 404), showing how many instances are left')
+    .description('delete a set, or the sets of manifests: its instances stop, highest ordinal first, and their DNS records go with them')
+    .argument('[name]', 'set name (or give -f)')
+    .option('-f, --filename <file>', FILENAME_HELP, collect)
+    .option('-R, --recursive', 'with a directory: read its subdirectories too')
+    .option('--wait', 'wait until each set is gone (GET answers 404), showing how many instances are left')
     .addOption(durationOption('--timeout <duration>', 'with --wait: give up after this long (0: never)', '5m'))
     .addOption(durationOption('--interval <duration>', 'with --wait: time between polls', '1s', true))
-    .action(run(async (name: string, options: ConnectionOptions & { wait?: boolean; timeout: number; interval: number }) => {
+    .addHelpText('after', '\nWith -f, every manifest is read and validated first (as apply does); then "set NAME deleted" a line per set.')
+    .action(run(async (name: string | undefined, options: ConnectionOptions & { filename?: string[]; recursive?: boolean; wait?: boolean; timeout: number; interval: number }) => {
+      if (name !== undefined && options.filename !== undefined) throw new CliError('give a set name or -f, not both');
+      if (name === undefined && options.filename === undefined) throw new CliError('which set? give its name, or -f with its manifests');
+      const names = name !== undefined ? [name] : (await readSetsOf(options.filename ?? [], options.recursive === true, 'delete')).map((m) => m.name);
       const client = api(options);
-      await client.delete(name);
-      if (options.wait) await waitUntilDeleted(client, name, options.timeout, options.interval);
-      out(`set ${name} deleted`);
+      if (names.length === 1) {
+        await client.delete(names[0]);
+        if (options.wait) await waitUntilDeleted(client, names[0], options.timeout, options.interval);
+        out(`set ${names[0]} deleted`);
+        return;
+      }
+      await deleteAll(client, names, options);
     }));
 
   client(program.command('delete-instance'))
@@ -456,22 +470,199 @@ export interface ManifestFile {
   contentType: ManifestContentType;
 }
 
-/** Reads a manifest file (or stdin for "-"), decides JSON or YAML, and finds metadata.name. */
-async function readManifest(file: string): Promise<ManifestFile> {
-  const source = file === '-' ? 'standard input' : file;
-  let text: string;
+const FILENAME_HELP = 'a manifest file, a directory of them (*.yaml, *.yml, *.json, by name), or - for standard input; may be given several times';
+
+interface ApplyOptions {
+  filename: string[];
+  recursive?: boolean;
+  prune?: boolean;
+  selector?: Record<string, string>;
+  dryRun?: boolean;
+  wait?: boolean;
+  timeout: number;
+}
+
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+/** A label selector: LABEL=VALUE, or several joined by commas, all of which must match. */
+export function parseSelector(text: string): Record<string, string> {
+  const selector: Record<string, string> = {};
+  for (const part of text.split(',')) {
+    const match = /^\s*([^=\s]+)\s*=\s*([^=\s]*)\s*$/.exec(part);
+    if (!match) throw new Error(`the selector must be LABEL=VALUE (several joined by commas), got '${text}'`);
+    selector[match[1]] = match[2];
+  }
+  return selector;
+}
+
+export function matchesSelector(labels: Record<string, string> | undefined, selector: Record<string, string>): boolean {
+  return Object.entries(selector).every(([key, value]) => labels?.[key] === value);
+}
+
+/**
+ * The sets to apply. One file (or stdin) holding one document is read as before: sent as written, its
+ * errors reported as the API reports them. Anything more goes through the manifest reader: every
+ * document validated first, every problem listed, nothing applied unless all are valid.
+ */
+async function readApplyInput(files: string[], recursive: boolean): Promise<ManifestFile[]> {
+  if (files.length === 1 && !(await isDirectory(files[0]))) {
+    const file = files[0];
+    const text = await readManifestText(file);
+    const format = manifestFormat(text, file === '-' ? undefined : file);
+    if (decodeManifestDocuments(text, format).count <= 1) return [manifestFromText(text, file === '-' ? STDIN : file, file === '-' ? undefined : file)];
+    return setsOf([{ file: file === '-' ? STDIN : file, text, format }], 'apply');
+  }
+  return readSetsOf(files, recursive, 'apply');
+}
+
+/** Every set of the input, each sent as JSON (the document as written); or every problem, as a CliError. */
+async function readSetsOf(files: string[], recursive: boolean, verb: 'apply' | 'delete'): Promise<ManifestFile[]> {
+  const texts = await readManifestTexts(files, { recursive });
+  if (!texts.ok) throw problemsError(texts.problems, verb);
+  return setsOf(texts.texts, verb);
+}
+
+function setsOf(texts: ManifestText[], verb: 'apply' | 'delete'): ManifestFile[] {
+  const read = setManifestsFromTexts(texts);
+  if (!read.ok) throw problemsError(read.problems, verb);
+  return read.sets.map((set) => ({ name: set.name, text: JSON.stringify(set.document), contentType: 'application/json' }));
+}
+
+function problemsError(problems: ManifestProblem[], verb: 'apply' | 'delete'): CliError {
+  const count = problems.length === 1 ? '1 problem' : `${problems.length} problems`;
+  return new CliError(
+    `cannot ${verb}: ${count} in the manifests; nothing was ${verb === 'apply' ? 'applied' : 'deleted'}`,
+    problems.map((p) => ({ path: p.path === '' ? p.where : `${p.where}: ${p.path}`, message: p.message })),
+  );
+}
+
+async function isDirectory(file: string): Promise<boolean> {
+  if (file === '-') return false;
   try {
-    text = file === '-' ? await readStdin() : await readFile(file, 'utf8');
+    return (await stat(file)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Applies every set, a line each. A set the API refuses is reported and the others are still applied
+ * (as kubectl does); then the command fails, and nothing is pruned or waited for. With one set, its
+ * error is the command's, as it always was.
+ */
+async function applyAll(client: ApiClient, manifests: ManifestFile[], options: ApplyOptions): Promise<void> {
+  // Before the apply: an automatic rollback of this rollout, however quick, happens after it.
+  const startedAt = Date.now();
+  const failed: string[] = [];
+  for (const manifest of manifests) {
+    try {
+      if (options.dryRun) {
+        await applyDryRun(client, manifest);
+      } else {
+        const { created } = await client.apply(manifest.name, manifest.text, manifest.contentType);
+        out(`set ${manifest.name} ${created ? 'created' : 'configured'}`);
+      }
+    } catch (err) {
+      if (manifests.length === 1 || err instanceof UnreachableError) throw err;
+      process.exitCode = report(err);
+      failed.push(manifest.name);
+    }
+  }
+  if (failed.length > 0) {
+    throw new CliError(`${failed.length} of ${manifests.length} sets could not be applied (${failed.join(', ')}); nothing was pruned${options.wait ? ' or waited for' : ''}`);
+  }
+  if (options.prune && options.selector) await prune(client, options.selector, new Set(manifests.map((m) => m.name)), options.dryRun === true);
+  if (!options.wait) return;
+  if (manifests.length === 1) {
+    await rolloutStatus(client, manifests[0].name, options.timeout, parseDuration(ROLLOUT_INTERVAL), undefined, startedAt);
+    return;
+  }
+  // One deadline for all: the rollouts run together, so waiting for them in turn costs no extra time.
+  const deadline = startedAt + options.timeout;
+  const notDone: string[] = [];
+  for (const { name } of manifests) {
+    try {
+      const timeout = options.timeout === 0 ? 0 : Math.max(1, deadline - Date.now());
+      await rolloutStatus(client, name, timeout, parseDuration(ROLLOUT_INTERVAL), undefined, startedAt);
+    } catch (err) {
+      if (!(err instanceof CliError)) throw err;
+      process.exitCode = report(err);
+      notDone.push(name);
+    }
+  }
+  if (notDone.length > 0) throw new CliError(`${notDone.length} of ${manifests.length} rollouts did not complete (${notDone.join(', ')})`);
+}
+
+/** `--prune`: deletes the sets matching the selector that the input does not name (none already being deleted). */
+async function prune(client: ApiClient, selector: Record<string, string>, keep: Set<string>, dryRun: boolean): Promise<void> {
+  const { items } = await client.list();
+  const doomed = (items ?? [])
+    .filter((view) => !keep.has(view.metadata.name) && !view.metadata.deletionRequested && matchesSelector(view.metadata.labels, selector))
+    .map((view) => view.metadata.name)
+    .sort();
+  for (const name of doomed) {
+    if (dryRun) {
+      out(`set ${name} deleted (pruned) (dry run)`);
+      continue;
+    }
+    try {
+      await client.delete(name);
+    } catch (err) {
+      // Deleted by someone else meanwhile: what prune wanted.
+      if (err instanceof ApiError && err.status === 404) continue;
+      throw err;
+    }
+    out(`set ${name} deleted (pruned)`);
+  }
+}
+
+/** `delete -f` with several sets: each deleted (a failure reported, the others still deleted), then waited for. */
+async function deleteAll(client: ApiClient, names: string[], options: { wait?: boolean; timeout: number; interval: number }): Promise<void> {
+  const failed: string[] = [];
+  const deleted: string[] = [];
+  for (const name of names) {
+    try {
+      await client.delete(name);
+      deleted.push(name);
+      if (!options.wait) out(`set ${name} deleted`);
+    } catch (err) {
+      if (err instanceof UnreachableError) throw err;
+      process.exitCode = report(err);
+      failed.push(name);
+    }
+  }
+  if (options.wait) {
+    const deadline = Date.now() + options.timeout;
+    for (const name of deleted) {
+      try {
+        await waitUntilDeleted(client, name, options.timeout === 0 ? 0 : Math.max(1, deadline - Date.now()), options.interval);
+        out(`set ${name} deleted`);
+      } catch (err) {
+        if (!(err instanceof CliError)) throw err;
+        process.exitCode = report(err);
+        failed.push(name);
+      }
+    }
+  }
+  if (failed.length > 0) throw new CliError(`${failed.length} of ${names.length} sets could not be deleted (${failed.join(', ')})`);
+}
+
+/** The text of a manifest file, or of stdin for "-". */
+async function readManifestText(file: string): Promise<string> {
+  const source = file === '-' ? STDIN : file;
+  try {
+    return file === '-' ? await readStdin() : await readFile(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const reason = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : (err as Error).message;
     throw new CliError(`cannot read ${source}: ${reason}`);
   }
-  return manifestFromText(text, source, file === '-' ? undefined : file);
 }
 
 /**
- * Pure part of readManifest: the format (by extension, else by content) and the set's name. A manifest
+ * Pure part of reading one manifest: the format (by extension, else by content) and the set's name. A manifest
  * with a usable name is sent as it is: the API validates it and lists every field error. One whose
  * metadata.name is missing or not a set name (a DNS-1123 label of at most 52 characters) cannot be sent
  * (the name is the URL), so it is validated here with the core's rules, the API's own, and every field
@@ -545,12 +736,6 @@ export function dryRunLine(name: string, created: boolean, before: SetView | und
   if (from !== to) return `set ${name} configured ${suffix}: generation ${from} -> ${to}`;
   const labels = (view: SetView) => canonicalJson({ labels: view.metadata.labels ?? {}, annotations: view.metadata.annotations ?? {} });
   return labels(before) === labels(after) ? `set ${name} unchanged ${suffix}` : `set ${name} configured ${suffix}`;
-}
-
-async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 // ---- waiting ----
