@@ -350,6 +350,92 @@ describe.concurrent('ordinal apply', () => {
   });
 });
 
+describe.concurrent('ordinal apply and delete with many manifests (issue 15)', () => {
+  const twoSets = `${YAML_MANIFEST}---\n${YAML_MANIFEST.replace('name: web', 'name: db')}`;
+
+  it('sends each set as JSON, a line each; one the API refuses is reported, the others still applied, exit 1, nothing pruned', async ({ expect }) => {
+    const routes = {
+      'PUT /v1/sets/web': apiError(422, 'Immutable', 'spec.serviceName cannot change'),
+      'PUT /v1/sets/db': { status: 201, body: set(3, [], { name: 'db' }) },
+    };
+    await withApi(routes, async (api) => {
+      expect(await ordinal(['apply', '-f', '-', '--prune', '--selector', 'app=shop'], { api, input: twoSets })).toEqual({
+        code: 1,
+        stdout: 'set db created\n',
+        stderr: 'error: spec.serviceName cannot change\nerror: 1 of 2 sets could not be applied (web); nothing was pruned\n',
+      });
+      expect(api.requests.map((r) => `${r.method} ${r.url} ${r.contentType}`)).toEqual([
+        'PUT /v1/sets/web application/json',
+        'PUT /v1/sets/db application/json',
+      ]);
+      expect(JSON.parse(api.requests[1].body)).toEqual(parseYaml(YAML_MANIFEST.replace('name: web', 'name: db')));
+    });
+  });
+
+  it('--prune deletes the labelled sets not named, skips those already being deleted, and takes a 404 as done', async ({ expect }) => {
+    const labelled = (name: string, labels: Record<string, string> | undefined, deleting = false) => {
+      const view = set(1, [], { name, deleting });
+      return { ...view, metadata: { ...view.metadata, ...(labels && { labels }) } };
+    };
+    const routes = {
+      'PUT /v1/sets/web': { status: 200, body: set(3, []) },
+      'PUT /v1/sets/db': { status: 200, body: set(3, [], { name: 'db' }) },
+      'GET /v1/sets': {
+        status: 200,
+        body: {
+          items: [
+            labelled('web', { app: 'shop' }),
+            labelled('db', { app: 'shop' }),
+            labelled('zz-old', { app: 'shop', tier: 'x' }),
+            labelled('gone', { app: 'shop' }),
+            labelled('going', { app: 'shop' }, true),
+            labelled('other', { app: 'blog' }),
+            labelled('plain', undefined),
+          ],
+        },
+      },
+      'DELETE /v1/sets/zz-old': { status: 202, body: {} },
+      'DELETE /v1/sets/gone': apiError(404, 'NotFound', "set 'gone' does not exist"),
+    };
+    await withApi(routes, async (api) => {
+      expect(await ordinal(['apply', '-f', '-', '--prune', '--selector', 'app=shop'], { api, input: twoSets })).toEqual({
+        code: 0,
+        stdout: 'set web configured\nset db configured\nset zz-old deleted (pruned)\n',
+        stderr: '',
+      });
+      expect(api.requests.filter((r) => r.method === 'DELETE').map((r) => r.url)).toEqual(['/v1/sets/gone', '/v1/sets/zz-old']);
+    });
+  });
+
+  it('--selector without --prune, and delete with both a name and -f, are errors before any request', async ({ expect }) => {
+    await withApi({}, async (api) => {
+      expect(await ordinal(['apply', '-f', path.join(tmp, 'web.yaml'), '--selector', 'app=shop'], { api })).toEqual({
+        code: 1,
+        stdout: '',
+        stderr: 'error: --selector is used only with --prune\n',
+      });
+      expect((await ordinal(['apply', '-f', path.join(tmp, 'web.yaml'), '--prune', '--selector', 'app'], { api })).stderr).toMatch(/must be LABEL=VALUE/);
+      expect(await ordinal(['delete', 'web', '-f', path.join(tmp, 'web.yaml')], { api })).toEqual({ code: 1, stdout: '', stderr: 'error: give a set name or -f, not both\n' });
+      expect(await ordinal(['delete'], { api })).toEqual({ code: 1, stdout: '', stderr: 'error: which set? give its name, or -f with its manifests\n' });
+      expect(api.requests).toEqual([]);
+    });
+  });
+
+  it('delete -f: each set deleted, a line each; one missing is reported and the others still deleted, exit 1', async ({ expect }) => {
+    const routes = {
+      'DELETE /v1/sets/web': apiError(404, 'NotFound', "set 'web' does not exist"),
+      'DELETE /v1/sets/db': { status: 202, body: {} },
+    };
+    await withApi(routes, async (api) => {
+      expect(await ordinal(['delete', '-f', '-'], { api, input: twoSets })).toEqual({
+        code: 1,
+        stdout: 'set db deleted\n',
+        stderr: "error: set 'web' does not exist\nerror: 1 of 2 sets could not be deleted (web)\n",
+      });
+    });
+  });
+});
+
 describe.concurrent('ordinal get', () => {
   const web = set(3, [ready(0), ready(1), crashLooping(2)]);
   const db = set(1, [ready(0)], { name: 'db' });
