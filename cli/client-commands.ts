@@ -548,11 +548,14 @@ async function isDirectory(file: string): Promise<boolean> {
 }
 
 /**
- * Applies every set, a line each. A set the API refuses is reported and the others are still applied
- * (as kubectl does); then the command fails, and nothing is pruned or waited for. With one set, its
- * error is the command's, as it always was.
+ * Applies every set, a line each. With several sets, each is first checked by a server-side dry run, so a
+ * rule only the server knows (an immutable field, a set being deleted) refuses the whole command before
+ * anything is applied. A set the API still refuses during the apply itself (it changed in between) is
+ * reported and the others are applied (as kubectl does); then the command fails, and nothing is pruned
+ * or waited for. With one set, its error is the command's, as it always was.
  */
 async function applyAll(client: ApiClient, manifests: ManifestFile[], options: ApplyOptions): Promise<void> {
+  if (manifests.length > 1 && !options.dryRun) await refuseUnlessAllWouldApply(client, manifests);
   // Before the apply: an automatic rollback of this rollout, however quick, happens after it.
   const startedAt = Date.now();
   const failed: string[] = [];
@@ -593,6 +596,28 @@ async function applyAll(client: ApiClient, manifests: ManifestFile[], options: A
     }
   }
   if (notDone.length > 0) throw new CliError(`${notDone.length} of ${manifests.length} rollouts did not complete (${notDone.join(', ')})`);
+}
+
+/**
+ * The server's dry run of every set, before any is applied: every refusal is reported, then the command
+ * fails with nothing applied. An API that predates dry runs would apply for real, so its answer (not
+ * marked as a dry run) stops the check: those sets were valid, and the apply goes on as before.
+ */
+async function refuseUnlessAllWouldApply(client: ApiClient, manifests: ManifestFile[]): Promise<void> {
+  const refused: string[] = [];
+  for (const manifest of manifests) {
+    try {
+      const outcome = await client.apply(manifest.name, manifest.text, manifest.contentType, { dryRun: true });
+      if (!outcome.dryRun) return;
+    } catch (err) {
+      if (!(err instanceof ApiError)) throw err;
+      process.stderr.write(formatError(`set ${manifest.name}: ${err.message}`, err.details));
+      refused.push(manifest.name);
+    }
+  }
+  if (refused.length > 0) {
+    throw new CliError(`cannot apply: the API would refuse ${refused.length} of ${manifests.length} sets (${refused.join(', ')}); nothing was applied`);
+  }
 }
 
 /** `--prune`: deletes the sets matching the selector that the input does not name (none already being deleted). */

@@ -85,6 +85,26 @@ describe('ordinal apply -f with many manifests', () => {
     expect(del.stderr).toMatch(/^error: cannot delete: 2 problems in the manifests; nothing was deleted\n/);
   });
 
+  it('a rule only the server knows (an immutable field) refuses the whole input before anything is applied', async () => {
+    const [existing, fresh] = [uniqueName('immut-a'), uniqueName('immut-b')];
+    await put(manifest(existing));
+    const before = (await ordinal.api(`/v1/sets/${existing}`)).body as SetView;
+    const moved = { ...manifest(existing), spec: { ...manifest(existing).spec, serviceName: 'elsewhere' } };
+    const file = path.join(tmp, `${uniqueName('immut')}.yaml`);
+    // The new set comes first: a check made set by set while applying would already have created it.
+    await fs.writeFile(file, yamlDocuments(manifest(fresh), moved));
+
+    const run = await cli(['apply', '-f', file]);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toContain(`set ${existing}: `);
+    expect(run.stderr).toContain('spec.serviceName');
+    expect(run.stderr).toContain(`error: cannot apply: the API would refuse 1 of 2 sets (${existing}); nothing was applied\n`);
+    expect(await status(fresh)).toBe(404);
+    const after = (await ordinal.api(`/v1/sets/${existing}`)).body as SetView;
+    expect(after.metadata.generation).toBe(before.metadata.generation);
+  });
+
   it('a multi-document file applies every set, a line each; again: configured; delete -f deletes each, a line each', async () => {
     const names = [uniqueName('multi-x'), uniqueName('multi-y'), uniqueName('multi-z')];
     const file = path.join(tmp, `${uniqueName('multi')}.yaml`);

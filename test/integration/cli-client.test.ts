@@ -350,11 +350,32 @@ describe.concurrent('ordinal apply', () => {
   });
 });
 
+/** The header that marks the API's answer to a dry run. */
+const DRY_RUN = { 'ordinal-dry-run': 'true' };
+
 describe.concurrent('ordinal apply and delete with many manifests (issue 15)', () => {
   const twoSets = `${YAML_MANIFEST}---\n${YAML_MANIFEST.replace('name: web', 'name: db')}`;
 
-  it('sends each set as JSON, a line each; one the API refuses is reported, the others still applied, exit 1, nothing pruned', async ({ expect }) => {
+  it('checks every set with a server dry run first: one the API would refuse stops them all, nothing applied, exit 1', async ({ expect }) => {
     const routes = {
+      'PUT /v1/sets/web?dryRun=true': apiError(422, 'Immutable', 'spec.serviceName cannot change'),
+      'PUT /v1/sets/db?dryRun=true': { status: 201, body: set(3, [], { name: 'db' }), headers: DRY_RUN },
+    };
+    await withApi(routes, async (api) => {
+      expect(await ordinal(['apply', '-f', '-', '--prune', '--selector', 'app=shop'], { api, input: twoSets })).toEqual({
+        code: 1,
+        stdout: '',
+        stderr: 'error: set web: spec.serviceName cannot change\nerror: cannot apply: the API would refuse 1 of 2 sets (web); nothing was applied\n',
+      });
+      expect(api.requests.map((r) => `${r.method} ${r.url}`)).toEqual(['PUT /v1/sets/web?dryRun=true', 'PUT /v1/sets/db?dryRun=true']);
+    });
+  });
+
+  it('sends each set as JSON, a line each; one the API refuses after its dry run passed is reported, the others still applied, exit 1, nothing pruned', async ({ expect }) => {
+    const routes = {
+      'PUT /v1/sets/web?dryRun=true': { status: 200, body: set(3, []), headers: DRY_RUN },
+      'PUT /v1/sets/db?dryRun=true': { status: 201, body: set(3, [], { name: 'db' }), headers: DRY_RUN },
+      // Changed in between: the real apply is refused although its dry run passed.
       'PUT /v1/sets/web': apiError(422, 'Immutable', 'spec.serviceName cannot change'),
       'PUT /v1/sets/db': { status: 201, body: set(3, [], { name: 'db' }) },
     };
@@ -365,10 +386,12 @@ describe.concurrent('ordinal apply and delete with many manifests (issue 15)', (
         stderr: 'error: spec.serviceName cannot change\nerror: 1 of 2 sets could not be applied (web); nothing was pruned\n',
       });
       expect(api.requests.map((r) => `${r.method} ${r.url} ${r.contentType}`)).toEqual([
+        'PUT /v1/sets/web?dryRun=true application/json',
+        'PUT /v1/sets/db?dryRun=true application/json',
         'PUT /v1/sets/web application/json',
         'PUT /v1/sets/db application/json',
       ]);
-      expect(JSON.parse(api.requests[1].body)).toEqual(parseYaml(YAML_MANIFEST.replace('name: web', 'name: db')));
+      expect(JSON.parse(api.requests[3].body)).toEqual(parseYaml(YAML_MANIFEST.replace('name: web', 'name: db')));
     });
   });
 
@@ -378,6 +401,8 @@ describe.concurrent('ordinal apply and delete with many manifests (issue 15)', (
       return { ...view, metadata: { ...view.metadata, ...(labels && { labels }) } };
     };
     const routes = {
+      'PUT /v1/sets/web?dryRun=true': { status: 200, body: set(3, []), headers: DRY_RUN },
+      'PUT /v1/sets/db?dryRun=true': { status: 200, body: set(3, [], { name: 'db' }), headers: DRY_RUN },
       'PUT /v1/sets/web': { status: 200, body: set(3, []) },
       'PUT /v1/sets/db': { status: 200, body: set(3, [], { name: 'db' }) },
       'GET /v1/sets': {
