@@ -200,7 +200,7 @@ function constraintsOf(sim: SetState, spec: SetSpec): string[] {
     const partition = rolling?.partition ?? 0;
     if (partition > 0) {
       const below = desiredOrdinals(spec).filter((o) => o < partition);
-      const keep = below.length > 0 ? `${below.map((o) => instanceName(sim.name, o)).join(', ')} keep` : 'ordinals below it keep';
+      const keep = below.length > 0 ? `${below.map((o) => instanceName(sim.name, o)).join(', ')} ${below.length === 1 ? 'keeps' : 'keep'}` : 'ordinals below it keep';
       out.push(`partition ${partition}: ${keep} revision ${sim.currentRevision ?? sim.updateRevision}`);
     }
     const budget = maxUnavailableCount(spec);

@@ -108,6 +108,17 @@ const cases: Array<{
     kept: ['web-0', 'web-1'],
   },
   {
+    case: 'a partition of 1: one instance keeps its revision',
+    state: () => running(document()),
+    document: document((s) => {
+      v2(s);
+      s.updateStrategy = { type: 'RollingUpdate', rollingUpdate: { partition: 1 } };
+    }),
+    steps: ['replace web-2 v1->v2', 'replace web-1 v1->v2'],
+    constraints: [/^partition 1: web-0 keeps revision web-/],
+    kept: ['web-0'],
+  },
+  {
     case: 'maxUnavailable 2: two replaced at once',
     state: () => running(document((s) => (s.replicas = 4))),
     document: document((s) => {
