@@ -14,6 +14,7 @@ import {
   ReconcileRequestSchema,
   ReconcileSummarySchema,
   RevisionListSchema,
+  RolloutPreviewSchema,
   Route53ZoneListSchema,
   SetListSchema,
   SetParams,
@@ -169,6 +170,31 @@ export const listRevisionsRoute = createRoute({
   summary: "A set's revisions (its templates over time), newest first, with their numbers and which is current and update",
   request: { params: SetParams },
   responses: setScopedResponses({ 200: { description: 'The revisions, newest first.', content: json(RevisionListSchema) } }),
+});
+
+export const previewSetRoute = createRoute({
+  method: 'post',
+  path: '/{name}/preview',
+  summary: 'Preview an apply: the would-be set and the rollout it would start, step by step (create, replace, remove), changing nothing',
+  description:
+    'The same checks as PUT, then the planner run on a copy of the set as if every instance became Ready at once and nothing failed. ' +
+    'A set that does not exist is previewed as a new one. Needs the write scope, as a dry-run PUT.',
+  request: {
+    params: SetParams,
+    headers: IfMatchHeaders,
+    body: {
+      required: true,
+      description: 'The manifest, as for PUT. YAML is read with Content-Type application/yaml (also application/x-yaml, text/yaml).',
+      content: { 'application/json': { schema: manifestRef }, 'application/yaml': { schema: manifestRef } },
+    },
+  },
+  responses: v1Responses({
+    200: { description: 'The preview.', content: json(RolloutPreviewSchema) },
+    400: error('Invalid request: the path parameter, If-Match header or manifest (see error.details).'),
+    409: conflict,
+    413: tooLarge,
+    415: unsupported,
+  }),
 });
 
 const cordonResponses = (done: string) => setScopedResponses({ 200: setResponse(done), 409: error('The set is being deleted.') });

@@ -4,6 +4,7 @@
 import { z } from '@hono/zod-openapi';
 import { getManifestSchema } from '../core/manifest.js';
 import { DNS1123_LABEL, SET_NAME_MAX } from '../core/names.js';
+import type { RolloutPreview } from '../core/rollout-preview.js';
 import type { Condition, InstanceStatus, RevisionView, SetStatus, SetView } from '../core/status.js';
 import { ERROR_CODES } from './errors.js';
 import { DEFAULT_TAIL_LINES, MAX_TAIL_LINES } from './logs.js';
@@ -282,6 +283,39 @@ export const RevisionSchema = z
 
 export const RevisionListSchema = z.object({ items: z.array(RevisionSchema) }).openapi('RevisionList', { description: 'Newest first.' });
 
+// ---- rollout preview ----
+
+export const RolloutStepSchema = z
+  .object({
+    action: z.enum(['create', 'replace', 'remove']).openapi({
+      description: 'create: a new ordinal starts; replace: the instance is stopped and started again on toRevision; remove: its ordinal goes.',
+    }),
+    instances: z.array(z.string()).openapi({ description: 'The instances of the step, which change at once.', example: ['web-2'] }),
+    ordinals: z.array(count),
+    fromRevision: z.string().optional().openapi({ description: 'replace: the revision they ran.' }),
+    toRevision: z.string().optional().openapi({ description: 'create and replace: the revision they run after.' }),
+  })
+  .openapi('RolloutStep');
+
+export const RolloutPreviewSchema = z
+  .object({
+    set: SetSchema.openapi({ description: 'The set as the apply would answer it.' }),
+    created: z.boolean().openapi({ description: 'The apply would create the set.' }),
+    changed: z.boolean().openapi({ description: 'The apply would change the spec (a new generation).' }),
+    fromRevision: z.string().optional().openapi({ description: 'The update revision now; absent for a new set.' }),
+    toRevision: z.string().openapi({ description: 'The update revision after the apply.' }),
+    steps: z.array(RolloutStepSchema).openapi({ description: 'In order, as the planner would take them with every instance Ready at once.' }),
+    constraints: z.array(z.string()).openapi({ description: 'What shaped the steps: policy, partition, maxUnavailable, paused, OnDelete, minReadySeconds.' }),
+    kept: z
+      .array(z.object({ instance: z.string(), revision: z.string() }))
+      .openapi({ description: 'Instances left on another revision than toRevision (partition, paused, OnDelete).' }),
+    dns: z
+      .object({ added: z.array(z.string()), removed: z.array(z.string()) })
+      .openapi({ description: 'DNS record names and types ("web-3.web.ordinal.internal A") that would appear or go.' }),
+    complete: z.boolean().openapi({ description: 'False when the preview gave up before the rollout settled.' }),
+  })
+  .openapi('RolloutPreview', { description: "What an apply would do: the would-be set and the rollout's steps. Nothing is changed." });
+
 // ---- Route 53 zones ----
 
 export const Route53ErrorSchema = z
@@ -357,4 +391,5 @@ const revisionMatches: Assignable<RevisionView, z.infer<typeof RevisionSchema>> 
 const zoneMatches: Assignable<ZoneView, z.infer<typeof Route53ZoneSchema>> & Assignable<z.infer<typeof Route53ZoneSchema>, ZoneView> = true;
 const reconcileMatches: Assignable<ReconcileView, z.infer<typeof ReconcileSummarySchema>> &
   Assignable<z.infer<typeof ReconcileSummarySchema>, ReconcileView> = true;
-void [viewFitsSchema, statusMatches, instanceMatches, conditionMatches, revisionMatches, zoneMatches, reconcileMatches];
+const previewFitsSchema: Assignable<RolloutPreview, z.infer<typeof RolloutPreviewSchema>> = true;
+void [previewFitsSchema, viewFitsSchema, statusMatches, instanceMatches, conditionMatches, revisionMatches, zoneMatches, reconcileMatches];

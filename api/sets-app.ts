@@ -1,4 +1,4 @@
-// The sets resource, mounted at /v1/sets: apply (PUT), get, list, merge-patch, delete, and a set's
+// The sets resource, mounted at /v1/sets: apply (PUT), preview (POST .../preview), get, list, merge-patch, delete, and a set's
 // instances (list, recreate, cordon) and revisions. Handlers answer the happy path; every failure is
 // thrown and rendered by the main app's error handler.
 import { OpenAPIHono } from '@hono/zod-openapi';
@@ -18,6 +18,7 @@ import {
   listRevisionsRoute,
   listSetsRoute,
   patchSetRoute,
+  previewSetRoute,
   putSetRoute,
   uncordonInstanceRoute,
 } from './routes.js';
@@ -62,6 +63,13 @@ export function createSetsApp(sets: SetsPort): OpenAPIHono<AppEnv> {
       return (everything ? errorResponse(c, everything) : validationHook(result, c)) as never;
     },
   );
+
+  app.openapi(previewSetRoute, async (c) => {
+    const { name } = c.req.valid('param');
+    const expectedGeneration = generationFromIfMatch(c.req.valid('header')['if-match']);
+    const manifest = validManifest(decode(await c.req.text(), manifestFormat(c.req.header('content-type')), 'InvalidManifest'), name);
+    return c.json(await sets.previewRollout(name, manifest, { expectedGeneration, requestedBy: requestedBy(c) }), 200);
+  });
 
   app.openapi(listSetsRoute, async (c) => c.json({ items: await sets.list() }, 200));
 

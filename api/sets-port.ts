@@ -1,5 +1,6 @@
 // What the HTTP API needs from the sets: exactly SetsService's public methods, so tests can hand the
 // app an in-memory fake while the server hands it the Temporal-backed service.
+import type { RolloutPreview } from '../core/rollout-preview.js';
 import type { RevisionView, SetView } from '../core/status.js';
 import type { ApplyResult } from '../workflows/messages.js';
 import { ApiError } from './errors.js';
@@ -13,6 +14,11 @@ export interface SetsPort {
    * nothing and starting no workflow.
    */
   previewApply(name: string, manifest: unknown, opts?: { expectedGeneration?: number; requestedBy?: string }): Promise<ApplyResult>;
+  /**
+   * The rollout an apply would start, step by step (see core/rollout-preview.ts), with the same
+   * rejections as apply; changes nothing and starts no workflow.
+   */
+  previewRollout(name: string, manifest: unknown, opts?: { expectedGeneration?: number; requestedBy?: string }): Promise<RolloutPreview>;
   /** The set, or undefined when it does not exist. */
   get(name: string): Promise<SetView | undefined>;
   list(): Promise<SetView[]>;

@@ -10,9 +10,11 @@ import {
   QueryRejectedError,
   WorkflowClient,
 } from '@temporalio/client';
+import type { QueryDefinition } from '@temporalio/common';
 import type { FieldIssue } from '../core/manifest.js';
 import { workflowIdForSet } from '../core/names.js';
-import { initialState } from '../core/set-state.js';
+import { previewRollout, type RolloutPreview } from '../core/rollout-preview.js';
+import { initialState, type SetState } from '../core/set-state.js';
 import type { RevisionView, SetView } from '../core/status.js';
 import { previewApply, type ApplyPreview, type Checked, type Rejection } from '../core/transitions.js';
 import {
@@ -24,7 +26,9 @@ import {
   getRevisionsQuery,
   getSetQuery,
   previewApplyQuery,
+  previewRolloutQuery,
   setCordonUpdate,
+  type ApplyRequest,
   type ApplyResult,
 } from '../workflows/messages.js';
 import type { StatefulSetInput } from '../workflows/statefulset.js';
@@ -96,19 +100,37 @@ export class SetsService {
    * so no workflow is started.
    */
   async previewApply(name: string, manifest: unknown, opts: { expectedGeneration?: number; requestedBy?: string } = {}): Promise<ApplyResult> {
-    let preview: Checked<ApplyPreview>;
+    return this.preview(name, previewApplyQuery, previewApply, { manifest, ...opts }, 'upgrade the worker, or apply without dryRun');
+  }
+
+  /**
+   * The rollout an apply would start (the planner run on a copy of the set, every instance Ready at
+   * once), or the rejection the apply would meet; as previewApply, it changes and starts nothing.
+   */
+  async previewRollout(name: string, manifest: unknown, opts: { expectedGeneration?: number; requestedBy?: string } = {}): Promise<RolloutPreview> {
+    return this.preview(name, previewRolloutQuery, previewRollout, { manifest, ...opts }, 'upgrade the worker');
+  }
+
+  /** A dry-run query of the set's workflow; for a set without one, the same worked out from a new set's state. */
+  private async preview<T>(
+    name: string,
+    query: QueryDefinition<Checked<T>, [ApplyRequest]>,
+    local: (state: SetState, manifest: unknown, expectedGeneration: number | undefined, now: number) => Checked<T>,
+    request: ApplyRequest,
+    /** What to do when the set's worker is older than this API. */
+    remedy: string,
+  ): Promise<T> {
+    let preview: Checked<T>;
     try {
       const handle = this.openWorkflows.getHandle(workflowIdForSet(name));
-      preview = await this.within(this.queryTimeoutMs, () =>
-        handle.query(previewApplyQuery, { manifest, expectedGeneration: opts.expectedGeneration, requestedBy: opts.requestedBy }),
-      );
+      preview = await this.within(this.queryTimeoutMs, () => handle.query(query, request));
     } catch (err) {
       if (err instanceof QueryNotRegisteredError) {
         // During a rolling upgrade the set's workflow may still run on a worker without the query.
-        throw new SetError('Unavailable', `the Ordinal worker running set '${name}' is older than this API and cannot preview a change; upgrade the worker, or apply without dryRun`);
+        throw new SetError('Unavailable', `the Ordinal worker running set '${name}' is older than this API and cannot preview a change; ${remedy}`);
       }
       if (!(err instanceof WorkflowNotFoundError || err instanceof QueryRejectedError)) throw translate(err, name);
-      preview = previewApply(initialState(name), manifest, opts.expectedGeneration, Date.now());
+      preview = local(initialState(name), request.manifest, request.expectedGeneration, Date.now());
     }
     if (!preview.ok) throw rejectionError(preview.rejection);
     return preview.value;

@@ -1,6 +1,7 @@
 // A small client of Ordinal's HTTP API (docs/api.md) over Node's global fetch. Failures come back as
 // two kinds of error: ApiError (the API answered with an error) and UnreachableError (no answer).
 import { DEFAULTS } from '../infra/config.js';
+import type { RolloutPreview } from '../core/rollout-preview.js';
 import type { RevisionView, SetView } from '../core/status.js';
 import type { ReconcileView, ZoneView } from '../api/zones.js';
 import { formatDuration, type ErrorDetail } from './format.js';
@@ -100,6 +101,15 @@ export class ApiClient {
     const path = options.dryRun ? `${setPath(name)}?dryRun=true` : setPath(name);
     const { status, body, headers } = await this.request('PUT', path, { body: manifest, contentType });
     return { created: status === 201, set: body as SetView, dryRun: headers.get('ordinal-dry-run') === 'true' };
+  }
+
+  /**
+   * POST /v1/sets/{name}/preview with the manifest text as read: the set the apply would make and the
+   * rollout it would start, step by step; nothing is changed.
+   */
+  async previewRollout(name: string, manifest: string, contentType: ManifestContentType): Promise<RolloutPreview> {
+    const { body } = await this.request('POST', `${setPath(name)}/preview`, { body: manifest, contentType });
+    return body as RolloutPreview;
   }
 
   async list(): Promise<{ items: SetView[] }> {

@@ -51,7 +51,7 @@ Exit codes:
      reconcile could not run or met names held by someone else
   2  the Ordinal API could not be reached (is "ordinal up" or "ordinal api" running?)`;
 
-const CONNECTION_HELP = `
+export const CONNECTION_HELP = `
 Connection:
   --api-url, else ORDINAL_API_URL, else ORDINAL_API_HOST/ORDINAL_API_PORT (where "ordinal api"
   listens), else "apiUrl" in the config file, else ${DEFAULT_API_URL}.
@@ -76,7 +76,7 @@ export class CliError extends Error {
   }
 }
 
-interface ConnectionOptions {
+export interface ConnectionOptions {
   apiUrl?: string;
   token?: string;
 }
@@ -364,15 +364,19 @@ export function registerClientCommands(program: Command): void {
 
 /** The options and help every client command shares. */
 function client(command: Command): Command {
+  return connectionOptions(command).addHelpText('after', `${EXIT_CODES_HELP}\n${CONNECTION_HELP}`);
+}
+
+/** --api-url and --token, for a client command with its own help (exit codes). */
+export function connectionOptions(command: Command): Command {
   return command
     .addOption(
       new Option('--api-url <url>', `base URL of the Ordinal API (default: ${DEFAULT_API_URL})`).env('ORDINAL_API_URL'),
     )
-    .addOption(new Option('--token <token>', 'API bearer token (default: ORDINAL_TOKEN, else the config file); visible to other local users in the process list, so prefer those'))
-    .addHelpText('after', `${EXIT_CODES_HELP}\n${CONNECTION_HELP}`);
+    .addOption(new Option('--token <token>', 'API bearer token (default: ORDINAL_TOKEN, else the config file); visible to other local users in the process list, so prefer those'));
 }
 
-function api(options: ConnectionOptions): ApiClient {
+export function api(options: ConnectionOptions): ApiClient {
   try {
     connection = resolveConnection({ apiUrl: options.apiUrl, token: options.token });
     return new ApiClient({ baseUrl: connection.apiUrl, token: connection.token });
@@ -408,7 +412,7 @@ function run<A extends unknown[]>(fn: (...args: A) => Promise<void>): (...args: 
   };
 }
 
-function report(err: unknown): number {
+export function report(err: unknown): number {
   if (err instanceof UnreachableError) {
     process.stderr.write(formatError(err.message));
     return EXIT_UNREACHABLE;
@@ -536,6 +540,11 @@ function problemsError(problems: ManifestProblem[], verb: 'apply' | 'delete'): C
     `cannot ${verb}: ${count} in the manifests; nothing was ${verb === 'apply' ? 'applied' : 'deleted'}`,
     problems.map((p) => ({ path: p.path === '' ? p.where : `${p.where}: ${p.path}`, message: p.message })),
   );
+}
+
+/** One manifest file (or stdin for "-"), as `diff` reads it: the format and the set's name (see manifestFromText). */
+export async function readManifest(file: string): Promise<ManifestFile> {
+  return manifestFromText(await readManifestText(file), file === '-' ? STDIN : file, file === '-' ? undefined : file);
 }
 
 async function isDirectory(file: string): Promise<boolean> {

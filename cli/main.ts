@@ -2,6 +2,7 @@
 // component each; the other commands are thin clients of the HTTP API for people and pipelines.
 import { Command } from 'commander';
 import { registerClientCommands } from './client-commands.js';
+import { registerDiffCommand } from './diff-command.js';
 import { registerServerCommands } from './server-commands.js';
 import { registerTokenCommands } from './token-commands.js';
 
@@ -13,6 +14,7 @@ export function buildProgram(): Command {
     .configureHelp({ sortSubcommands: false });
   registerServerCommands(program);
   registerClientCommands(program);
+  registerDiffCommand(program);
   registerTokenCommands(program);
   return program;
 }

@@ -2,6 +2,7 @@
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { RevisionView, SetView } from '../core/status.js';
+import type { RolloutPreview } from '../core/rollout-preview.js';
 import type { ApplyPreview, Checked } from '../core/transitions.js';
 
 export const WORKFLOW_TYPE = 'statefulSet';
@@ -44,6 +45,11 @@ export const deleteInstanceUpdate = defineUpdate<SetView, [DeleteInstanceRequest
  * writes nothing to the history). A rejection is answered, not thrown, so it keeps its type and details.
  */
 export const previewApplyQuery = defineQuery<Checked<ApplyPreview>, [ApplyRequest]>('previewApply');
+/**
+ * The rollout an apply would start: the apply's checks, then the planner run on a copy of the state as
+ * if every instance became Ready at once. Changes nothing; a rejection is answered, as previewApply's.
+ */
+export const previewRolloutQuery = defineQuery<Checked<RolloutPreview>, [ApplyRequest]>('previewRollout');
 /** The set as GET returns it; null before the first apply. */
 export const getSetQuery = defineQuery<SetView | null>('getSet');
 

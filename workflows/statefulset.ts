@@ -22,6 +22,7 @@ import type { Action } from '../core/planner.js';
 import { parallelBatches, plan, slowStartBatches } from '../core/planner.js';
 import { instanceDnsName, instanceName, serviceDnsName } from '../core/names.js';
 import type { SetState } from '../core/set-state.js';
+import { previewRollout } from '../core/rollout-preview.js';
 import { revisionsView, setStatus, setView } from '../core/status.js';
 import {
   adoptInstances,
@@ -54,6 +55,7 @@ import {
   getRevisionsQuery,
   getSetQuery,
   previewApplyQuery,
+  previewRolloutQuery,
   setCordonUpdate,
 } from './messages.js';
 
@@ -124,6 +126,8 @@ export async function statefulSet(input: StatefulSetInput): Promise<{ deleted: t
   setHandler(getRevisionsQuery, () => (state.manifest ? revisionsView(state) : null));
   // Runs the apply update's validator and handler on a copy: the state is left as it is.
   setHandler(previewApplyQuery, (request) => previewApply(state, request.manifest, request.expectedGeneration, Date.now()));
+  // The planner run to completion on a copy: the state is left as it is.
+  setHandler(previewRolloutQuery, (request) => previewRollout(state, request.manifest, request.expectedGeneration, Date.now()));
 
   setHandler(
     setCordonUpdate,

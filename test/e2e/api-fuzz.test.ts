@@ -52,6 +52,10 @@ class Tripwire implements SetsPort {
   async previewApply(name: string, manifest: unknown, opts?: { expectedGeneration?: number; requestedBy?: string }) {
     return this.inner.previewApply(name, manifest, opts);
   }
+  /** A rollout preview changes nothing either: it goes through as well. */
+  async previewRollout(name: string, manifest: unknown, opts?: { expectedGeneration?: number; requestedBy?: string }) {
+    return this.inner.previewRollout(name, manifest, opts);
+  }
   async get(name: string) {
     return this.inner.get(name);
   }

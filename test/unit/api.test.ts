@@ -993,6 +993,7 @@ describe('GET /openapi.json', () => {
         'GET /v1/sets/{name}',
         'PATCH /v1/sets/{name}',
         'DELETE /v1/sets/{name}',
+        'POST /v1/sets/{name}/preview',
         'GET /v1/sets/{name}/instances',
         'DELETE /v1/sets/{name}/instances/{ordinal}',
         'GET /v1/sets/{name}/revisions',

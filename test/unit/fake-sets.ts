@@ -5,6 +5,7 @@
 import type { SetsPort } from '../../api/sets-port.js';
 import { SetError, type SetErrorCode } from '../../api/sets.js';
 import { desiredOrdinals } from '../../core/manifest.js';
+import { previewRollout, type RolloutPreview } from '../../core/rollout-preview.js';
 import { initialState, type SetState } from '../../core/set-state.js';
 import { revisionsView, setView, type RevisionView, type SetView } from '../../core/status.js';
 import {
@@ -54,6 +55,14 @@ export class FakeSets implements SetsPort {
   async previewApply(name: string, manifest: unknown, opts: { expectedGeneration?: number; requestedBy?: string } = {}): Promise<ApplyResult> {
     this.record('previewApply', [name, manifest, opts]);
     const preview = previewApply(this.states.get(name) ?? initialState(name), copy(manifest), opts.expectedGeneration, FAKE_NOW);
+    if (!preview.ok) throw toSetError(preview.rejection);
+    return copy(preview.value);
+  }
+
+  /** As the workflow's previewRollout query (or, for a set that does not exist, the same from the initial state). */
+  async previewRollout(name: string, manifest: unknown, opts: { expectedGeneration?: number; requestedBy?: string } = {}): Promise<RolloutPreview> {
+    this.record('previewRollout', [name, manifest, opts]);
+    const preview = previewRollout(this.states.get(name) ?? initialState(name), copy(manifest), opts.expectedGeneration, FAKE_NOW);
     if (!preview.ok) throw toSetError(preview.rejection);
     return copy(preview.value);
   }
