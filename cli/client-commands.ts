@@ -115,7 +115,7 @@ export function registerClientCommands(program: Command): void {
         throw new CliError('--prune needs --selector LABEL=VALUE: only the sets carrying that label are ever pruned');
       }
       if (!options.prune && options.selector !== undefined) throw new CliError('--selector is used only with --prune');
-      const manifests = await readApplyInput(options.filename, options.recursive === true);
+      const manifests = await readManifestInput(options.filename, options.recursive === true);
       await applyAll(api(options), manifests, options);
     }));
 
@@ -506,45 +506,44 @@ export function matchesSelector(labels: Record<string, string> | undefined, sele
 }
 
 /**
- * The sets to apply. One file (or stdin) holding one document is read as before: sent as written, its
- * errors reported as the API reports them. Anything more goes through the manifest reader: every
- * document validated first, every problem listed, nothing applied unless all are valid.
+ * The sets to apply (or diff). One file (or stdin) holding one document is read as before: sent as
+ * written, its errors reported as the API reports them. Anything more goes through the manifest reader:
+ * every document validated first, every problem listed, nothing applied unless all are valid.
  */
-async function readApplyInput(files: string[], recursive: boolean): Promise<ManifestFile[]> {
+export async function readManifestInput(files: string[], recursive: boolean, verb: 'apply' | 'diff' = 'apply'): Promise<ManifestFile[]> {
   if (files.length === 1 && !(await isDirectory(files[0]))) {
     const file = files[0];
     const text = await readManifestText(file);
     const format = manifestFormat(text, file === '-' ? undefined : file);
     if (decodeManifestDocuments(text, format).count <= 1) return [manifestFromText(text, file === '-' ? STDIN : file, file === '-' ? undefined : file)];
-    return setsOf([{ file: file === '-' ? STDIN : file, text, format }], 'apply');
+    return setsOf([{ file: file === '-' ? STDIN : file, text, format }], verb);
   }
-  return readSetsOf(files, recursive, 'apply');
+  return readSetsOf(files, recursive, verb);
 }
 
 /** Every set of the input, each sent as JSON (the document as written); or every problem, as a CliError. */
-async function readSetsOf(files: string[], recursive: boolean, verb: 'apply' | 'delete'): Promise<ManifestFile[]> {
+async function readSetsOf(files: string[], recursive: boolean, verb: ManifestVerb): Promise<ManifestFile[]> {
   const texts = await readManifestTexts(files, { recursive });
   if (!texts.ok) throw problemsError(texts.problems, verb);
   return setsOf(texts.texts, verb);
 }
 
-function setsOf(texts: ManifestText[], verb: 'apply' | 'delete'): ManifestFile[] {
+type ManifestVerb = 'apply' | 'delete' | 'diff';
+
+const NOTHING_DONE: Record<ManifestVerb, string> = { apply: 'nothing was applied', delete: 'nothing was deleted', diff: 'nothing was previewed' };
+
+function setsOf(texts: ManifestText[], verb: ManifestVerb): ManifestFile[] {
   const read = setManifestsFromTexts(texts);
   if (!read.ok) throw problemsError(read.problems, verb);
   return read.sets.map((set) => ({ name: set.name, text: JSON.stringify(set.document), contentType: 'application/json' }));
 }
 
-function problemsError(problems: ManifestProblem[], verb: 'apply' | 'delete'): CliError {
+function problemsError(problems: ManifestProblem[], verb: ManifestVerb): CliError {
   const count = problems.length === 1 ? '1 problem' : `${problems.length} problems`;
   return new CliError(
-    `cannot ${verb}: ${count} in the manifests; nothing was ${verb === 'apply' ? 'applied' : 'deleted'}`,
+    `cannot ${verb}: ${count} in the manifests; ${NOTHING_DONE[verb]}`,
     problems.map((p) => ({ path: p.path === '' ? p.where : `${p.where}: ${p.path}`, message: p.message })),
   );
-}
-
-/** One manifest file (or stdin for "-"), as `diff` reads it: the format and the set's name (see manifestFromText). */
-export async function readManifest(file: string): Promise<ManifestFile> {
-  return manifestFromText(await readManifestText(file), file === '-' ? STDIN : file, file === '-' ? undefined : file);
 }
 
 async function isDirectory(file: string): Promise<boolean> {

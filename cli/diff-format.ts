@@ -96,3 +96,27 @@ export function formatDiff(d: SetDiff, format: DiffFormat, liveGeneration?: numb
   if (format === 'json') return formatJson(d);
   return format === 'markdown' ? formatDiffMarkdown(d, liveGeneration) : formatDiffText(d, liveGeneration);
 }
+
+/** One set's diff with the live set's generation (undefined: the set does not exist). */
+export interface SetDiffEntry {
+  diff: SetDiff;
+  liveGeneration?: number;
+}
+
+/**
+ * Every set's diff, in the input's order: text and Markdown are each set's section one after the other
+ * (a blank line between; text leaves out the sets that would not change), JSON is an array, or the one
+ * object alone when the input held a single set (as diff printed before it read several).
+ */
+export function formatDiffs(entries: readonly SetDiffEntry[], format: DiffFormat): string {
+  if (format === 'json') return entries.length === 1 ? formatJson(entries[0].diff) : formatJson(entries.map((e) => e.diff));
+  return entries
+    .map((e) => formatDiff(e.diff, format, e.liveGeneration))
+    .filter((section) => section !== '')
+    .join('\n');
+}
+
+/** Whether applying the input would change any set: diff's exit code, 1 or 0. */
+export function anyChanged(entries: readonly SetDiffEntry[]): boolean {
+  return entries.some((e) => e.diff.changed);
+}

@@ -90,4 +90,35 @@ describe('ordinal diff', () => {
     const format = await runCli(['diff', '-f', '-', '-o', 'yaml'], env);
     expect(format.code).toBe(2);
   }, 60_000);
+
+  it('diffs a directory set by set: exit 1 when one would change; exit 2 and nothing previewed when one document is invalid', async () => {
+    const same = uniqueName('diff-same');
+    const grow = uniqueName('diff-grow');
+    await ordinal.sets.apply(same, fixtureManifest(same, { replicas: 1 }), { requestedBy: 'test' });
+    await ordinal.sets.apply(grow, fixtureManifest(grow, { replicas: 1 }), { requestedBy: 'test' });
+    const dir = path.join(tmp, uniqueName('dir'));
+    await fs.mkdir(dir);
+    await fs.writeFile(path.join(dir, 'a.yaml'), stringify(fixtureManifest(same, { replicas: 1 })));
+    await fs.writeFile(path.join(dir, 'b.yaml'), stringify(fixtureManifest(grow, { replicas: 2 })));
+
+    const markdown = await runCli(['diff', '-f', dir, '-o', 'markdown'], env);
+    expect(markdown.code, `${markdown.stdout}\n${markdown.stderr}`).toBe(1);
+    expect(markdown.stdout).toMatch(new RegExp(`^### Set \`${same}\`: no change\n\n### Set \`${grow}\`: changed\n`));
+    expect(markdown.stdout).toContain(`1. create \`${grow}-1\``);
+    const json = await runCli(['diff', '-f', dir, '-o', 'json'], env);
+    expect(json.code, json.stderr).toBe(1);
+    expect(JSON.parse(json.stdout).map((d: { name: string; changed: boolean }) => [d.name, d.changed])).toEqual([
+      [same, false],
+      [grow, true],
+    ]);
+
+    await fs.writeFile(path.join(dir, 'c.yaml'), `${stringify(fixtureManifest(uniqueName('diff-ok'), { replicas: 1 }))}---\n${stringify(fixtureManifest(uniqueName('diff-bad'), { replicas: -1 }))}`);
+    const invalid = await runCli(['diff', '-f', dir], env);
+    expect(invalid.code).toBe(2);
+    expect(invalid.stdout).toBe('');
+    expect(invalid.stderr).toContain('cannot diff: 1 problem in the manifests; nothing was previewed');
+    expect(invalid.stderr).toMatch(/c\.yaml \(document 2\).*replicas/);
+    // Nothing was changed either.
+    expect((await ordinal.sets.get(grow))?.spec.replicas).toBe(1);
+  }, 90_000);
 });

@@ -1,7 +1,7 @@
 // ordinal diff's output: the manifest diff and the rollout preview as text, Markdown and JSON, and
 // whether anything would change (its exit code), from the core's own preview of real manifests.
 import { describe, expect, it } from 'vitest';
-import { formatDiff, setDiff } from '../../cli/diff-format.js';
+import { anyChanged, formatDiff, formatDiffs, setDiff, type DiffFormat, type SetDiffEntry } from '../../cli/diff-format.js';
 import { previewRollout } from '../../core/rollout-preview.js';
 import { initialState, type SetState } from '../../core/set-state.js';
 import { setView } from '../../core/status.js';
@@ -84,5 +84,41 @@ describe('ordinal diff output', () => {
     expect(json.changed).toBe(true);
     expect(json.preview.created).toBe(true);
     expect(json.preview.steps).toEqual([{ action: 'create', instances: ['web-0'], ordinals: [0], toRevision: d.preview.toRevision }]);
+  });
+});
+
+describe('ordinal diff output of several sets', () => {
+  // 'web' unchanged, 'api' scaled down (its own name, the same planner output).
+  const unchanged: SetDiffEntry = { diff: diffOf(running(2), document(2)), liveGeneration: 1 };
+  const changed: SetDiffEntry = { diff: { ...diffOf(running(3), document(1)), name: 'api' }, liveGeneration: 1 };
+  const apiText = formatDiff(changed.diff, 'text', 1);
+  const apiMarkdown = formatDiff(changed.diff, 'markdown', 1);
+
+  it.each<{ title: string; entries: SetDiffEntry[]; format: DiffFormat; expected: () => string }>([
+    { title: 'text: only the sets that change', entries: [unchanged, changed], format: 'text', expected: () => apiText },
+    { title: 'text: nothing when none changes', entries: [unchanged, unchanged], format: 'text', expected: () => '' },
+    { title: 'text: each changed set, a blank line between', entries: [changed, changed], format: 'text', expected: () => `${apiText}\n${apiText}` },
+    { title: 'markdown: a heading per set, in order', entries: [unchanged, changed], format: 'markdown', expected: () => `### Set \`web\`: no change\n\n${apiMarkdown}` },
+    { title: 'markdown: one set as before', entries: [changed], format: 'markdown', expected: () => apiMarkdown },
+  ])('$title', ({ entries, format, expected }) => {
+    expect(formatDiffs(entries, format)).toBe(expected());
+  });
+
+  it('json: one set is its object (as before), several an array in order', () => {
+    expect(JSON.parse(formatDiffs([changed], 'json'))).toMatchObject({ name: 'api', changed: true });
+    const many = JSON.parse(formatDiffs([unchanged, changed], 'json'));
+    expect(many.map((d: { name: string; changed: boolean }) => [d.name, d.changed])).toEqual([
+      ['web', false],
+      ['api', true],
+    ]);
+  });
+
+  it.each([
+    { entries: [unchanged], changed: false },
+    { entries: [unchanged, unchanged], changed: false },
+    { entries: [unchanged, changed], changed: true },
+    { entries: [changed, unchanged], changed: true },
+  ])('any changed: $changed', ({ entries, changed: expected }) => {
+    expect(anyChanged(entries)).toBe(expected);
   });
 });
