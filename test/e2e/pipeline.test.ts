@@ -3,6 +3,9 @@
 // bearer tokens. A good rollout exits 0; a rollout that cannot finish (an instance that never becomes
 // Ready, past a short progressDeadlineSeconds) exits 1 with the reason; so do a refused manifest and a
 // missing token, and an unreachable API exits 2.
+// The CI examples (github-actions-plan-apply.yml, gitlab-ci.yml): their diff and apply steps, taken from
+// the YAML, run the same way: a change passes the diff step with the Markdown kept, an error fails it,
+// and the apply step ends once the rollout is done.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
