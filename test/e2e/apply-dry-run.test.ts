@@ -3,14 +3,14 @@
 // leaves nothing in the set workflow's history; it is refused exactly as the real apply would be.
 // `--wait` follows the rollout as `ordinal rollout status` does, with its output and exit codes.
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { workflowIdForSet } from '../../core/names.js';
 import type { SetView } from '../../core/status.js';
-import { startTestOrdinal, uniqueName, type TestOrdinal } from '../harness/ordinal.js';
+import { startCliTestOrdinal, stopCliTestOrdinal } from '../harness/cli-stack.js';
+import { uniqueName, type TestOrdinal } from '../harness/ordinal.js';
 import { waitFor } from '../harness/services.js';
 import { fixtureManifest, isReady, waitForSet } from '../harness/sets.js';
 import { runCli } from '../harness/system.js';
@@ -20,18 +20,10 @@ let tmp: string;
 let env: NodeJS.ProcessEnv;
 
 beforeAll(async () => {
-  ordinal = await startTestOrdinal();
-  tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'ordinal-dry-run-'));
-  env = { ...process.env };
-  for (const key of ['ORDINAL_API_HOST', 'ORDINAL_API_PORT', 'ORDINAL_TOKEN', 'ORDINAL_CONFIG']) delete env[key];
-  env.XDG_CONFIG_HOME = path.join(tmp, 'no-config');
-  env.ORDINAL_API_URL = ordinal.apiUrl;
+  ({ ordinal, tmp, env } = await startCliTestOrdinal('ordinal-dry-run-'));
 });
 
-afterAll(async () => {
-  await ordinal?.stop();
-  if (tmp) await fs.rm(tmp, { recursive: true, force: true });
-});
+afterAll(() => stopCliTestOrdinal(ordinal, tmp));
 
 async function apply(manifest: unknown, ...args: string[]) {
   const file = path.join(tmp, `${uniqueName('manifest')}.yaml`);

@@ -3,10 +3,10 @@
 // The real CLI (`node bin/ordinal.js`) as a child process against the real HTTP API over Temporal and a
 // worker; nothing is created.
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestOrdinal, uniqueName, type TestOrdinal } from '../harness/ordinal.js';
+import { startCliTestOrdinal, stopCliTestOrdinal } from '../harness/cli-stack.js';
+import { uniqueName, type TestOrdinal } from '../harness/ordinal.js';
 import { runCli } from '../harness/system.js';
 
 const LABEL_RULE = "must be a DNS-1123 label: lowercase letters, digits and '-', starting and ending with a letter or digit";
@@ -41,19 +41,10 @@ async function noSets(): Promise<void> {
 }
 
 beforeAll(async () => {
-  ordinal = await startTestOrdinal();
-  tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'ordinal-apply-errors-'));
-  env = { ...process.env };
-  for (const key of ['ORDINAL_API_HOST', 'ORDINAL_API_PORT', 'ORDINAL_TOKEN', 'ORDINAL_CONFIG']) delete env[key];
-  // Never the config file of whoever runs the tests.
-  env.XDG_CONFIG_HOME = path.join(tmp, 'no-config');
-  env.ORDINAL_API_URL = ordinal.apiUrl;
+  ({ ordinal, tmp, env } = await startCliTestOrdinal('ordinal-apply-errors-'));
 });
 
-afterAll(async () => {
-  await ordinal?.stop();
-  if (tmp) await fs.rm(tmp, { recursive: true, force: true });
-});
+afterAll(() => stopCliTestOrdinal(ordinal, tmp));
 
 describe('ordinal apply: every field error at once', () => {
   it('a name that is not a set name, replicas "two" and port 0: three errors with their paths, exit 1, nothing created', async () => {

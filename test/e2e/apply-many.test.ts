@@ -2,12 +2,12 @@
 // YAML, -f repeated), all validated before anything changes, and `apply --prune --selector`. The real
 // CLI (`node bin/ordinal.js`) as a child process against the real HTTP API over Temporal and a worker.
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SetView } from '../../core/status.js';
-import { startTestOrdinal, uniqueName, type TestOrdinal } from '../harness/ordinal.js';
+import { startCliTestOrdinal, stopCliTestOrdinal } from '../harness/cli-stack.js';
+import { uniqueName, type TestOrdinal } from '../harness/ordinal.js';
 import { fixtureManifest } from '../harness/sets.js';
 import { runCli } from '../harness/system.js';
 
@@ -16,18 +16,10 @@ let tmp: string;
 let env: NodeJS.ProcessEnv;
 
 beforeAll(async () => {
-  ordinal = await startTestOrdinal();
-  tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'ordinal-apply-many-'));
-  env = { ...process.env };
-  for (const key of ['ORDINAL_API_HOST', 'ORDINAL_API_PORT', 'ORDINAL_TOKEN', 'ORDINAL_CONFIG']) delete env[key];
-  env.XDG_CONFIG_HOME = path.join(tmp, 'no-config');
-  env.ORDINAL_API_URL = ordinal.apiUrl;
+  ({ ordinal, tmp, env } = await startCliTestOrdinal('ordinal-apply-many-'));
 });
 
-afterAll(async () => {
-  await ordinal?.stop();
-  if (tmp) await fs.rm(tmp, { recursive: true, force: true });
-});
+afterAll(() => stopCliTestOrdinal(ordinal, tmp));
 
 function cli(args: string[]) {
   return runCli(args, env, { timeoutMs: 120_000 });

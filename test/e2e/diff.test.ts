@@ -3,11 +3,11 @@
 // applying the same manifest then replaces exactly those, in that order (the fixture's event timeline),
 // and leaves the ordinals below the partition running. Once rolled out, diff answers no change.
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestOrdinal, uniqueName, type TestOrdinal } from '../harness/ordinal.js';
+import { startCliTestOrdinal, stopCliTestOrdinal } from '../harness/cli-stack.js';
+import { uniqueName, type TestOrdinal } from '../harness/ordinal.js';
 import { fixtureManifest, isReady, readEvents, waitForSet } from '../harness/sets.js';
 import { runCli } from '../harness/system.js';
 
@@ -16,18 +16,10 @@ let tmp: string;
 let env: NodeJS.ProcessEnv;
 
 beforeAll(async () => {
-  ordinal = await startTestOrdinal();
-  tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'ordinal-diff-'));
-  env = { ...process.env };
-  for (const key of ['ORDINAL_API_HOST', 'ORDINAL_API_PORT', 'ORDINAL_TOKEN', 'ORDINAL_CONFIG']) delete env[key];
-  env.XDG_CONFIG_HOME = path.join(tmp, 'no-config');
-  env.ORDINAL_API_URL = ordinal.apiUrl;
+  ({ ordinal, tmp, env } = await startCliTestOrdinal('ordinal-diff-'));
 });
 
-afterAll(async () => {
-  await ordinal?.stop();
-  if (tmp) await fs.rm(tmp, { recursive: true, force: true });
-});
+afterAll(() => stopCliTestOrdinal(ordinal, tmp));
 
 async function write(manifest: unknown): Promise<string> {
   const file = path.join(tmp, `${uniqueName('manifest')}.yaml`);
