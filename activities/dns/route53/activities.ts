@@ -1,12 +1,14 @@
-// The Route 53 activities the per-zone publisher workflow runs. Each is idempotent (it lists the zone
-// and plans against it, so a retry after a crash redoes only what is missing) and heartbeats while
-// it waits for Route 53.
+// The Route 53 activities the per-zone publisher workflow runs. Each is idempotent (it plans against
+// the zone as listed, or as this worker's last flush left it when the publisher says nothing of ours
+// changed it since; a retry after a crash lists, and redoes only what is missing) and heartbeats
+// while it waits for Route 53.
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { workflowIdForSet } from '../../../core/names.js';
 import { Route53Error, translateError, type HostedZoneRef, type Route53, type Route53ErrorInfo, type ZoneTarget } from './client.js';
 import { DEFAULT_OWNER_ID, isValidOwnerId } from './ownership.js';
-import { flushZone, reconcileZone, type FlushRequest, type FlushResult, type ReconcileRequest, type ReconcileResult } from './publisher.js';
+import { flushZone, reconcileZone, type FailedChange, type FlushRequest, type FlushResult, type ReconcileRequest, type ReconcileResult } from './publisher.js';
+import { ZoneViews } from './zone-view.js';
 
 export interface Route53ActivityDependencies {
   /** Makes the Route 53 client; called once, on first use. */
@@ -35,6 +37,13 @@ export function createRoute53Activities(deps: Route53ActivityDependencies): Rout
   if (!isValidOwnerId(ownerId)) throw new Error(`invalid Route 53 owner id '${ownerId}': letters, digits, '.', '_', '-', at most 63`);
   let client: Route53 | undefined;
   const route53 = () => (client ??= deps.route53());
+  // The zones' records as this worker's last flush or reconcile left them (see zone-view.ts).
+  const views = new ZoneViews();
+  const contradicted = (zoneId: string) => (failed: FailedChange) =>
+    Context.current().log.warn(`Route 53 rejected a change that a fresh listing contradicts: ${failed.name} ${failed.type}: ${failed.code}: ${failed.message}`, {
+      hostedZoneId: zoneId,
+      set: failed.set,
+    });
 
   return {
     async route53FindZone(target) {
@@ -42,12 +51,12 @@ export function createRoute53Activities(deps: Route53ActivityDependencies): Rout
     },
 
     async route53FlushZone(request) {
-      return run((heartbeat) => flushZone(route53(), ownerId, request, { onProgress: heartbeat }));
+      return run((heartbeat) => flushZone(route53(), ownerId, request, { onProgress: heartbeat, views, onContradiction: contradicted(request.zoneId) }));
     },
 
     async route53ReconcileZone(request) {
       const result = await run((heartbeat) =>
-        reconcileZone(route53(), ownerId, { ...request, liveSets: deps.isSetLive }, { onProgress: heartbeat }),
+        reconcileZone(route53(), ownerId, { ...request, liveSets: deps.isSetLive }, { onProgress: heartbeat, views, onContradiction: contradicted(request.zoneId) }),
       );
       // What drift repair did (or, in a dry run, would do) is for people: print it in the worker's log.
       if (result.dryRun || result.planned > 0 || result.conflicts.length > 0) {

@@ -14,8 +14,17 @@ export function route53ZoneWorkflowId(hostedZoneId: string): string {
 }
 
 export interface Route53ZoneOptions {
-  /** After the first pending submit, wait this long for others before flushing (default 200 ms). */
+  /**
+   * After the first pending submit, wait this long for others before flushing, and again while more
+   * keep arriving (default 200 ms), but no longer than maxCoalesceMs in all (default 2 s).
+   */
   coalesceMs?: number;
+  maxCoalesceMs?: number;
+  /**
+   * A publisher whose zone no set uses any more (nothing wanted, pending or propagating) ends after
+   * this long without a submit (default 5 min; 0: never); the next submit starts it again.
+   */
+  idleEndMs?: number;
   /** Drift repair period (default 5 min; 0: never, except on request). */
   reconcileIntervalMs?: number;
   /** Periodic drift repair only plans and logs (default false). */
@@ -58,6 +67,15 @@ export interface Route53ZoneState {
   lastFlush?: FlushSummary;
   lastReconcile?: ReconcileSummary;
   lastError?: Route53ErrorInfo & { at: number };
+  /** The last submit counter handed out (receipts of recorded submits carry theirs). */
+  serial?: number;
+  /** Per set: its latest submit's serial, and the latest serial a finished flush covered. */
+  serials?: Record<string, { submitted: number; flushed: number }>;
+  /**
+   * The key under which the worker that ran the last flush or reconcile keeps the zone's records as
+   * they are after it (see zone-view.ts); undefined when the next flush must list the zone.
+   */
+  view?: string;
 }
 
 /** A set's submit: what it wants published in the zone now. */
@@ -67,6 +85,30 @@ export interface SubmitRequest {
   zone: string;
   /** Everything the set wants published in this zone now (latest wins); empty: remove its records. */
   records: RecordSet[];
+  /**
+   * 'recorded': answer as soon as the publisher has recorded the records (a receipt), and let the caller
+   * wait for the outcome with the `outcomes` Query. Absent (older callers): answer once flushed.
+   */
+  returnWhen?: 'recorded';
+}
+
+/** Where to find a recorded submit's outcome: the publisher run chain and the submit's serial. */
+export interface SubmitReceipt {
+  /** The first run id of the publisher's chain of runs (it changes when the publisher ends and starts again). */
+  chain: string;
+  serial: number;
+}
+
+/**
+ * What `submit` answers: the set's outcome, final unless `recorded` is set (then it is the last outcome
+ * known, and the final one comes from the `outcomes` Query once a flush covered the submit).
+ */
+export type SubmitAnswer = PublishOutcome & { recorded?: SubmitReceipt };
+
+/** The `outcomes` Query: per asked submit, its set's outcome once a flush covered it, else null. */
+export interface OutcomesAnswer {
+  chain: string;
+  outcomes: Array<PublishOutcome | null>;
 }
 
 export interface FlushSummary {
@@ -77,6 +119,8 @@ export interface FlushSummary {
   failed: number;
   changeIds: string[];
   durationMs: number;
+  /** Whether the flush listed the zone (false: it planned from the records the worker kept). */
+  listed?: boolean;
 }
 
 export interface ReconcileSummary {
@@ -107,10 +151,13 @@ export interface ZoneStatus {
 }
 
 /**
- * Makes the request's records everything the set publishes in the zone; resolves once a flush that
- * started after it has finished, with the set's outcome (what its publish activity returns).
+ * Makes the request's records everything the set publishes in the zone. With `returnWhen: 'recorded'`
+ * it answers at once with a receipt; otherwise it resolves once a flush that started after it has
+ * finished, with the set's outcome (what its publish activity returns).
  */
-export const submitUpdate = defineUpdate<PublishOutcome, [SubmitRequest]>('submit');
+export const submitUpdate = defineUpdate<SubmitAnswer, [SubmitRequest]>('submit');
+/** The outcomes of recorded submits (a Query: waiting sets do not hold Updates open). */
+export const outcomesQuery = defineQuery<OutcomesAnswer, [Array<{ set: string; serial: number }>]>('outcomes');
 /** Runs drift repair now; with dryRun it only returns the plan. */
 export const reconcileUpdate = defineUpdate<ReconcileSummary, [{ dryRun?: boolean }]>('reconcile');
 export const statusQuery = defineQuery<ZoneStatus>('status');
