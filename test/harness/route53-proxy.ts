@@ -28,6 +28,11 @@ export interface Route53ProxyOptions {
   strict?: boolean;
   /** Runs before a change batch is checked and forwarded: e.g. someone else's change sneaking in. */
   beforeChange?: (zoneId: string, changes: ProxiedChange[]) => Promise<void> | void;
+  /**
+   * Changes Route 53 wrongly refuses: a CREATE it answers "already exists" and a DELETE "not found",
+   * whatever the zone holds (a fault no listing explains).
+   */
+  falselyRejects?: (change: ProxiedChange) => boolean;
   /** Answer every request with this error (e.g. AccessDenied, InvalidClientTokenId). */
   forceError?: { code: string; message: string; status?: number };
   /** Seed of the fault dice, for reproducible runs. */
@@ -161,7 +166,7 @@ export async function startRoute53Proxy(target: string, initial: Route53ProxyOpt
     const run = changeQueue.then(async () => {
       await options.beforeChange?.(zoneId, parsed);
       if (options.strict !== false) {
-        const problems = [...limits(parsed), ...check(await listAll(zoneId), parsed)];
+        const problems = [...limits(parsed), ...falseProblems(parsed, options.falselyRejects), ...check(await listAll(zoneId), parsed)];
         if (problems.length > 0) {
           counts.rejected++;
           // Route 53's current shape: a standard error whose message lists every problem in brackets.
@@ -294,6 +299,14 @@ function limits(changes: ProxiedChange[]): string[] {
   if (records > 1000) problems.push('Number of records limit of 1000 exceeded.');
   if (chars > 32_000) problems.push('Number of characters limit of 32000 exceeded.');
   return problems;
+}
+
+/** The rejections `falselyRejects` asks for, in Route 53's words. */
+function falseProblems(changes: ProxiedChange[], falselyRejects: Route53ProxyOptions['falselyRejects']): string[] {
+  if (!falselyRejects) return [];
+  return changes
+    .filter((c) => (c.action === 'CREATE' || c.action === 'DELETE') && falselyRejects(c))
+    .map((c) => `Tried to ${c.action === 'CREATE' ? 'create' : 'delete'} resource record set [name='${fqdn(c.name)}', type='${c.type}'] but ${c.action === 'CREATE' ? 'it already exists' : 'it was not found'}`);
 }
 
 /** Route 53's checks that moto skips, applied in order as Route 53 does; the messages are AWS's. */

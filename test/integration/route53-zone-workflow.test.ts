@@ -1,6 +1,8 @@
 // The per-hosted-zone publisher workflow on the real dev server, with Route 53 behind the fault
 // proxy: many sets submitting at once are coalesced into a few change batches, each submit resolves
-// only once its changes are INSYNC, and one set's conflict holds up nobody else.
+// only once its changes are INSYNC, and one set's conflict holds up nobody else. Submits answer once
+// recorded, so more sets than the server's 10 open Updates share one flush; a flush lists the zone only
+// when it must; a rejection a fresh listing contradicts says so; an unused publisher ends.
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection, WithStartWorkflowOperation } from '@temporalio/client';
@@ -11,6 +13,9 @@ import { createRoute53Activities, setWorkflowExists } from '../../activities/dns
 import { workflowIdForSet } from '../../core/names.js';
 import { Route53Provider } from '../../activities/dns/route53/provider.js';
 import { installTemporalLogging } from '../../infra/logger.js';
+import { setStatus } from '../../core/status.js';
+import { applyPublished } from '../../core/transitions.js';
+import { NOW, setWith } from '../unit/set-fixtures.js';
 import {
   ROUTE53_ZONE_WORKFLOW_TYPE,
   reconcileUpdate,
@@ -235,5 +240,126 @@ describe('the Route 53 zone publisher workflow', () => {
     await small.apply('c0', route53(zone), []);
     delete desired.c0;
     expect(await admin.lines(zoneId)).toEqual(expectedLines(OWNER, desired));
+  });
+
+  it('takes 40 concurrent sets into ONE flush (more than the 10 open Updates a workflow admits), then flushes without listing the zone', async () => {
+    const zone = uniqueZone('one');
+    const zoneId = await admin.createZone(zone);
+    const patient = new Route53Provider({
+      temporal: client,
+      taskQueue,
+      route53: testRoute53(proxy.endpoint),
+      // Flush once no submit arrived for 1 s: all 40 are recorded by then, however loaded the machine.
+      zoneOptions: { coalesceMs: 1_000, maxCoalesceMs: 60_000, reconcileIntervalMs: 0 },
+    });
+    proxy.resetCounts();
+    const sets = Array.from({ length: 40 }, (_, i) => `m${String(i).padStart(2, '0')}`);
+    const desired: Record<string, RecordSet[]> = {};
+    for (const [i, set] of sets.entries()) desired[set] = setRecords(set, zone, [`10.70.${i}.1`]);
+    const results = await Promise.all(sets.map((set) => patient.apply(set, route53(zone), desired[set])));
+    for (const result of results) expect(result).toEqual({ conflicts: [], propagating: [], failed: [] });
+    expect(await admin.lines(zoneId)).toEqual(expectedLines(OWNER, desired));
+    // One flush: one listing (the zone was new to the publisher), one change batch for 40 sets.
+    expect(proxy.batches.filter((b) => b.zoneId === zoneId)).toHaveLength(1);
+    expect(proxy.counts.requests.ListResourceRecordSets).toBe(1);
+    const handle = client.workflow.getHandle(route53ZoneWorkflowId(zoneId));
+    expect((await handle.query(statusQuery)).lastFlush).toMatchObject({ sets, listed: true });
+
+    // The publisher knows the zone now: moving an address lists nothing.
+    desired.m03 = setRecords('m03', zone, ['10.71.3.9']);
+    expect(await patient.apply('m03', route53(zone), desired.m03)).toEqual({ conflicts: [], propagating: [], failed: [] });
+    expect(proxy.counts.requests.ListResourceRecordSets).toBe(1);
+    expect((await handle.query(statusQuery)).lastFlush).toMatchObject({ sets: ['m03'], listed: false });
+    expect(await admin.lines(zoneId)).toEqual(expectedLines(OWNER, desired));
+
+    // Someone edits a record by hand: the next flush, planned from what the publisher knew, sends a
+    // stale DELETE; Route 53 rejects it, the flush lists the zone and deletes what is really there.
+    await admin.change(zoneId, 'UPSERT', { name: `m05-0.m05.${zone}`, type: 'A', ttl: 5, values: ['203.0.113.5'] });
+    expect(await patient.apply('m05', route53(zone), [])).toEqual({ conflicts: [], propagating: [], failed: [] });
+    expect(proxy.counts.rejected).toBeGreaterThan(0);
+    expect(proxy.counts.requests.ListResourceRecordSets).toBe(2);
+    delete desired.m05;
+    expect(await admin.lines(zoneId)).toEqual(expectedLines(OWNER, desired));
+  });
+
+  it("a change Route 53 rejects although a fresh listing contradicts it is reported as such, reaches the set's DNSReady, and is retried after re-listing", async () => {
+    const zone = uniqueZone('contra');
+    const zoneId = await admin.createZone(zone);
+    const quick = new Route53Provider({
+      temporal: client,
+      taskQueue,
+      route53: testRoute53(proxy.endpoint),
+      zoneOptions: { coalesceMs: 200, reconcileIntervalMs: 0, retryInitialMs: 1_000, retryMaxMs: 2_000 },
+    });
+    const victim = `v-0.v.${zone}`;
+    proxy.configure({ falselyRejects: (c) => c.name === `${victim}.` || c.name === victim });
+    const desired = { v: setRecords('v', zone, ['10.80.0.1', '10.80.0.2']), w: setRecords('w', zone, ['10.81.0.1']) };
+    try {
+      const [v, w] = await Promise.all([quick.apply('v', route53(zone), desired.v), quick.apply('w', route53(zone), desired.w)]);
+      expect(w).toEqual({ conflicts: [], propagating: [], failed: [] });
+      expect(v.conflicts).toEqual([]);
+      expect(v.failed).toEqual([
+        {
+          name: victim,
+          type: 'A',
+          code: 'InvalidChangeBatch',
+          message: expect.stringMatching(
+            new RegExp(`already exists; but a fresh listing contradicts Route 53: the listing does not have ${victim.replaceAll('.', '\\.')} A.*; Ordinal lists the zone again and retries in \\d+ s$`),
+          ),
+        },
+      ]);
+      // What the set shows: its DNSReady condition carries exactly that.
+      const state = setWith(1, { 0: 'ready' });
+      applyPublished(state, { kind: 'publish', records: desired.v, fingerprint: 'f', published: [0], target: route53(zone) }, NOW, v);
+      const dnsReady = setStatus(state, NOW).conditions.find((c) => c.type === 'DNSReady');
+      expect(dnsReady).toMatchObject({ status: 'False', reason: 'ChangeRejected', message: `${victim} A: InvalidChangeBatch: ${v.failed[0].message}` });
+      // Everything else landed, the victim did not.
+      const lines = await admin.lines(zoneId);
+      for (const l of expectedLines(OWNER, { w: desired.w })) expect(lines).toContain(l);
+      expect(lines.some((l) => l.startsWith(`${victim} A`))).toBe(false);
+      const handle = client.workflow.getHandle(route53ZoneWorkflowId(zoneId));
+      const status = await handle.query(statusQuery);
+      expect(status.pending).toEqual(['v']);
+      expect(status.nextRetryAt).toBeGreaterThan(0);
+    } finally {
+      proxy.configure({ falselyRejects: undefined });
+    }
+    // Once Route 53 accepts it, the publisher's own retry (after listing again) publishes it: no submit needed.
+    const handle = client.workflow.getHandle(route53ZoneWorkflowId(zoneId));
+    const status = await waitFor(async () => {
+      const s = await handle.query(statusQuery);
+      return s.sets.v.failed.length === 0 && !s.sets.v.pending ? s : undefined;
+    }, { timeoutMs: 30_000, message: 'the retried change to land' });
+    expect(status.sets.v).toMatchObject({ failed: [], conflicts: [], propagating: [] });
+    expect(status.lastFlush).toMatchObject({ sets: ['v'], listed: true });
+    expect(await admin.lines(zoneId)).toEqual(expectedLines(OWNER, desired));
+  });
+
+  it('ends once its last set is gone, and the next submit starts it again', async () => {
+    const zone = uniqueZone('ends');
+    const zoneId = await admin.createZone(zone);
+    const brief = new Route53Provider({
+      temporal: client,
+      taskQueue,
+      route53: testRoute53(proxy.endpoint),
+      zoneOptions: { coalesceMs: 50, reconcileIntervalMs: 0, idleEndMs: 500 },
+    });
+    const handle = client.workflow.getHandle(route53ZoneWorkflowId(zoneId));
+    const records = setRecords('e', zone, ['10.90.0.1']);
+    expect(await brief.apply('e', route53(zone), records)).toEqual({ conflicts: [], propagating: [], failed: [] });
+    const first = await handle.describe();
+
+    expect(await brief.apply('e', route53(zone), [])).toEqual({ conflicts: [], propagating: [], failed: [] });
+    expect(await admin.lines(zoneId)).toEqual([]);
+    await waitFor(async () => ((await handle.describe()).status.name === 'COMPLETED' ? true : undefined), { timeoutMs: 20_000, message: 'the unused publisher to end' });
+    // The run that ended is the one that published and removed the set: it did not end while used.
+    expect((await client.workflow.getHandle(route53ZoneWorkflowId(zoneId), first.runId).describe()).status.name).toBe('COMPLETED');
+    expect((await handle.query(statusQuery)).lastFlush?.sets).toEqual(['e']);
+
+    expect(await brief.apply('e', route53(zone), records)).toEqual({ conflicts: [], propagating: [], failed: [] });
+    const second = await handle.describe();
+    expect(second.status.name).toBe('RUNNING');
+    expect(second.runId).not.toBe(first.runId);
+    expect(await admin.lines(zoneId)).toEqual(expectedLines(OWNER, { e: records }));
   });
 });

@@ -1,6 +1,6 @@
 // Waits for the outcomes of recorded submits (see the `outcomes` Query of workflows/route53-zone.ts):
 // one polling loop per hosted zone in this process asks for every waiting set at once, quickly at
-// first and more slowly while nothing changes, so hundreds of waiting sets cost one Query a second.
+// first and more slowly while nothing changes, so hundreds of waiting sets cost two Queries a second.
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { PublishOutcome } from '../../../core/dns-records.js';
 import type { OutcomesAnswer, SubmitReceipt } from './contract.js';
@@ -15,7 +15,7 @@ interface Waiter {
 }
 
 export interface ZoneOutcomesOptions {
-  /** Pause before the first Query after a new waiter, growing by half up to maxMs (defaults 100 ms, 1 s). */
+  /** Pause before the first Query after a new waiter, growing by half up to maxMs (defaults 100 ms, 500 ms). */
   initialMs?: number;
   maxMs?: number;
   /** Consecutive failed Queries before the waiters fail (and their activities are retried) (default 20). */
@@ -30,7 +30,7 @@ export class ZoneOutcomes {
     private readonly ask: AskOutcomes,
     options: ZoneOutcomesOptions = {},
   ) {
-    this.pause = { initialMs: 100, maxMs: 1_000, maxFailures: 20, ...options };
+    this.pause = { initialMs: 100, maxMs: 500, maxFailures: 20, ...options };
   }
 
   /**
