@@ -1,9 +1,9 @@
 // At most N concurrent operations per key, the others waiting in arrival order. The drivers use one
 // slot per identity (set/ordinal), so operations on one instance never interleave within a worker.
-// The Route 53 zone workflow client uses 8 per hosted zone: each set's submit is a Workflow Update that
-// stays open until its flush is INSYNC, and Temporal refuses more than 10 open Updates per workflow
-// (history.maxInFlightUpdates); refused submits are retried with back-off, so without a cap a burst of
-// sets (200 at once) spends minutes being refused while the publisher flushes 10 sets at a time.
+// The Route 53 zone workflow client uses 8 per hosted zone: each set's submit is a Workflow Update (open
+// until the publisher has recorded it; with an older publisher, until its flush is INSYNC), and Temporal
+// refuses more than 10 open Updates per workflow (history.maxInFlightUpdates); refused submits would be
+// retried with back-off, so without a cap a burst of sets (200 at once) spends its time being refused.
 export class KeyedSlots {
   private readonly keys = new Map<string, { active: number; waiting: Array<() => void> }>();
 
