@@ -7,7 +7,7 @@ export interface Route53ZonesPort {
   list(): Promise<ZoneView[]>;
   /**
    * Repairs drift in the zone now (with dryRun, only plans) and returns the summary. NotFound when no
-   * set has ever published to the zone, Unavailable when the worker does not answer in time.
+   * set publishes to the zone now, Unavailable when the worker does not answer in time.
    */
   reconcile(hostedZoneId: string, dryRun: boolean): Promise<ReconcileView>;
 }

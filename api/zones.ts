@@ -65,7 +65,7 @@ export function bareHostedZoneId(hostedZoneId: string): string {
 
 /** The NotFound message for a hosted zone no set has published to. */
 export function noPublisherMessage(hostedZoneId: string): string {
-  return `no Route 53 publisher for hosted zone '${bareHostedZoneId(hostedZoneId)}': no set has published to it`;
+  return `no Route 53 publisher for hosted zone '${bareHostedZoneId(hostedZoneId)}': no set publishes to it now (a zone's publisher ends once its last set is gone)`;
 }
 
 export class Route53ZonesService {
@@ -99,7 +99,7 @@ export class Route53ZonesService {
 
   /**
    * Runs the zone's drift repair now and returns what it did; with dryRun, only the plan. NotFound when
-   * no set has ever published to the zone (there is no publisher to ask; none is started).
+   * no set publishes to the zone now (there is no publisher to ask; none is started).
    */
   async reconcile(hostedZoneId: string, dryRun: boolean): Promise<ReconcileView> {
     const id = bareHostedZoneId(hostedZoneId);

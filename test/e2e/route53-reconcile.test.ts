@@ -167,10 +167,10 @@ describe.sequential('ordinal dns reconcile against Route 53', () => {
 
     const res = await o.api(`/v1/dns/route53/zones/${zoneId}/reconcile`, { method: 'POST', body: { dryRun: true } });
     expect(res.status).toBe(404);
-    expect(res.body).toEqual({ error: { code: 'NotFound', message: `no Route 53 publisher for hosted zone '${zoneId}': no set has published to it`, details: [] } });
+    expect(res.body).toEqual({ error: { code: 'NotFound', message: `no Route 53 publisher for hosted zone '${zoneId}': no set publishes to it now (a zone's publisher ends once its last set is gone)`, details: [] } });
 
     const run = await ordinal(['dns', 'reconcile', '--hosted-zone-id', zoneId]);
-    expect(run).toEqual({ code: 1, stdout: '', stderr: `error: no Route 53 publisher for hosted zone '${zoneId}': no set has published to it\n` });
+    expect(run).toEqual({ code: 1, stdout: '', stderr: `error: no Route 53 publisher for hosted zone '${zoneId}': no set publishes to it now (a zone's publisher ends once its last set is gone)\n` });
     const byName = await ordinal(['dns', 'reconcile', '--zone', zone, '--dry-run']);
     expect(byName.code).toBe(1);
     expect(byName.stderr).toMatch(new RegExp(`^error: no Route 53 publisher for zone ${zone.replaceAll('.', '\\.')}: no set publishes there`));

@@ -1333,14 +1333,14 @@ describe.concurrent('ordinal dns zones and dns reconcile', () => {
   it("dns reconcile reports the API's 404 for a zone without a publisher, and its 503", async ({ expect }) => {
     await withApi(
       {
-        [RECONCILE]: apiError(404, 'NotFound', `no Route 53 publisher for hosted zone '${ZONE_ID}': no set has published to it`),
+        [RECONCILE]: apiError(404, 'NotFound', `no Route 53 publisher for hosted zone '${ZONE_ID}': no set publishes to it now (a zone's publisher ends once its last set is gone)`),
         'POST /v1/dns/route53/zones/Z0AAAAAAAAAAAA/reconcile': apiError(503, 'Unavailable', 'the Ordinal worker did not take the reconcile in time; is it running? (nothing was done)'),
       },
       async (api) => {
         expect(await ordinal(['dns', 'reconcile', '--hosted-zone-id', ZONE_ID], { api })).toEqual({
           code: 1,
           stdout: '',
-          stderr: `error: no Route 53 publisher for hosted zone '${ZONE_ID}': no set has published to it\n`,
+          stderr: `error: no Route 53 publisher for hosted zone '${ZONE_ID}': no set publishes to it now (a zone's publisher ends once its last set is gone)\n`,
         });
         const unavailable = await ordinal(['dns', 'reconcile', '--hosted-zone-id', 'Z0AAAAAAAAAAAA'], { api });
         expect(unavailable.code).toBe(1);
