@@ -42,8 +42,8 @@ export interface StatefulSetEvent {
   LogicalResourceId?: string;
   /** The set's name, on Update and Delete. */
   PhysicalResourceId?: string;
-  ResourceProperties: StatefulSetResourceProperties & Record<string, unknown>;
-  OldResourceProperties?: StatefulSetResourceProperties & Record<string, unknown>;
+  ResourceProperties: StatefulSetResourceProperties;
+  OldResourceProperties?: StatefulSetResourceProperties;
 }
 
 /** The attributes the resource exposes (Fn::GetAtt), and what isComplete reads back. */
