@@ -13,6 +13,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { afterAll, describe, expect, it } from 'vitest';
 import { OrdinalStatefulSet, manifestFromFile, readParams, OrdinalStack, type OrdinalSetManifest } from '../../infra/cdk/index.js';
 import { OrdinalSetsExampleStack } from '../../infra/cdk/sets-example.js';
+import { tokenFromSecret } from '../../infra/cdk/stateful-set/handler.js';
 import { REPO } from '../harness/system.js';
 
 process.env.CDK_VALIDATION = 'false';
@@ -192,4 +193,14 @@ describe('the example stack (infra/cdk/sets-example.ts)', () => {
     const text = JSON.stringify(resource.Properties.Manifest);
     for (const value of ['ClusterEB0386A7Arn', 'InstanceSecurityGroup', 'InstanceTaskRole', 'InstanceExecutionRole', 'InstanceLogs', 'Zone']) expect(text).toContain(value);
   }, 60_000);
+});
+
+describe('the token secret, as the handler reads it', () => {
+  it('is the whole SecretString, or one JSON key of it; anything else is refused, naming the secret', () => {
+    expect(tokenFromSecret(' ord_abc\n', 'ordinal/cdk-token')).toBe('ord_abc');
+    expect(tokenFromSecret('{"token": "ord_abc", "other": 1}', 'ordinal/cdk-token', 'token')).toBe('ord_abc');
+    expect(() => tokenFromSecret('', 'ordinal/cdk-token')).toThrow('the API token secret ordinal/cdk-token is empty');
+    expect(() => tokenFromSecret('ord_abc', 'ordinal/cdk-token', 'token')).toThrow('the API token secret ordinal/cdk-token is not JSON, so it has no field token');
+    expect(() => tokenFromSecret('{"other": "x"}', 'ordinal/cdk-token', 'token')).toThrow('the API token secret ordinal/cdk-token has no string field token');
+  });
 });

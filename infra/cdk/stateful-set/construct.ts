@@ -178,8 +178,9 @@ export class OrdinalStatefulSetProvider extends Construct {
         },
       });
     const onEvent = handler('onEvent', Duration.minutes(1));
-    // isComplete polls for up to 40 s per call (handler.ts), then the framework calls it again.
-    const isComplete = handler('isComplete', Duration.seconds(70));
+    // isComplete polls for up to 40 s per call (handler.ts), its last request up to 30 s more; then the
+    // framework calls it again.
+    const isComplete = handler('isComplete', Duration.seconds(90));
     const provider = new cr.Provider(this, 'Provider', {
       onEventHandler: onEvent,
       isCompleteHandler: isComplete,
