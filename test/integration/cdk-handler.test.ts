@@ -242,10 +242,11 @@ describe('the Lambda bundle cdk synth makes', () => {
     // Without ApiTokenSecretId it sends no token: the loopback API of the test Ordinal needs none.
     const name = uniqueName('cfn-bundle');
     const props = { ApiUrl: ordinal.apiUrl, Manifest: JSON.stringify(fixtureManifest(name, { replicas: 1 })) };
-    const created = succeeded(await provide({ RequestType: 'Create', ResourceProperties: props }, lambda));
+    // The bundle polls as on Lambda (a 5 s stability window, 2 s apart): slower than the handler above.
+    const created = succeeded(await provide({ RequestType: 'Create', ResourceProperties: props }, lambda, 120_000));
     expect(created.data).toMatchObject({ Name: name, Generation: '1' });
     expect((await ordinal.api(`/v1/sets/${name}`)).body.status.readyReplicas).toBe(1);
-    succeeded(await provide({ RequestType: 'Delete', PhysicalResourceId: name, ResourceProperties: props }, lambda));
+    succeeded(await provide({ RequestType: 'Delete', PhysicalResourceId: name, ResourceProperties: props }, lambda, 120_000));
     expect((await ordinal.api(`/v1/sets/${name}`)).status).toBe(404);
-  });
+  }, 300_000);
 });
