@@ -4,6 +4,7 @@
 // synth never looks anything up in AWS and gives the same template with or without credentials.
 import { App } from 'aws-cdk-lib';
 import { ParamError, readParams } from './params.js';
+import { OrdinalSetsExampleStack } from './sets-example.js';
 import { OrdinalStack } from './stack.js';
 
 const app = new App();
@@ -16,8 +17,13 @@ try {
   process.exit(1);
 }
 const stackName = (app.node.tryGetContext('stackName') as string | undefined) ?? 'Ordinal';
-new OrdinalStack(app, stackName, {
+const ordinal = new OrdinalStack(app, stackName, {
   params,
   description: 'Ordinal: StatefulSets without Kubernetes, on Temporal (API on Lambda, worker on Fargate)',
 });
+// The example of sets as CloudFormation resources (sets-example.ts, docs/cdk.md), with a write token's secret.
+const setsTokenSecret = app.node.tryGetContext('setsTokenSecret') as string | undefined;
+if (setsTokenSecret) {
+  new OrdinalSetsExampleStack(app, `${stackName}-Sets`, { ordinal, tokenSecret: setsTokenSecret, description: 'Ordinal sets as CloudFormation resources (example)' });
+}
 app.synth();

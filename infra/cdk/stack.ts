@@ -66,6 +66,10 @@ export class OrdinalStack extends Stack {
   readonly workerTaskRole: iam.Role;
   readonly instanceTaskRole: iam.Role;
   readonly instanceExecutionRole: iam.Role;
+  /** What a set's template.ecs names (the outputs below, for sets in this CDK app: OrdinalStatefulSet). */
+  readonly instanceSecurityGroup: ec2.SecurityGroup;
+  readonly instanceLogs: logs.LogGroup;
+  readonly instanceSubnetIds: string[];
   readonly tokensSecret: secretsmanager.ISecret | undefined;
   readonly temporalSecret: secretsmanager.ISecret | undefined;
 
@@ -91,11 +95,11 @@ export class OrdinalStack extends Stack {
       description: 'Ordinal worker: out to Temporal and AWS APIs, and to instances for probes',
       allowAllOutbound: true,
     });
-    const instanceSecurityGroup = new ec2.SecurityGroup(this, 'InstanceSecurityGroup', {
+    const instanceSecurityGroup = (this.instanceSecurityGroup = new ec2.SecurityGroup(this, 'InstanceSecurityGroup', {
       vpc: this.vpc,
       description: 'Ordinal instances (ECS driver): reachable from each other by name and from the worker for probes',
       allowAllOutbound: true,
-    });
+    }));
     instanceSecurityGroup.addIngressRule(instanceSecurityGroup, ec2.Port.allTraffic(), 'instances address each other by their DNS names');
     instanceSecurityGroup.addIngressRule(workerSecurityGroup, ec2.Port.allTcp(), 'the worker runs readiness and liveness probes');
 
@@ -119,7 +123,7 @@ export class OrdinalStack extends Stack {
 
     this.cluster = new ecs.Cluster(this, 'Cluster', { vpc: this.vpc });
 
-    const instanceLogs = new logs.LogGroup(this, 'InstanceLogs', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
+    const instanceLogs = (this.instanceLogs = new logs.LogGroup(this, 'InstanceLogs', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY }));
     const workerLogs = new logs.LogGroup(this, 'WorkerLogs', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
     const apiLogs = new logs.LogGroup(this, 'ApiLogs', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
 
@@ -191,7 +195,7 @@ export class OrdinalStack extends Stack {
       secrets.TEMPORAL_TLS_CLIENT_CERT_DATA = ecs.Secret.fromSecretsManager(this.temporalSecret, 'TEMPORAL_TLS_CLIENT_CERT_DATA');
       secrets.TEMPORAL_TLS_CLIENT_KEY_DATA = ecs.Secret.fromSecretsManager(this.temporalSecret, 'TEMPORAL_TLS_CLIENT_KEY_DATA');
     }
-    const instanceSubnetIds = this.vpc.selectSubnets(privateSubnets).subnetIds;
+    const instanceSubnetIds = (this.instanceSubnetIds = this.vpc.selectSubnets(privateSubnets).subnetIds);
     workerTask.addContainer('worker', {
       image: ecs.ContainerImage.fromAsset(REPO_ROOT, {
         file: 'infra/cdk/worker.Dockerfile',

@@ -670,6 +670,13 @@ describe('rollout verdicts: progress deadline, automatic rollback, pause', () =>
       expect(next.lines).toContain('web-1: Running, Ready (127.77.0.2)');
     });
 
+    it('RolloutProgress told the rollout watched (initialUpdateRevision) fails on a rollback made before its first poll', () => {
+      // The CDK custom resource polls in several invocations: the rollback may come between two of them.
+      const rolled = rolledBack(NOW - 3_600_000);
+      expect(new RolloutProgress(NOW - 5000).observe(rolled).verdict.state).toBe('done');
+      expect(new RolloutProgress(NOW - 5000, { initialUpdateRevision: NEW }).observe(rolled).verdict).toEqual(failed);
+    });
+
     it('wins over a deadline exceeded and loses to a deletion', () => {
       const view = rolledBack(NOW - 1000);
       view.status.conditions = [{ type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded', message: 'x' }];
