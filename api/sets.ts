@@ -33,6 +33,7 @@ import {
   type ApplyResult,
 } from '../workflows/messages.js';
 import type { StatefulSetInput } from '../workflows/statefulset.js';
+import { ReadFlights } from './read-flights.js';
 import { commonFailure, runningWorkflows, withDeadline } from './temporal-calls.js';
 
 export type SetErrorCode = 'InvalidManifest' | 'BadRequest' | 'Conflict' | 'NotFound' | 'Unavailable';
@@ -63,6 +64,8 @@ export class SetsService {
   private readonly updateTimeoutMs: number;
   /** Queries only open runs: a deleted set's last run is not served as if it still existed. */
   private readonly openWorkflows: WorkflowClient;
+  private readonly setReads = new ReadFlights<SetView | undefined>();
+  private readonly listReads = new ReadFlights<SetView[]>();
 
   constructor(
     private readonly client: Client,
@@ -142,9 +145,14 @@ export class SetsService {
    * server, none to the worker: describe, whose memo holds the view as the set's workflow last wrote it
    * (core/view-memo.ts; written in the same workflow task as every change, so a read after a change's
    * answer sees it). A run without the view in its memo (a worker older than the memo) is asked with the
-   * getSet Query as before.
+   * getSet Query as before. Concurrent GETs of one set share calls (ReadFlights), never one that began
+   * before they arrived.
    */
-  async get(name: string): Promise<SetView | undefined> {
+  get(name: string): Promise<SetView | undefined> {
+    return this.setReads.read(name, () => this.describeSet(name));
+  }
+
+  private async describeSet(name: string): Promise<SetView | undefined> {
     try {
       return await this.within(this.queryTimeoutMs, async () => {
         const description = await this.client.workflow.getHandle(workflowIdForSet(name)).describe();
@@ -162,9 +170,13 @@ export class SetsService {
    * Every set, from ONE visibility listing: each running set workflow with its memo, so with its view;
    * only a set without the view in its memo (a worker older than the memo) is asked with a Query. The
    * listing is eventually consistent: it may show a change (a status, a deletion) a little after GET of
-   * the set shows it (docs/api.md, "Reading sets").
+   * the set shows it (docs/api.md, "Reading sets"). Concurrent lists share listings as GETs share calls.
    */
-  async list(): Promise<SetView[]> {
+  list(): Promise<SetView[]> {
+    return this.listReads.read('', () => this.listSets());
+  }
+
+  private async listSets(): Promise<SetView[]> {
     let executions: Awaited<ReturnType<typeof runningWorkflows>>;
     try {
       executions = await this.within(this.queryTimeoutMs, () => runningWorkflows(this.client, WORKFLOW_TYPE, this.options.taskQueue));
