@@ -62,7 +62,7 @@ export async function apiListScenario(ctx: BenchContext): Promise<ScenarioResult
           note: failed ? `${failed} failed requests` : undefined,
         }),
         row({
-          name: `api-list: GET /v1/sets with ${apiListSets} sets, latency p50 / p99`,
+          name: `api-list: GET /v1/sets with ${apiListSets} sets, latency p99`,
           value: pick('measured', 'p99'),
           unit: 'ms',
           baseline: pick('baseline', 'p99'),
