@@ -1,5 +1,5 @@
-// The sets as the API sees them: every operation is a Temporal Update, Query or visibility listing
-// against one set workflow. The API never touches drivers or DNS itself.
+// The sets as the API sees them: every operation is a Temporal Update, Query, describe or visibility
+// listing against one set workflow (reads come from the view the workflow keeps in its memo). The API never touches drivers or DNS itself.
 import {
   ApplicationFailure,
   Client,
@@ -16,6 +16,7 @@ import { workflowIdForSet } from '../core/names.js';
 import { previewRollout, type RolloutPreview } from '../core/rollout-preview.js';
 import { initialState, type SetState } from '../core/set-state.js';
 import type { RevisionView, SetView } from '../core/status.js';
+import { viewFromMemo } from '../core/view-memo.js';
 import { previewApply, type ApplyPreview, type Checked, type Rejection } from '../core/transitions.js';
 import {
   SearchAttributes,
@@ -32,6 +33,7 @@ import {
   type ApplyResult,
 } from '../workflows/messages.js';
 import type { StatefulSetInput } from '../workflows/statefulset.js';
+import { ReadFlights } from './read-flights.js';
 import { commonFailure, runningWorkflows, withDeadline } from './temporal-calls.js';
 
 export type SetErrorCode = 'InvalidManifest' | 'BadRequest' | 'Conflict' | 'NotFound' | 'Unavailable';
@@ -62,6 +64,8 @@ export class SetsService {
   private readonly updateTimeoutMs: number;
   /** Queries only open runs: a deleted set's last run is not served as if it still existed. */
   private readonly openWorkflows: WorkflowClient;
+  private readonly setReads = new ReadFlights<SetView | undefined>();
+  private readonly listReads = new ReadFlights<SetView[]>();
 
   constructor(
     private readonly client: Client,
@@ -136,28 +140,71 @@ export class SetsService {
     return preview.value;
   }
 
-  /** The set, or undefined when it does not exist (never created, or deleted). One round trip. */
-  async get(name: string): Promise<SetView | undefined> {
+  /**
+   * The set, or undefined when it does not exist (never created, or deleted). One call to the Temporal
+   * server, none to the worker: describe, whose memo holds the view as the set's workflow last wrote it
+   * (core/view-memo.ts; written in the same workflow task as every change, so a read after a change's
+   * answer sees it). A run without the view in its memo (a worker older than the memo) is asked with the
+   * getSet Query as before. Concurrent GETs of one set share calls (ReadFlights), never one that began
+   * before they arrived.
+   */
+  get(name: string): Promise<SetView | undefined> {
+    return this.setReads.read(name, () => this.describeSet(name));
+  }
+
+  private async describeSet(name: string): Promise<SetView | undefined> {
     try {
-      const handle = this.openWorkflows.getHandle(workflowIdForSet(name));
-      return await this.within(this.queryTimeoutMs, async () => (await handle.query(getSetQuery)) ?? undefined);
+      return await this.within(this.queryTimeoutMs, async () => {
+        const description = await this.client.workflow.getHandle(workflowIdForSet(name)).describe();
+        if (description.status.name !== 'RUNNING') return undefined;
+        return viewFromMemo(description.memo) ?? (await this.query(name));
+      });
     } catch (err) {
-      // A closed run (deleted, or never created) rejects the query: the set does not exist.
+      // The run closed between the describe and the Query: the set does not exist any more.
       if (err instanceof WorkflowNotFoundError || err instanceof QueryRejectedError) return undefined;
       throw translate(err, name);
     }
   }
 
-  async list(): Promise<SetView[]> {
-    let names: string[];
+  /**
+   * Every set, from ONE visibility listing: each running set workflow with its memo, so with its view;
+   * only a set without the view in its memo (a worker older than the memo) is asked with a Query. The
+   * listing is eventually consistent: it may show a change (a status, a deletion) a little after GET of
+   * the set shows it (docs/api.md, "Reading sets"). Concurrent lists share listings as GETs share calls.
+   */
+  list(): Promise<SetView[]> {
+    return this.listReads.read('', () => this.listSets());
+  }
+
+  private async listSets(): Promise<SetView[]> {
+    let executions: Awaited<ReturnType<typeof runningWorkflows>>;
     try {
-      const executions = await this.within(this.queryTimeoutMs, () => runningWorkflows(this.client, WORKFLOW_TYPE, this.options.taskQueue));
-      names = executions.map((execution) => String(execution.searchAttributes?.OrdinalSet?.[0] ?? execution.workflowId.replace(/^statefulset\//, '')));
+      executions = await this.within(this.queryTimeoutMs, () => runningWorkflows(this.client, WORKFLOW_TYPE, this.options.taskQueue));
     } catch (err) {
       throw translate(err, undefined);
     }
-    const views = await Promise.all(names.map((name) => this.get(name)));
+    const views = await Promise.all(
+      executions.map(async (execution) => {
+        const name = String(execution.searchAttributes?.OrdinalSet?.[0] ?? execution.workflowId.replace(/^statefulset\//, ''));
+        return viewFromMemo(execution.memo) ?? (await this.queryOrUndefined(name));
+      }),
+    );
     return views.filter((v): v is SetView => v !== undefined).sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
+  }
+
+  /** The getSet Query of the set's open run (null before its first manifest). */
+  private async query(name: string): Promise<SetView | undefined> {
+    return (await this.openWorkflows.getHandle(workflowIdForSet(name)).query(getSetQuery)) ?? undefined;
+  }
+
+  /** The Query, for a set the listing named: undefined when its run has closed meanwhile. */
+  private async queryOrUndefined(name: string): Promise<SetView | undefined> {
+    try {
+      return await this.within(this.queryTimeoutMs, () => this.query(name));
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError || err instanceof QueryRejectedError) return undefined;
+      throw translate(err, name);
+    }
   }
 
   async delete(name: string, requestedBy?: string): Promise<SetView> {

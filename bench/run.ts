@@ -10,6 +10,7 @@ import { SCENARIOS, USAGE, parseOptions, type ScenarioName } from './lib/options
 import { Cleanup, OWNER_ENV, REPO_ROOT, reapStale } from './lib/procs.js';
 import { renderProfile, summarizeProfile } from './lib/profile.js';
 import { renderTable, writeResults, type Row, type ScenarioResult } from './lib/report.js';
+import { apiListScenario } from './scenarios/api-list.js';
 import { apiScenario } from './scenarios/api.js';
 import { dnsScenario, findDnsTools } from './scenarios/dns.js';
 import { floorScenario } from './scenarios/floor.js';
@@ -24,6 +25,7 @@ const RUNNERS: Record<ScenarioName, (ctx: BenchContext) => Promise<ScenarioResul
   recovery: recoveryScenario,
   many: manySetsScenario,
   api: apiScenario,
+  'api-list': apiListScenario,
   dns: dnsScenario,
   route53: route53Scenario,
 };

@@ -23,7 +23,7 @@ import { parallelBatches, plan, slowStartBatches } from '../core/planner.js';
 import { instanceDnsName, instanceName, serviceDnsName } from '../core/names.js';
 import type { SetState } from '../core/set-state.js';
 import { previewRollout } from '../core/rollout-preview.js';
-import { revisionsView, setStatus, setView } from '../core/status.js';
+import { revisionsView, setView, type SetStatus } from '../core/status.js';
 import {
   adoptInstances,
   applyChanges,
@@ -58,6 +58,7 @@ import {
   previewRolloutQuery,
   setCordonUpdate,
 } from './messages.js';
+import { ViewMemo } from './view-memo.js';
 
 /** A watch returns after this long without a change, so the loop can continue-as-new when due. */
 const WATCH_MAX_MS = 5 * 60_000;
@@ -121,6 +122,14 @@ export async function statefulSet(input: StatefulSetInput): Promise<{ deleted: t
   const maxHistoryEvents = input.limits?.maxHistoryEvents ?? MAX_HISTORY_EVENTS;
   // Set by every message and observation; the idle wait ends when it flips.
   let changed = false;
+  // The view the API reads without asking the worker.
+  const viewMemo = new ViewMemo();
+  /** The view now, also written to the memo: an Update's answer is what the next GET shows. */
+  const currentView = () => {
+    const view = setView(state, Date.now());
+    viewMemo.publish(view);
+    return view;
+  };
 
   setHandler(getSetQuery, () => (state.manifest ? setView(state, Date.now()) : null));
   setHandler(getRevisionsQuery, () => (state.manifest ? revisionsView(state) : null));
@@ -135,7 +144,7 @@ export async function statefulSet(input: StatefulSetInput): Promise<{ deleted: t
       setCordon(state, request.ordinal, request.cordoned);
       log.info(request.cordoned ? 'instance cordoned' : 'instance uncordoned', { set: state.name, ordinal: request.ordinal, requestedBy: request.requestedBy });
       changed = true;
-      return setView(state, Date.now());
+      return currentView();
     },
     {
       validator: (request) => {
@@ -153,7 +162,7 @@ export async function statefulSet(input: StatefulSetInput): Promise<{ deleted: t
       const { created } = applyManifest(state, checked.value, Date.now());
       log.info('manifest applied', { set: state.name, generation: state.generation, requestedBy: request.requestedBy });
       changed = true;
-      return { set: setView(state, Date.now()), created };
+      return { set: currentView(), created };
     },
     {
       validator: (request) => {
@@ -169,7 +178,7 @@ export async function statefulSet(input: StatefulSetInput): Promise<{ deleted: t
       requestInstanceDeletion(state, request.ordinal);
       log.info('instance deletion requested', { set: state.name, ordinal: request.ordinal, requestedBy: request.requestedBy });
       changed = true;
-      return setView(state, Date.now());
+      return currentView();
     },
     {
       validator: (request) => {
@@ -185,7 +194,7 @@ export async function statefulSet(input: StatefulSetInput): Promise<{ deleted: t
       requestSetDeletion(state);
       log.info('set deletion requested', { set: state.name, requestedBy: request.requestedBy });
       changed = true;
-      return setView(state, Date.now());
+      return currentView();
     },
     {
       validator: (_request) => {
@@ -211,7 +220,8 @@ export async function statefulSet(input: StatefulSetInput): Promise<{ deleted: t
     state.observedGeneration = state.generation;
     const next = plan(state, Date.now());
     if (next.settled && next.actions.length === 0) noteSettled(state);
-    lastSearchAttributes = publishSearchAttributes(state, lastSearchAttributes);
+    const view = currentView();
+    lastSearchAttributes = publishSearchAttributes(state, view.status, lastSearchAttributes);
     if (next.done) break;
 
     if (next.actions.length > 0) {
@@ -377,8 +387,7 @@ function watchSummary(state: SetState, watched: WatchedInstance[]): string {
 }
 
 /** Keeps the UI's search attributes current; upserts only when a value changed. */
-function publishSearchAttributes(state: SetState, last: string): string {
-  const status = setStatus(state, Date.now());
+function publishSearchAttributes(state: SetState, status: SetStatus, last: string): string {
   const values = {
     replicas: state.manifest!.spec.replicas,
     ready: status.readyReplicas,

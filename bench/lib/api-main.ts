@@ -1,6 +1,7 @@
 // The API process for scenario 5: Ordinal's hono app (createApp over the Temporal-backed SetsService,
 // as `ordinal api` serves it) plus one bare route on the same app and the same Node server, the
-// baseline: GET /bench/bare/{name} answers the same JSON body from memory, without asking Temporal.
+// baselines: GET /bench/bare/{name} answers the same JSON body from memory, without asking Temporal, and
+// GET /bench/bare-list the same list as GET /v1/sets.
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { serve } from '@hono/node-server';
@@ -23,6 +24,13 @@ app.get('/bench/bare/:name', async (c) => {
     bodies.set(name, body ?? null);
   }
   return c.json(body ?? {});
+});
+
+// The list's baseline: the same list, read once, then answered from memory.
+let list: unknown;
+app.get('/bench/bare-list', async (c) => {
+  list ??= { items: await service.list() };
+  return c.json(list);
 });
 
 const server = serve({ fetch: app.fetch, hostname: config.api.host, port: config.api.port }) as Server;

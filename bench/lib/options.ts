@@ -3,7 +3,7 @@
 import { parseArgs } from 'node:util';
 import { integerFlag, listFlag } from '../../test/harness/command-line.js';
 
-export const SCENARIOS = ['floor', 'scaleup', 'recovery', 'many', 'api', 'dns', 'route53'] as const;
+export const SCENARIOS = ['floor', 'scaleup', 'recovery', 'many', 'api', 'api-list', 'dns', 'route53'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 export interface BenchOptions {
@@ -24,6 +24,8 @@ export interface BenchOptions {
   /** Scenario 5: autocannon run length and connections. */
   apiSeconds: number;
   apiConnections: number;
+  /** Scenario api-list: sets listed by GET /v1/sets (one `sleep` instance each). */
+  apiListSets: number;
   /** Scenario 6: dnsperf run length. */
   dnsSeconds: number;
   /** Scenario 7: sets publishing to one Route 53 hosted zone at once, and instances each. */
@@ -50,6 +52,7 @@ const FULL = {
   manySmallSets: 100,
   apiSeconds: 10,
   apiConnections: 50,
+  apiListSets: 100,
   dnsSeconds: 10,
   route53Sets: 200,
   route53Instances: 12,
@@ -65,6 +68,7 @@ const QUICK: typeof FULL = {
   manySmallSets: 4,
   apiSeconds: 2,
   apiConnections: 50,
+  apiListSets: 10,
   dnsSeconds: 2,
   route53Sets: 20,
   route53Instances: 12,
@@ -84,6 +88,7 @@ export const USAGE = `usage: npm run bench [-- options]      (npm run bench:quic
   --many-small-sets N      the smaller run that checks linearity (${FULL.manySmallSets} / ${QUICK.manySmallSets}; 0 skips it)
   --api-seconds S          autocannon duration per run (${FULL.apiSeconds} / ${QUICK.apiSeconds})
   --api-connections N      autocannon connections (${FULL.apiConnections})
+  --api-list-sets N        sets listed by GET /v1/sets in scenario api-list (${FULL.apiListSets} / ${QUICK.apiListSets})
   --dns-seconds S          dnsperf duration per run (${FULL.dnsSeconds} / ${QUICK.dnsSeconds})
   --route53-sets N         sets publishing to one Route 53 zone at once (${FULL.route53Sets} / ${QUICK.route53Sets});
                            each set's records count 4 x instances + 2 (${FULL.route53Sets} x 50 = 10,000)
@@ -112,6 +117,7 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
       'many-small-sets': { type: 'string' },
       'api-seconds': { type: 'string' },
       'api-connections': { type: 'string' },
+      'api-list-sets': { type: 'string' },
       'dns-seconds': { type: 'string' },
       'route53-sets': { type: 'string' },
       'route53-instances': { type: 'string' },
@@ -138,6 +144,7 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
     manySmallSets: integerFlag('many-small-sets', values['many-small-sets'], preset.manySmallSets, 0),
     apiSeconds: integerFlag('api-seconds', values['api-seconds'], preset.apiSeconds, 1),
     apiConnections: integerFlag('api-connections', values['api-connections'], preset.apiConnections, 1),
+    apiListSets: integerFlag('api-list-sets', values['api-list-sets'], preset.apiListSets, 1),
     dnsSeconds: integerFlag('dns-seconds', values['dns-seconds'], preset.dnsSeconds, 1),
     route53Sets: integerFlag('route53-sets', values['route53-sets'], preset.route53Sets, 1),
     route53Instances: integerFlag('route53-instances', values['route53-instances'], preset.route53Instances, 1),

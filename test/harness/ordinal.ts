@@ -17,6 +17,7 @@ import { createForwarder, type Forwarder } from '../../dns/forwarder.js';
 import { startDnsServer, type DnsServer } from '../../dns/server.js';
 import { DnsStore } from '../../dns/store.js';
 import { dataPaths, formatHostPort, installationId, loadConfig, type HostPort, type OrdinalConfig } from '../../infra/config.js';
+import type { WorkflowBundleOption } from '@temporalio/worker';
 import { createOrdinalWorker, type OrdinalWorker } from '../../worker/worker.js';
 import { freePort, temporalAddress, temporalNamespace, workflowBundlePath } from './services.js';
 
@@ -75,6 +76,8 @@ export interface TestOrdinal {
 
 export interface TestOrdinalOptions {
   workflowLimits?: { maxHistoryEvents?: number };
+  /** Another workflow bundle for the worker (e.g. older workflow code); default: the run's bundle. */
+  workflowBundle?: WorkflowBundleOption;
   /** More configuration, e.g. ORDINAL_ECS_ENDPOINT. */
   env?: Record<string, string>;
   /**
@@ -141,7 +144,7 @@ export async function startTestOrdinal(options: TestOrdinalOptions = {}): Promis
   let worker: OrdinalWorker | undefined;
   let running: Promise<void> | undefined;
   const startWorker = async () => {
-    worker = await createOrdinalWorker(config);
+    worker = await createOrdinalWorker(config, { bundle: options.workflowBundle });
     running = worker.run();
   };
   const stopWorker = async () => {
