@@ -29,6 +29,8 @@ type FromReceiver = { type: 'ready' };
 export interface ReceiverGroup {
   /** Processes that have taken the socket and answer from it (not counting the server itself). */
   readonly ready: number;
+  /** Their process ids, ready or starting. */
+  readonly pids: number[];
   close(): Promise<void>;
 }
 
@@ -94,6 +96,9 @@ export async function startReceivers(count: number, udp: dgram.Socket, spec: Rec
   return {
     get ready() {
       return ready;
+    },
+    get pids() {
+      return [...children].flatMap((child) => (child.pid === undefined ? [] : [child.pid]));
     },
     async close() {
       closed = true;

@@ -44,6 +44,8 @@ export interface DnsServer {
   address: string;
   /** Processes answering UDP queries, this one included: `receivers` less those that failed to start. */
   receivers: number;
+  /** The receiver processes' ids (not this one's): what ps shows answering beside the server. */
+  receiverPids: readonly number[];
   close(): Promise<void>;
 }
 
@@ -134,6 +136,9 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
     address: bound.address,
     get receivers() {
       return 1 + (group?.ready ?? 0);
+    },
+    get receiverPids() {
+      return group?.pids ?? [];
     },
     async close() {
       closed = true;
