@@ -25,6 +25,10 @@ process.on('message', (message: ToReceiver, handle: unknown) => {
 });
 // The server closed the channel or is gone: nothing may answer for it any more.
 process.on('disconnect', () => process.exit(0));
+// Ctrl-C in a terminal (and a service manager's stop) signals the whole group: the server stops its
+// receivers itself, in order, so they outlive it by no more than its shutdown.
+process.on('SIGINT', () => undefined);
+process.on('SIGTERM', () => undefined);
 
 function serve(spec: ReceiverSpec, udp: dgram.Socket): void {
   const log = logger.child({ component: 'dns', receiver: process.pid });

@@ -140,7 +140,7 @@ function relayLogs(child: ChildProcess, logger: Logger | undefined): void {
       logger.warn({ receiver: child.pid, output: line }, 'dns receiver output');
       return;
     }
-    const { level, msg, time: _time, pid: _pid, ...fields } = entry;
+    const { level, msg, time: _time, pid: _pid, component: _component, ...fields } = entry;
     const name = (typeof level === 'number' ? logger.levels.labels[level] : undefined) ?? 'info';
     (logger[name as 'info'] ?? logger.info).call(logger, { receiver: child.pid, ...fields }, msg ?? '');
   });
