@@ -37,6 +37,7 @@ export interface ReceiverGroup {
 const READY_TIMEOUT_MS = 30_000;
 const RESTART_DELAY_MS = 1_000;
 const STOP_TIMEOUT_MS = 5_000;
+const PROFILER_FLAGS = /^--(cpu|heap)-prof/;
 
 // The receiver runs the same sources as the server: TypeScript through tsx, or compiled JavaScript.
 const SELF = fileURLToPath(import.meta.url);
@@ -53,7 +54,8 @@ export async function startReceivers(count: number, udp: dgram.Socket, spec: Rec
 
   function start(): Promise<void> {
     const child = fork(RECEIVER_SCRIPT, [], {
-      execArgv: RECEIVER_SCRIPT.endsWith('.ts') ? ['--import', tsxLoader()] : [],
+      // A server run under a profiler (node --cpu-prof ...) has its receivers profiled too.
+      execArgv: [...process.execArgv.filter((arg) => PROFILER_FLAGS.test(arg)), ...(RECEIVER_SCRIPT.endsWith('.ts') ? ['--import', tsxLoader()] : [])],
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     });
     children.add(child);

@@ -118,6 +118,8 @@ export async function dnsScenario(ctx: BenchContext): Promise<ScenarioResult> {
       env: { ORDINAL_DATA_DIR: dir, ORDINAL_DNS_HOST: '127.0.0.1', ORDINAL_DNS_PORT: String(embeddedPort), ORDINAL_DNS_ZONE: ZONE, ORDINAL_LOG_LEVEL: 'warn' },
       logFile: path.join(ctx.tmp, 'logs/dns-embedded.log'),
       ready: /DNS server on/,
+      // With --profile: the server and its receiver processes (which inherit the flags), a file each.
+      nodeArgs: ctx.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${path.join(ctx.profileDir, 'dns-embedded')}`] : [],
     });
     procs.push(embedded);
     // The ready line says how many processes answer UDP when more than one does.
