@@ -186,22 +186,23 @@ async function startDns(config: OrdinalConfig, opts: { quiet?: boolean } = {}): 
     store.close();
   };
   try {
-    const { host, port } = config.dns;
+    const { host, port, receivers } = config.dns;
     servers.push(
-      await startDnsServer({ host, port, store, identity, logger: dnsLogger }).catch((err: unknown) => {
+      await startDnsServer({ host, port, store, identity, receivers, logger: dnsLogger }).catch((err: unknown) => {
         throw dnsBindError(err, 'host', host, port);
       }),
     );
     if (config.dns.podEnabled) {
       const { podAddress, podPort } = config.dns;
       servers.push(
-        await startDnsServer({ host: podAddress, port: podPort, store, forwarder, identity, logger: dnsLogger }).catch((err: unknown) => {
+        await startDnsServer({ host: podAddress, port: podPort, store, forwarder, identity, receivers, logger: dnsLogger }).catch((err: unknown) => {
           throw dnsBindError(err, 'pod', podAddress, podPort);
         }),
       );
     }
     if (!opts.quiet) {
-      console.log(`DNS server on ${host}:${servers[0].udpPort} (UDP and TCP), zone ${config.zone}, records in ${config.dataDir}`);
+      const answering = servers[0].receivers === 1 ? '' : `, ${servers[0].receivers} processes answering UDP`;
+      console.log(`DNS server on ${host}:${servers[0].udpPort} (UDP and TCP${answering}), zone ${config.zone}, records in ${config.dataDir}`);
       console.log(config.dns.podEnabled ? `DNS pod listener on ${podListenerSummary(config)}` : 'DNS pod listener disabled (ORDINAL_DNS_POD=disabled)');
     }
   } catch (err) {

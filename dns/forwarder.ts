@@ -29,7 +29,11 @@ export interface Forwarder {
   forward(message: Buffer, query: Packet, udpLimit?: number): Promise<Buffer>;
   /** Ends every exchange in flight (their queries get SERVFAIL) and refuses new ones. */
   close(): void;
+  /** What it was created with, less the logger: a receiver process creates its own from them. */
+  readonly settings?: ForwarderSettings;
 }
+
+export type ForwarderSettings = Required<Omit<ForwarderOptions, 'logger'>>;
 
 export const DEFAULT_FORWARD_TIMEOUT_MS = 2000;
 const DEFAULT_MAX_IN_FLIGHT = 1024;
@@ -166,6 +170,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
   }
 
   return {
+    settings: { upstreams, timeoutMs, maxInFlight },
     forward: (message, query, udpLimit) =>
       forward(message, query, udpLimit).catch((error: unknown) => {
         logger?.error({ err: error }, 'dns forward failed');

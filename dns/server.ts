@@ -1,29 +1,23 @@
 // The embedded authoritative DNS server: UDP and TCP on one host and port, answering from the store.
-// All DNS logic is in answer.ts (and, for a listener that forwards, forwarder.ts); this file only moves
-// bytes and never lets a bad packet crash it. One store serves several listeners: the host listener
-// (authoritative only) and the pod listener instances resolve through (which also forwards).
+// All DNS logic is in answer.ts (and, for a listener that forwards, forwarder.ts), turned into bytes by
+// responder.ts; this file only moves bytes and never lets a bad packet crash it. One store serves
+// several listeners: the host listener (authoritative only) and the pod listener instances resolve
+// through (which also forwards). With `receivers` > 1, receiver processes share its UDP socket.
 import dgram from 'node:dgram';
 import net from 'node:net';
-import dnsPacket, { type Packet } from 'dns-packet';
-import { isLoopbackAddress } from '../infra/config.js';
 import type { Logger } from '../infra/logger.js';
-import {
-  answerMalformed,
-  answerQuery,
-  encodeForUdp,
-  RCODE,
-  udpPayloadLimit,
-  type AnswerOptions,
-  type ZoneView,
-} from './answer.js';
-import { clientUdpLimit, shouldForward, type Forwarder } from './forwarder.js';
+import type { AnswerOptions } from './answer.js';
+import type { Forwarder } from './forwarder.js';
+import { startReceivers, type ReceiverGroup } from './receivers.js';
+import { createResponder, type ReceivedQuery, type ReplySink } from './responder.js';
 import type { DnsStore } from './store.js';
 
 export interface DnsServerOptions {
   host: string;
   /** 0 picks a free port (the same one for UDP and TCP). */
   port: number;
-  store: Pick<DnsStore, 'view'>;
+  /** `file` and `defaultZone` are needed only with more than one receiver: each opens its own connection. */
+  store: Pick<DnsStore, 'view'> & Partial<Pick<DnsStore, 'file' | 'defaultZone'>>;
   /** What ns.<zone> resolves to; defaults to `host`, or 127.0.0.1 when `host` is a wildcard or a name. */
   serverAddress?: string;
   negativeTtl?: number;
@@ -37,173 +31,77 @@ export interface DnsServerOptions {
   forwarder?: Forwarder;
   /** Answered to `id.server` / `hostname.bind` CH TXT: which installation this is. */
   identity?: string;
+  /**
+   * Processes reading the UDP socket, this one included (default 1): the others are receiver processes
+   * (receivers.ts) sharing the socket, so UDP queries are answered on more than one core.
+   */
+  receivers?: number;
 }
 
 export interface DnsServer {
   udpPort: number;
   tcpPort: number;
   address: string;
+  /** Processes answering UDP queries, this one included: `receivers` less those that failed to start. */
+  receivers: number;
+  /** The receiver processes' ids (not this one's): what ps shows answering beside the server. */
+  receiverPids: readonly number[];
   close(): Promise<void>;
 }
 
 const DEFAULT_TCP_IDLE_TIMEOUT_MS = 10_000;
 /** Tries when port 0 gave UDP a port that TCP then finds taken. */
 const BIND_ATTEMPTS = 5;
-const RESPONSE_CACHE_SIZE = 10_000;
 const MAX_TCP_UNREAD_BYTES = 1 << 20;
-const RCODE_NAMES = new Map<number, string>(Object.entries(RCODE).map(([name, code]) => [code, name]));
 
 export async function startDnsServer(options: DnsServerOptions): Promise<DnsServer> {
-  const { host, store, logger } = options;
+  const { host, store, logger, forwarder } = options;
   const answerOptions: AnswerOptions = {
     serverAddress: options.serverAddress ?? defaultServerAddress(host),
     negativeTtl: options.negativeTtl,
     identity: options.identity,
   };
-  const { forwarder } = options;
+  const extraReceivers = Math.max(0, Math.floor(options.receivers ?? 1) - 1);
+  if (extraReceivers > 0 && (store.file === undefined || store.defaultZone === undefined)) {
+    throw new Error('more than one DNS receiver needs a store opened from a file (DnsStore.open)');
+  }
+  if (extraReceivers > 0 && forwarder !== undefined && forwarder.settings === undefined) {
+    throw new Error('more than one DNS receiver needs a forwarder from createForwarder (its settings)');
+  }
   let closed = false;
   const idleMs = options.tcpIdleTimeoutMs ?? DEFAULT_TCP_IDLE_TIMEOUT_MS;
   const { udp, tcp } = await bindBoth(host, options.port);
   const sockets = new Set<net.Socket>();
+  const responder = createResponder({ store, answerOptions, forwarder, logger });
 
-  // A response depends only on the query's bytes (less its ID), the transport and the store's content,
-  // so encoded responses are reused until the content changes: dns-packet's encoding is the costly part.
-  let cachedView: ZoneView | undefined;
-  const cache = new Map<string, Buffer>();
-
-  // Every answer reflects every commit made before its query arrived (a restarted server never answers
-  // older than the store). Queries that arrive in one event-loop turn share one freshness check
-  // (PRAGMA data_version), made after the last of them arrived: one check per burst, not per query.
-  type Pending = { message: Buffer; transport: 'udp' | 'tcp'; address: string; client: string; send: (reply: Buffer) => void };
-  let pending: Pending[] = [];
-  function enqueue(query: Pending): void {
-    pending.push(query);
-    if (pending.length === 1) setImmediate(answerPending);
-  }
-  function answerPending(): void {
-    const batch = pending;
-    pending = [];
-    let view: ZoneView | undefined;
-    try {
-      view = store.view();
-    } catch (error) {
-      logger?.error({ err: error }, 'dns store read failed');
-    }
-    for (const query of batch) {
-      const reply = view === undefined ? serverFailure(query.message, query.transport) : respond(view, query);
-      if (reply !== undefined) query.send(reply);
-    }
-  }
-
-  /**
-   * The bytes to send back for one message, or undefined to send nothing now (nothing at all, or a
-   * forwarded query's answer later). Never throws.
-   */
-  function respond(view: ZoneView, { message, transport, address, client, send }: Pending): Buffer | undefined {
-    try {
-      if (view !== cachedView) {
-        cache.clear();
-        cachedView = view;
-      }
-      // With a forwarder the same bytes get another answer from a loopback client: it is part of the key.
-      const scope = forwarder === undefined ? '' : isLoopbackAddress(address) ? 'l' : 'r';
-      const key = message.length >= 12 ? scope + transport + message.toString('latin1', 2) : undefined;
-      const cached = key === undefined ? undefined : cache.get(key);
-      if (cached !== undefined) {
-        const reply = Buffer.from(cached); // a copy: the cached bytes must keep their own ID
-        // The ID is the first header field; over TCP it follows the 2-byte length.
-        reply.writeUInt16BE(message.readUInt16BE(0), transport === 'udp' ? 0 : 2);
-        if (logger?.isLevelEnabled('debug')) logger.debug({ transport, client, cached: true }, 'dns query');
-        return reply;
-      }
-
-      let query: Packet | undefined;
-      let response: Packet | undefined;
-      try {
-        query = dnsPacket.decode(message);
-        if (forwarder !== undefined && shouldForward(query, address, view)) {
-          forwardQuery(forwarder, message, query, transport, client, send);
-          return undefined;
-        }
-        response = answerQuery(query, view, answerOptions);
-      } catch (error) {
-        if (query !== undefined) throw error;
-        response = answerMalformed(message);
-      }
-      if (response === undefined) return undefined;
-      if (logger?.isLevelEnabled('debug')) {
-        const question = query?.questions?.[0];
-        const rcode = RCODE_NAMES.get((response.flags ?? 0) & 0xf);
-        logger.debug({ transport, client, name: question?.name, type: question?.type, rcode }, 'dns query');
-      }
-      const reply =
-        transport === 'udp' ? encodeForUdp(response, udpPayloadLimit(query)) : dnsPacket.streamEncode(response);
-      if (key !== undefined) {
-        // Bounded: random names must not grow it without limit; starting over is cheap.
-        if (cache.size >= RESPONSE_CACHE_SIZE) cache.clear();
-        cache.set(key, reply);
-      }
-      return reply;
-    } catch (error) {
-      logger?.error({ err: error, transport, client }, 'dns query failed');
-      return serverFailure(message, transport);
-    }
-  }
-
-  /** Sends an upstream's answer when it comes (forwarded answers are never cached: they are not ours). */
-  function forwardQuery(
-    forwarder: Forwarder,
-    message: Buffer,
-    query: Packet,
-    transport: 'udp' | 'tcp',
-    client: string,
-    send: (reply: Buffer) => void,
-  ): void {
-    void forwarder.forward(message, query, transport === 'udp' ? clientUdpLimit(query) : undefined).then((reply) => {
-      if (logger?.isLevelEnabled('debug')) {
-        const question = query.questions?.[0];
-        const rcode = RCODE_NAMES.get(reply.readUInt16BE(2) & 0xf);
-        logger.debug({ transport, client, name: question?.name, type: question?.type, rcode, forwarded: true }, 'dns query');
-      }
+  const udpSink: ReplySink = {
+    send(reply, query) {
       if (closed) return;
-      if (transport === 'udp') {
-        send(reply);
-      } else {
-        const length = Buffer.alloc(2);
-        length.writeUInt16BE(reply.length);
-        send(Buffer.concat([length, reply]));
-      }
-    });
-  }
-
+      // No callback: a lost UDP reply is retried by the client, and none saves a tick per query.
+      udp.send(reply, query.port, query.address);
+    },
+  };
   udp.on('message', (message, remote) => {
-    enqueue({
-      message,
-      transport: 'udp',
-      address: remote.address,
-      client: `${remote.address}:${remote.port}`,
-      send: (reply) => {
-        if (closed) return;
-        udp.send(reply, remote.port, remote.address, (error) => {
-          if (error) logger?.debug({ err: error }, 'dns udp send failed');
-        });
-      },
-    });
+    const query: ReceivedQuery = { message, transport: 'udp', address: remote.address, port: remote.port, sink: udpSink };
+    responder.enqueue(query);
   });
   udp.on('error', (error) => logger?.warn({ err: error }, 'dns udp socket error'));
 
   tcp.on('connection', (socket) => {
     sockets.add(socket);
-    const client = `${socket.remoteAddress}:${socket.remotePort}`;
+    const address = socket.remoteAddress ?? '';
+    const port = socket.remotePort ?? 0;
     socket.setTimeout(idleMs, () => socket.destroy());
-    socket.on('error', (error) => logger?.debug({ err: error, client }, 'dns tcp connection error'));
+    socket.on('error', (error) => logger?.debug({ err: error, client: `${address}:${port}` }, 'dns tcp connection error'));
     socket.on('close', () => sockets.delete(socket));
     // Messages are framed by a 2-byte length and may arrive split or several per chunk.
     // Replies keep the order of their queries (the batch is answered in arrival order), except forwarded
     // ones, sent when the upstream answers: clients match replies by ID (RFC 7766 allows any order).
     let unread = Buffer.alloc(0);
-    const send = (reply: Buffer) => {
-      if (!socket.destroyed) socket.write(reply);
+    const sink: ReplySink = {
+      send(reply) {
+        if (!closed && !socket.destroyed) socket.write(reply);
+      },
     };
     socket.on('data', (chunk) => {
       unread = unread.length === 0 ? chunk : Buffer.concat([unread, chunk]);
@@ -211,7 +109,7 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
         const end = 2 + unread.readUInt16BE(0);
         if (unread.length < end) break;
         // A copy: the socket may reuse the chunk's memory before the batch is answered.
-        enqueue({ message: Buffer.from(unread.subarray(2, end)), transport: 'tcp', address: socket.remoteAddress ?? '', client, send });
+        responder.enqueue({ message: Buffer.from(unread.subarray(2, end)), transport: 'tcp', address, port, sink });
         unread = unread.subarray(end);
       }
       // A client that pipelines queries but never reads its replies must not fill our memory.
@@ -220,14 +118,31 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
   });
   tcp.on('error', (error) => logger?.warn({ err: error }, 'dns tcp server error'));
 
+  let group: ReceiverGroup | undefined;
+  if (extraReceivers > 0) {
+    group = await startReceivers(
+      extraReceivers,
+      udp,
+      { storeFile: store.file!, defaultZone: store.defaultZone!, answerOptions, forwarder: forwarder?.settings },
+      logger,
+    );
+  }
+
   const bound = udp.address();
-  logger?.info({ address: bound.address, port: bound.port }, 'dns server listening on udp and tcp');
+  logger?.info({ address: bound.address, port: bound.port, receivers: 1 + (group?.ready ?? 0) }, 'dns server listening on udp and tcp');
   return {
     udpPort: bound.port,
     tcpPort: (tcp.address() as net.AddressInfo).port,
     address: bound.address,
+    get receivers() {
+      return 1 + (group?.ready ?? 0);
+    },
+    get receiverPids() {
+      return group?.pids ?? [];
+    },
     async close() {
       closed = true;
+      await group?.close();
       for (const socket of sockets) socket.destroy();
       await Promise.all([
         new Promise<void>((resolve) => udp.close(() => resolve())),
@@ -235,18 +150,6 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
       ]);
     },
   };
-}
-
-/** SERVFAIL for a message we failed to answer, if its header allows one; a last resort. */
-function serverFailure(message: Buffer, transport: 'udp' | 'tcp'): Buffer | undefined {
-  try {
-    const formerr = answerMalformed(message);
-    if (formerr === undefined) return undefined;
-    const response = { ...formerr, flags: ((formerr.flags ?? 0) & ~0xf) | RCODE.SERVFAIL };
-    return transport === 'udp' ? dnsPacket.encode(response) : dnsPacket.streamEncode(response);
-  } catch {
-    return undefined;
-  }
 }
 
 /** UDP first (port 0 picks a free one), then TCP on the same port; retry if TCP loses that port. */

@@ -50,6 +50,8 @@ export class DnsStore implements ZoneView {
   private constructor(
     private readonly db: Database.Database,
     readonly defaultZone: string,
+    /** The SQLite file: each receiver process of the server opens its own connection to it. */
+    readonly file: string,
   ) {
     this.statements = {
       dataVersion: db.prepare('PRAGMA data_version').pluck(),
@@ -106,7 +108,7 @@ export class DnsStore implements ZoneView {
       db.exec('INSERT OR IGNORE INTO set_zones (owner, zone) SELECT owner, min(zone) FROM records GROUP BY owner');
       const zone = normalizeName(defaultZone);
       db.prepare('INSERT OR IGNORE INTO zones (zone, serial) VALUES (?, ?)').run(zone, clockSerial());
-      return new DnsStore(db, zone);
+      return new DnsStore(db, zone, file);
     } catch (error) {
       db.close();
       throw error;

@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 
 export interface HostPort {
@@ -54,7 +55,17 @@ export interface DnsConfig extends HostPort {
    * /etc/resolv.conf nameservers (less our own listeners). Empty: such names get SERVFAIL.
    */
   upstreams: HostPort[];
+  /**
+   * ORDINAL_DNS_RECEIVERS, else the number of CPUs up to MAX_DEFAULT_DNS_RECEIVERS: processes reading
+   * each listener's UDP socket (the server and receiver processes sharing it, dns/receivers.ts).
+   */
+  receivers: number;
 }
+
+/** The default number of DNS receivers is one per CPU, at most this many. */
+export const MAX_DEFAULT_DNS_RECEIVERS = 4;
+/** More would cost memory (a Node process each) for no throughput a resolver needs. */
+const MAX_DNS_RECEIVERS = 64;
 
 export interface EcsConfig {
   /** ORDINAL_ECS_REGION, else AWS_REGION, else AWS_DEFAULT_REGION, else the SDK's shared config. */
@@ -157,7 +168,16 @@ function dnsConfig(env: NodeJS.ProcessEnv, addressPool: string, readResolvConf: 
   } else {
     upstreams = defaultUpstreams(readResolvConf(), own);
   }
-  return { host, port, podAddress, podPort, podEnabled, upstreams };
+  return { host, port, podAddress, podPort, podEnabled, upstreams, receivers: dnsReceivers(env.ORDINAL_DNS_RECEIVERS) };
+}
+
+function dnsReceivers(value: string | undefined): number {
+  if (value === undefined || value === '') return Math.min(os.availableParallelism(), MAX_DEFAULT_DNS_RECEIVERS);
+  const count = Number(value);
+  if (!Number.isInteger(count) || count < 1 || count > MAX_DNS_RECEIVERS) {
+    throw new Error(`ORDINAL_DNS_RECEIVERS must be a whole number from 1 to ${MAX_DNS_RECEIVERS}, got '${value}'`);
+  }
+  return count;
 }
 
 /**

@@ -10,6 +10,7 @@ import {
   defaultUpstreams,
   installationId,
   loadConfig,
+  MAX_DEFAULT_DNS_RECEIVERS,
   parseUpstreams,
   resolvConfNameservers,
   type HostPort,
@@ -118,7 +119,14 @@ describe('loadConfig: dns', () => {
         { host: '2001:db8::53', port: 53 },
         { host: '127.0.0.53', port: 53 },
       ],
+      receivers: Math.min(os.availableParallelism(), MAX_DEFAULT_DNS_RECEIVERS),
     });
+  });
+
+  it('takes the number of DNS receivers from ORDINAL_DNS_RECEIVERS', () => {
+    expect(config({ ORDINAL_DNS_RECEIVERS: '1' }).dns.receivers).toBe(1);
+    expect(config({ ORDINAL_DNS_RECEIVERS: '8' }).dns.receivers).toBe(8);
+    expect(config({ ORDINAL_DNS_RECEIVERS: '' }).dns.receivers).toBe(config({}).dns.receivers);
   });
 
   it('follows the address pool, and takes every variable', () => {
@@ -150,6 +158,9 @@ describe('loadConfig: dns', () => {
     [{ ORDINAL_DNS_POD_PORT: '99999' }, /ORDINAL_DNS_POD_PORT must be a port number/],
     [{ ORDINAL_ADDRESS_POOL: '127.77.0.0/32' }, /ORDINAL_ADDRESS_POOL: .*not an IPv4 CIDR block.*ORDINAL_DNS_POD_ADDRESS/],
     [{ ORDINAL_DNS_UPSTREAM: 'dns.google' }, /ORDINAL_DNS_UPSTREAM must be/],
+    [{ ORDINAL_DNS_RECEIVERS: '0' }, /ORDINAL_DNS_RECEIVERS must be a whole number from 1 to 64, got '0'/],
+    [{ ORDINAL_DNS_RECEIVERS: 'two' }, /ORDINAL_DNS_RECEIVERS must be a whole number/],
+    [{ ORDINAL_DNS_RECEIVERS: '1.5' }, /ORDINAL_DNS_RECEIVERS must be a whole number/],
     [{ ORDINAL_DNS_UPSTREAM: '127.77.255.254' }, /ORDINAL_DNS_UPSTREAM must not name this server's own listener 127.77.255.254:53/],
     [{ ORDINAL_DNS_UPSTREAM: '127.0.0.1:7053' }, /ORDINAL_DNS_UPSTREAM must not name this server's own listener 127.0.0.1:7053/],
     [{ ORDINAL_DNS_HOST: '127.77.255.254', ORDINAL_DNS_PORT: '53' }, /ORDINAL_DNS_POD_ADDRESS:ORDINAL_DNS_POD_PORT \(127.77.255.254:53\) must differ/],
