@@ -1,7 +1,6 @@
 // The Ordinal worker: runs the set workflows and their activities (instance driver, probes, DNS).
-import { createRequire } from 'node:module';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleOption } from '@temporalio/worker';
+import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import { createActivities } from '../activities/index.js';
 import { EmbeddedDnsProvider } from '../activities/dns/embedded.js';
 import { ProcessDriver } from '../activities/drivers/process.js';
@@ -15,8 +14,7 @@ import { DnsStore } from '../dns/store.js';
 import { dataPaths, installationId, type OrdinalConfig } from '../infra/config.js';
 import { temporalConnectionOptions } from '../infra/temporal-connection.js';
 import { installTemporalLogging, logger } from '../infra/logger.js';
-
-const require = createRequire(import.meta.url);
+import { bundleWorkflows } from './workflow-bundle.js';
 
 /**
  * The workflow code, bundled once per process: webpack takes seconds. ORDINAL_WORKFLOW_BUNDLE names a
@@ -26,10 +24,9 @@ let bundle: Promise<WorkflowBundleOption> | undefined;
 export function workflowBundle(): Promise<WorkflowBundleOption> {
   const prebuilt = process.env.ORDINAL_WORKFLOW_BUNDLE;
   if (prebuilt) return Promise.resolve({ codePath: prebuilt });
-  bundle ??= bundleWorkflowCode({
-    workflowsPath: require.resolve('../workflows/index.ts'),
+  bundle ??= bundleWorkflows({
     logger: { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: (m) => logger.warn(m), error: (m) => logger.error(m) },
-  }).then(({ code }) => ({ code }));
+  }).then((code) => ({ code }));
   return bundle;
 }
 
