@@ -15,6 +15,7 @@ import { dataPaths, installationId, type OrdinalConfig } from '../infra/config.j
 import { temporalConnectionOptions } from '../infra/temporal-connection.js';
 import { installTemporalLogging, logger } from '../infra/logger.js';
 import { bundleWorkflows } from './workflow-bundle.js';
+import { defaultWorkflowCache } from './workflow-cache.js';
 
 /**
  * The workflow code, bundled once per process: webpack takes seconds. ORDINAL_WORKFLOW_BUNDLE names a
@@ -79,6 +80,8 @@ export async function createOrdinalWorker(config: OrdinalConfig, options: { bund
       }),
       ...createRoute53Activities({ route53: () => route53, ownerId: config.route53OwnerId, isSetLive: setWorkflowExists(client) }),
     },
+    // Every set should stay cached: one out of the cache replays its history at its next step.
+    maxCachedWorkflows: config.workflowCache ?? defaultWorkflowCache(),
     // Each set keeps one long watch activity running: allow many at once (they are cheap awaits).
     maxConcurrentActivityTaskExecutions: 2_000,
     // On shutdown, running activities (mostly watches) are cancelled after this long and retried by the
