@@ -1,7 +1,7 @@
 // How many workflows the worker keeps in memory (Temporal's maxCachedWorkflows), sized from measurement.
 // Every set wakes at least every few minutes (its watch returns), and a set out of the cache then
-// replays its whole history: about 1.3 ms of worker CPU per event, 6 s or so at the 5,000 events where
-// it continues as new (docs/benchmarks.md). So the cache should hold every set the worker runs; the
+// replays its whole history: about 1 ms per event on a loaded 2-core machine, some 5 s at the 5,000
+// events where it continues as new, against some 60 ms for a cached set's step (docs/benchmarks.md). So the cache should hold every set the worker runs; the
 // bound is there so that more sets than memory allows slow down instead of running out of memory.
 import v8 from 'node:v8';
 
