@@ -14,7 +14,7 @@ import { apiListScenario } from './scenarios/api-list.js';
 import { apiScenario } from './scenarios/api.js';
 import { dnsScenario, findDnsTools } from './scenarios/dns.js';
 import { floorScenario } from './scenarios/floor.js';
-import { manySetsScenario } from './scenarios/many-sets.js';
+import { manySetsScenario, manySmallSetsScenario } from './scenarios/many-sets.js';
 import { recoveryScenario } from './scenarios/recovery.js';
 import { route53Scenario } from './scenarios/route53.js';
 import { scaleupScenario } from './scenarios/scaleup.js';
@@ -24,13 +24,14 @@ const RUNNERS: Record<ScenarioName, (ctx: BenchContext) => Promise<ScenarioResul
   scaleup: scaleupScenario,
   recovery: recoveryScenario,
   many: manySetsScenario,
+  'many-small': manySmallSetsScenario,
   api: apiScenario,
   'api-list': apiListScenario,
   dns: dnsScenario,
   route53: route53Scenario,
 };
 /** Scenarios whose figures are also given as multiples of R: they need scenario 1 in the same run. */
-const NEEDS_R: ScenarioName[] = ['scaleup', 'recovery', 'many', 'api'];
+const NEEDS_R: ScenarioName[] = ['scaleup', 'recovery', 'many', 'many-small', 'api'];
 
 const began = Date.now();
 const log = (message: string) => process.stderr.write(`[bench +${((Date.now() - began) / 1000).toFixed(1)}s] ${message}\n`);

@@ -134,7 +134,8 @@ function buildManifestSchema() {
   const envMap = z.record(
     z
       .string()
-      .regex(ENV_NAME, 'must be an environment variable name: letters, digits and _, not starting with a digit')
+      // A copy: zod resets a pattern's lastIndex, and the workflow sandbox freezes exported ones.
+      .regex(new RegExp(ENV_NAME), 'must be an environment variable name: letters, digits and _, not starting with a digit')
       .refine((name) => !name.startsWith('ORDINAL_'), 'ORDINAL_* variables are set by Ordinal itself'),
     z.string({ error: 'must be a string' }),
   );

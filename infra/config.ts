@@ -30,6 +30,12 @@ export interface OrdinalConfig {
    * On with ORDINAL_ECS=enabled or ORDINAL_ECS_ENDPOINT; credentials come from the AWS SDK's chain.
    */
   ecs?: EcsConfig;
+  /**
+   * ORDINAL_WORKFLOW_CACHE: how many workflows (sets and zone publishers) the worker keeps in memory;
+   * undefined: sized from the heap limit (worker/workflow-cache.ts). A set out of the cache replays its
+   * whole history at its next step.
+   */
+  workflowCache?: number;
   /** The API's bearer tokens (infra/tokens.ts). */
   auth: {
     /** ORDINAL_TOKENS_FILE, else <dataDir>/tokens.json. */
@@ -126,6 +132,7 @@ export function loadConfig(
     addressPool,
     route53OwnerId: env.ORDINAL_ROUTE53_OWNER_ID || DEFAULTS.route53OwnerId,
     ...ecsConfig(env),
+    ...workflowCacheConfig(env.ORDINAL_WORKFLOW_CACHE),
     auth: {
       tokensFile: env.ORDINAL_TOKENS_FILE ? path.resolve(cwd, env.ORDINAL_TOKENS_FILE) : path.join(dataDir, 'tokens.json'),
       required: parseAuthMode(env.ORDINAL_API_AUTH) === 'required',
@@ -295,6 +302,13 @@ export function installationId(dataDir: string): string {
     real = path.resolve(dataDir);
   }
   return `ordinal-${createHash('sha256').update(real).digest('hex').slice(0, 16)}`;
+}
+
+function workflowCacheConfig(value: string | undefined): { workflowCache?: number } {
+  if (value === undefined || value === '') return {};
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 2 || n > 1_000_000) throw new Error(`ORDINAL_WORKFLOW_CACHE must be an integer from 2 to 1000000 (workflows kept in memory), got '${value}'`);
+  return { workflowCache: n };
 }
 
 function ecsConfig(env: NodeJS.ProcessEnv): { ecs?: EcsConfig } {

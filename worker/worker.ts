@@ -1,7 +1,6 @@
 // The Ordinal worker: runs the set workflows and their activities (instance driver, probes, DNS).
-import { createRequire } from 'node:module';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleOption } from '@temporalio/worker';
+import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import { createActivities } from '../activities/index.js';
 import { EmbeddedDnsProvider } from '../activities/dns/embedded.js';
 import { ProcessDriver } from '../activities/drivers/process.js';
@@ -15,8 +14,8 @@ import { DnsStore } from '../dns/store.js';
 import { dataPaths, installationId, type OrdinalConfig } from '../infra/config.js';
 import { temporalConnectionOptions } from '../infra/temporal-connection.js';
 import { installTemporalLogging, logger } from '../infra/logger.js';
-
-const require = createRequire(import.meta.url);
+import { bundleWorkflows } from './workflow-bundle.js';
+import { defaultWorkflowCache } from './workflow-cache.js';
 
 /**
  * The workflow code, bundled once per process: webpack takes seconds. ORDINAL_WORKFLOW_BUNDLE names a
@@ -26,10 +25,9 @@ let bundle: Promise<WorkflowBundleOption> | undefined;
 export function workflowBundle(): Promise<WorkflowBundleOption> {
   const prebuilt = process.env.ORDINAL_WORKFLOW_BUNDLE;
   if (prebuilt) return Promise.resolve({ codePath: prebuilt });
-  bundle ??= bundleWorkflowCode({
-    workflowsPath: require.resolve('../workflows/index.ts'),
+  bundle ??= bundleWorkflows({
     logger: { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: (m) => logger.warn(m), error: (m) => logger.error(m) },
-  }).then(({ code }) => ({ code }));
+  }).then((code) => ({ code }));
   return bundle;
 }
 
@@ -82,6 +80,8 @@ export async function createOrdinalWorker(config: OrdinalConfig, options: { bund
       }),
       ...createRoute53Activities({ route53: () => route53, ownerId: config.route53OwnerId, isSetLive: setWorkflowExists(client) }),
     },
+    // Every set should stay cached: one out of the cache replays its history at its next step.
+    maxCachedWorkflows: config.workflowCache ?? defaultWorkflowCache(),
     // Each set keeps one long watch activity running: allow many at once (they are cheap awaits).
     maxConcurrentActivityTaskExecutions: 2_000,
     // On shutdown, running activities (mostly watches) are cancelled after this long and retried by the

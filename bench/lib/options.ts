@@ -3,7 +3,7 @@
 import { parseArgs } from 'node:util';
 import { integerFlag, listFlag } from '../../test/harness/command-line.js';
 
-export const SCENARIOS = ['floor', 'scaleup', 'recovery', 'many', 'api', 'api-list', 'dns', 'route53'] as const;
+export const SCENARIOS = ['floor', 'scaleup', 'recovery', 'many', 'many-small', 'api', 'api-list', 'dns', 'route53'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 export interface BenchOptions {
@@ -21,6 +21,9 @@ export interface BenchOptions {
   manySets: number;
   manyReplicas: number;
   manySmallSets: number;
+  /** Scenario 4b, many small sets: sets of one instance created at once, and the smaller run that checks linearity. */
+  smallSets: number;
+  smallSetsBase: number;
   /** Scenario 5: autocannon run length and connections. */
   apiSeconds: number;
   apiConnections: number;
@@ -50,6 +53,8 @@ const FULL = {
   manySets: 500,
   manyReplicas: 2,
   manySmallSets: 100,
+  smallSets: 2000,
+  smallSetsBase: 200,
   apiSeconds: 10,
   apiConnections: 50,
   apiListSets: 100,
@@ -66,6 +71,8 @@ const QUICK: typeof FULL = {
   manySets: 12,
   manyReplicas: 2,
   manySmallSets: 4,
+  smallSets: 20,
+  smallSetsBase: 5,
   apiSeconds: 2,
   apiConnections: 50,
   apiListSets: 10,
@@ -86,6 +93,8 @@ export const USAGE = `usage: npm run bench [-- options]      (npm run bench:quic
   --many-sets N            sets created at once (${FULL.manySets} / ${QUICK.manySets}); given up after max(120 s, 0.8 s per set)
   --many-replicas N        instances per set (${FULL.manyReplicas})
   --many-small-sets N      the smaller run that checks linearity (${FULL.manySmallSets} / ${QUICK.manySmallSets}; 0 skips it)
+  --small-sets N           many-small: sets of one instance created at once (${FULL.smallSets} / ${QUICK.smallSets})
+  --small-sets-base N      many-small: the smaller run that checks linearity (${FULL.smallSetsBase} / ${QUICK.smallSetsBase}; 0 skips it)
   --api-seconds S          autocannon duration per run (${FULL.apiSeconds} / ${QUICK.apiSeconds})
   --api-connections N      autocannon connections (${FULL.apiConnections})
   --api-list-sets N        sets listed by GET /v1/sets in scenario api-list (${FULL.apiListSets} / ${QUICK.apiListSets})
@@ -115,6 +124,8 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
       'many-sets': { type: 'string' },
       'many-replicas': { type: 'string' },
       'many-small-sets': { type: 'string' },
+      'small-sets': { type: 'string' },
+      'small-sets-base': { type: 'string' },
       'api-seconds': { type: 'string' },
       'api-connections': { type: 'string' },
       'api-list-sets': { type: 'string' },
@@ -142,6 +153,8 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
     manySets: integerFlag('many-sets', values['many-sets'], preset.manySets, 1),
     manyReplicas: integerFlag('many-replicas', values['many-replicas'], preset.manyReplicas, 1),
     manySmallSets: integerFlag('many-small-sets', values['many-small-sets'], preset.manySmallSets, 0),
+    smallSets: integerFlag('small-sets', values['small-sets'], preset.smallSets, 1),
+    smallSetsBase: integerFlag('small-sets-base', values['small-sets-base'], preset.smallSetsBase, 0),
     apiSeconds: integerFlag('api-seconds', values['api-seconds'], preset.apiSeconds, 1),
     apiConnections: integerFlag('api-connections', values['api-connections'], preset.apiConnections, 1),
     apiListSets: integerFlag('api-list-sets', values['api-list-sets'], preset.apiListSets, 1),

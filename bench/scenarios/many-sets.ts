@@ -1,4 +1,5 @@
-// Scenario 4, many sets: N sets of M instances created at once (N apply requests in flight together),
+// Scenario 4, many sets (and 4b, many-small: many more sets of one instance each, where the per-set
+// cost of the worker dominates): N sets of M instances created at once (N apply requests in flight together),
 // on a fresh worker: time until every set is Ready (the OrdinalPhase search attribute, one count query
 // per poll), sets per second, and the worker's peak RSS. Linearity: the same with a smaller N first,
 // extrapolated linearly, is the baseline of the time. The rate's baseline is bare Temporal: N floor
@@ -43,9 +44,31 @@ interface SizeRun {
   progress: Array<[number, number, number, number, number, number]>;
 }
 
-export async function manySetsScenario(ctx: BenchContext): Promise<ScenarioResult> {
+export function manySetsScenario(ctx: BenchContext): Promise<ScenarioResult> {
   const { manySets, manySmallSets, manyReplicas } = ctx.options;
-  const sizes = manySmallSets > 0 && manySmallSets < manySets ? [manySmallSets, manySets] : [manySets];
+  return measureManySets(ctx, { title: 'many sets', sets: manySets, baseSets: manySmallSets, replicas: manyReplicas, rate: true });
+}
+
+/** Scenario 4b: 2,000 sets of one instance; no rate row (its bare-workflow baseline would double the run). */
+export function manySmallSetsScenario(ctx: BenchContext): Promise<ScenarioResult> {
+  const { smallSets, smallSetsBase } = ctx.options;
+  return measureManySets(ctx, { title: 'many small sets', sets: smallSets, baseSets: smallSetsBase, replicas: 1, rate: false });
+}
+
+interface ManySetsPlan {
+  /** Row names start with it. */
+  title: string;
+  sets: number;
+  /** The smaller run the time is extrapolated from (0: none). */
+  baseSets: number;
+  replicas: number;
+  /** Also measure sets per second against bare workflows. */
+  rate: boolean;
+}
+
+async function measureManySets(ctx: BenchContext, plan: ManySetsPlan): Promise<ScenarioResult> {
+  const { title, sets, baseSets, replicas: manyReplicas } = plan;
+  const sizes = baseSets > 0 && baseSets < sets ? [baseSets, sets] : [sets];
   const runs: SizeRun[] = [];
   for (const size of sizes) runs.push(await runSize(ctx, size, manyReplicas));
   const big = runs[runs.length - 1];
@@ -53,12 +76,12 @@ export async function manySetsScenario(ctx: BenchContext): Promise<ScenarioResul
 
   // How many activities a set runs to become Ready, from a run where every set got there.
   const perSet = Math.max(...runs.filter((r) => r.complete).map((r) => r.activitiesPerSet), big.activitiesPerSet, 1);
-  const floor = await floorBaseline(ctx, big.sets, perSet);
+  const floor = plan.rate ? await floorBaseline(ctx, big.sets, perSet) : undefined;
   const linear = small?.complete ? (small.timeToReadyMs * big.sets) / small.sets : null;
   const unfinished = `only ${big.readySets} of ${big.sets} sets Ready when the bench gave up after ${(big.timeToReadyMs / 1000).toFixed(0)} s`;
   const rows: Row[] = [
     row({
-      name: `many sets: ${big.sets} x ${manyReplicas} instances to all Ready`,
+      name: `${title}: ${big.sets} x ${manyReplicas} ${manyReplicas === 1 ? 'instance' : 'instances'} to all Ready`,
       value: big.complete ? big.timeToReadyMs / 1000 : null,
       unit: 's',
       baseline: linear === null ? null : linear / 1000,
@@ -69,18 +92,22 @@ export async function manySetsScenario(ctx: BenchContext): Promise<ScenarioResul
       inR: ctx.R && big.complete ? big.timeToReadyMs / big.sets / ctx.R : null,
       note: big.complete ? 'x R is per set' : unfinished,
     }),
+    ...(floor
+      ? [
+          row({
+            name: `${title}: sets per second`,
+            value: big.setsPerSecond,
+            unit: 'sets/s',
+            baseline: floor.workflowsPerSecond,
+            baselineLabel: `bare workflows of ${floor.activities} no-op activities`,
+            target: null,
+            met: null,
+            note: big.complete ? undefined : `sets Ready per second until the bench gave up; ${unfinished}`,
+          }),
+        ]
+      : []),
     row({
-      name: 'many sets: sets per second',
-      value: big.setsPerSecond,
-      unit: 'sets/s',
-      baseline: floor.workflowsPerSecond,
-      baselineLabel: `bare workflows of ${floor.activities} no-op activities`,
-      target: null,
-      met: null,
-      note: big.complete ? undefined : `sets Ready per second until the bench gave up; ${unfinished}`,
-    }),
-    row({
-      name: 'many sets: worker peak RSS',
+      name: `${title}: worker peak RSS`,
       value: big.workerPeakRssMiB,
       unit: 'MiB',
       baseline: big.workerIdleRssMiB,
@@ -93,7 +120,7 @@ export async function manySetsScenario(ctx: BenchContext): Promise<ScenarioResul
 }
 
 async function runSize(ctx: BenchContext, sets: number, replicas: number): Promise<SizeRun> {
-  const stack = await startStack(ctx, { name: `many-${sets}` });
+  const stack = await startStack(ctx, { name: `many-${sets}x${replicas}` });
   try {
     const pid = stack.worker.pid;
     await sleep(2_000); // let the fresh worker settle

@@ -7,9 +7,8 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Connection } from '@temporalio/client';
-import { bundleWorkflowCode } from '@temporalio/worker';
+import { bundleWorkflows as bundleWorkerWorkflows } from '../../worker/workflow-bundle.js';
 import type { TestProject } from 'vitest/node';
 import { isAlive } from '../../infra/child-processes.js';
 import { ensureSearchAttributes, startDevServer, type DevServer } from '../../infra/dev-server.js';
@@ -71,8 +70,7 @@ const TMP_PREFIX = 'ordinal-test-';
 
 /** Bundles the workflows once (webpack takes seconds) for every worker of the run. */
 async function bundleWorkflows(file: string): Promise<void> {
-  const { code } = await bundleWorkflowCode({
-    workflowsPath: fileURLToPath(new URL('../../workflows/index.ts', import.meta.url)),
+  const code = await bundleWorkerWorkflows({
     logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: (m) => process.stderr.write(`${m}\n`) },
   });
   await fs.writeFile(file, code);

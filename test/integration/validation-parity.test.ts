@@ -113,6 +113,15 @@ describe('a bad manifest for a new set is refused the same by the API and by the
       details: [{ path: 'spec.reserveOrdinals', message: 'must list at most 1000 ordinals' }],
     },
     {
+      // A pattern rule (zod's regex check) and a refinement, run by the workflow's shared schema too.
+      name: 'bad environment variable names',
+      spec: { template: { process: { command: ['node', 'server.mjs'], env: { '1BAD': 'x', GOOD: 'y', ORDINAL_X: 'z' } } } },
+      details: [
+        { path: 'spec.template.process.env.1BAD', message: 'must be an environment variable name: letters, digits and _, not starting with a digit' },
+        { path: 'spec.template.process.env.ORDINAL_X', message: 'ORDINAL_* variables are set by Ordinal itself' },
+      ],
+    },
+    {
       // The API refuses the path as a bad request; the name's issue is the manifest's, the same both ways.
       name: 'an invalid name',
       set: uniqueName('Bad_Name'),

@@ -15,7 +15,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode } from '@temporalio/worker';
+import { bundleWorkflows } from '../../worker/workflow-bundle.js';
 import { SetsService } from '../../api/sets.js';
 import type { SetView } from '../../core/status.js';
 import { workflowIdForSet } from '../../core/names.js';
@@ -107,15 +107,14 @@ async function main(): Promise<void> {
       log(`no moto_server, skipping the Route 53 scenario: ${String(error)}`);
       return undefined;
     }),
-    bundleWorkflowCode({
-      workflowsPath: path.join(REPO, 'workflows/index.ts'),
+    bundleWorkflows({
       logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: (m) => process.stderr.write(`${m}\n`) },
     }),
   ]);
   stops.push(() => temporal.stop());
   if (moto) stops.push(() => (moto as MotoServer).stop());
   const bundleFile = path.join(tmp, 'workflow-bundle.js');
-  fs.writeFileSync(bundleFile, bundle.code);
+  fs.writeFileSync(bundleFile, bundle);
   process.env.ORDINAL_WORKFLOW_BUNDLE = bundleFile;
   useDummyAwsConfiguration();
   if (moto) process.env.AWS_ENDPOINT_URL_ROUTE_53 = moto.endpoint;

@@ -5,7 +5,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Runtime, Worker, bundleWorkflowCode, DefaultLogger, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { Runtime, Worker, DefaultLogger, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { bundleWorkflows } from '../../worker/workflow-bundle.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { historyFromJsonValue } from './history-json.js';
 
@@ -23,10 +24,12 @@ beforeAll(async () => {
     // Installed already (another test file of this worker).
   }
   // ORDINAL_REPLAY_WORKFLOWS points at another workflows entry, e.g. a scratch copy to see a change fail.
-  bundle = await bundleWorkflowCode({
+  // The worker's own bundling (shared modules preloaded), so the replay runs what the worker runs.
+  const code = await bundleWorkflows({
     workflowsPath: process.env.ORDINAL_REPLAY_WORKFLOWS ?? path.join(REPO, 'workflows/index.ts'),
     logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: (m) => process.stderr.write(`${m}\n`) },
   });
+  bundle = { code, sourceMap: '' };
 }, 120_000);
 
 describe('recorded workflow histories replay on the current workflow code', () => {
