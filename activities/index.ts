@@ -2,7 +2,7 @@
 // the DNS provider. Each is idempotent, so Temporal may retry any of them after a crash.
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { instanceDnsName, instanceName, serviceDnsName } from '../core/names.js';
-import { DriverError, type InstanceDriver } from './drivers/driver.js';
+import { DriverError, type InstanceDriver, type InstanceHandle } from './drivers/driver.js';
 import { PUBLISHED, type DnsProvider } from './dns/provider.js';
 import { runProbe } from './probes.js';
 import type { Activities } from './types.js';
@@ -28,7 +28,7 @@ export function createActivities(deps: ActivityDependencies): Activities {
         serviceDnsName: serviceDnsName(request.serviceName, request.zone),
         dnsServer: deps.dnsServer,
       };
-      let handle;
+      let handle: InstanceHandle;
       try {
         handle = await heartbeating(() =>
           deps.driver.create({
