@@ -2,11 +2,11 @@
 // the DNS provider. Each is idempotent, so Temporal may retry any of them after a crash.
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { instanceDnsName, instanceName, serviceDnsName } from '../core/names.js';
-import { DriverError, type InstanceDriver } from './drivers/driver.js';
+import { DriverError, type InstanceDriver, type InstanceHandle } from './drivers/driver.js';
 import { PUBLISHED, type DnsProvider } from './dns/provider.js';
 import { runProbe } from './probes.js';
 import type { Activities } from './types.js';
-import { createWatchActivity } from './watch.js';
+import { createInstanceWatch } from './watch.js';
 
 export interface ActivityDependencies {
   driver: InstanceDriver;
@@ -17,6 +17,7 @@ export interface ActivityDependencies {
 }
 
 export function createActivities(deps: ActivityDependencies): Activities {
+  const watch = createInstanceWatch({ driver: deps.driver, runProbe });
   return {
     async createInstance(request) {
       const identity = {
@@ -27,8 +28,9 @@ export function createActivities(deps: ActivityDependencies): Activities {
         serviceDnsName: serviceDnsName(request.serviceName, request.zone),
         dnsServer: deps.dnsServer,
       };
+      let handle: InstanceHandle;
       try {
-        return await heartbeating(() =>
+        handle = await heartbeating(() =>
           deps.driver.create({
             identity,
             incarnation: request.incarnation,
@@ -42,6 +44,23 @@ export function createActivities(deps: ActivityDependencies): Activities {
         if (err instanceof DriverError && !err.retryable) throw ApplicationFailure.nonRetryable(err.message, 'DriverError');
         throw err;
       }
+      if (request.awaitReadyMs === undefined) return handle;
+      // The workflow would wait for readiness next anyway: waiting here saves it a step and a round trip.
+      const { template } = request;
+      const ready = await watch.awaitReady(
+        {
+          handle,
+          ready: false,
+          readinessProbe: template.readinessProbe,
+          livenessProbe: template.livenessProbe,
+          ...(template.ecs ? { readiness: template.ecs.readiness } : {}),
+          ports: template.ports,
+          dnsName: identity.dnsName,
+          serviceDnsName: identity.serviceDnsName,
+        },
+        request.awaitReadyMs,
+      );
+      return { ...handle, ready };
     },
 
     async deleteInstance(request) {
@@ -55,7 +74,7 @@ export function createActivities(deps: ActivityDependencies): Activities {
       return deps.driver.describe(request.set);
     },
 
-    watchInstances: createWatchActivity({ driver: deps.driver, runProbe }),
+    watchInstances: (request) => watch.watchInstances(request),
 
     async publishRecords(request) {
       const provider = deps.dns[request.target.provider];

@@ -17,7 +17,18 @@ export interface CreateInstanceRequest {
   template: Template;
   /** Names of the set's volumeClaimTemplates: each instance gets (and keeps) its own volume of each. */
   volumes: string[];
+  /**
+   * Once started, wait up to this long for the instance to be Ready (the watch's probes, heartbeating)
+   * and say so in `ready`. Absent (requests of earlier workflow code): return once started, as before.
+   */
+  awaitReadyMs?: number;
 }
+
+/** What a create returns: the incarnation's handle, and with `awaitReadyMs` whether it became Ready. */
+export type CreatedInstance = InstanceHandle & {
+  /** Only with `awaitReadyMs`: Ready before the wait ended (false: not yet, exited or failing; the watch takes over). */
+  ready?: boolean;
+};
 
 export interface DeleteInstanceRequest {
   set: string;
@@ -57,7 +68,7 @@ export interface PublishRequest {
 
 export interface Activities {
   /** Starts an incarnation (idempotent per set/ordinal/incarnation) and returns its handle. */
-  createInstance(request: CreateInstanceRequest): Promise<InstanceHandle>;
+  createInstance(request: CreateInstanceRequest): Promise<CreatedInstance>;
   /** Stops any incarnation of the identity; resolves once it is confirmed gone. */
   deleteInstance(request: DeleteInstanceRequest): Promise<void>;
   /** Live incarnations of the set's instances, for adoption when a set workflow starts. */

@@ -1,5 +1,6 @@
 // The watch activity: keeps an eye on a set's running instances (process exits, readiness and
-// liveness probes) and returns as soon as something differs from what the workflow believes.
+// liveness probes) and returns as soon as something differs from what the workflow believes. A create
+// that awaits readiness waits with the same code and the same probe counters.
 import { Context } from '@temporalio/activity';
 import type { Probe } from '../core/manifest.js';
 import { initialProbeState, recordProbeResult, type ProbeState } from '../core/probe-state.js';
@@ -48,15 +49,27 @@ class ProbeMemory {
   }
 }
 
-export function createWatchActivity(deps: { driver: InstanceDriver; runProbe: typeof RunProbe }) {
+/** The watch activity, and the wait for readiness a create uses: one probe memory, the same code. */
+export interface InstanceWatch {
+  /** The watchInstances activity. */
+  watchInstances(request: WatchRequest): Promise<InstanceChange[]>;
+  /**
+   * From inside another activity (a create): waits up to `maxWaitMs` for a just-started instance to
+   * become Ready, heartbeating; false when it is not Ready by then, exited or failed liveness (the
+   * watch reports that next). Its probe counters carry over to the watch.
+   */
+  awaitReady(instance: WatchedInstance, maxWaitMs: number): Promise<boolean>;
+}
+
+export function createInstanceWatch(deps: { driver: InstanceDriver; runProbe: typeof RunProbe }): InstanceWatch {
   const memory = new ProbeMemory();
 
-  return async function watchInstances(request: WatchRequest): Promise<InstanceChange[]> {
+  /** Returns the changes from what `instances` say the workflow believes, as soon as there is one. */
+  async function untilChange(instances: WatchedInstance[], maxWaitMs: number): Promise<InstanceChange[]> {
     const context = Context.current();
     const signal = context.cancellationSignal;
-    const handles = request.instances.map((w) => w.handle);
-    memory.retainOnly(request.set, handles);
-    const deadline = Date.now() + request.maxWaitMs;
+    const handles = instances.map((w) => w.handle);
+    const deadline = Date.now() + maxWaitMs;
 
     // Wakes the loop the moment a process we spawned exits; others are caught by isAlive each tick.
     const stopWatching = new AbortController();
@@ -75,7 +88,7 @@ export function createWatchActivity(deps: { driver: InstanceDriver; runProbe: ty
         if (signal.aborted) throw signal.reason ?? new Error('cancelled');
         context.heartbeat();
 
-        const gone = request.instances.filter((w) => !deps.driver.isAlive(w.handle));
+        const gone = instances.filter((w) => !deps.driver.isAlive(w.handle));
         if (gone.length > 0) {
           // A child of ours can be seen dead (a zombie) just before Node reaps it and reports its exit
           // code: give that report a moment, so the status can say how it ended.
@@ -83,12 +96,12 @@ export function createWatchActivity(deps: { driver: InstanceDriver; runProbe: ty
           return gone.map((w) => exitChange(w, exit));
         }
 
-        const changes = await probeDue(request.instances, memory, deps.runProbe, signal, deps.driver);
+        const changes = await probeDue(instances, memory, deps.runProbe, signal, deps.driver);
         if (changes.length > 0) return changes;
 
         const now = Date.now();
         if (now >= deadline) return [];
-        const nextProbe = Math.min(...request.instances.flatMap((w) => dueTimes(w, memory)), Infinity);
+        const nextProbe = Math.min(...instances.flatMap((w) => dueTimes(w, memory)), Infinity);
         const wait = Math.max(0, Math.min(nextProbe - now, TICK_MS, deadline - now));
         await Promise.race([delay(wait, stopWatching.signal), exited]);
       }
@@ -96,6 +109,18 @@ export function createWatchActivity(deps: { driver: InstanceDriver; runProbe: ty
       signal.removeEventListener('abort', onAbort);
       stopWatching.abort();
     }
+  }
+
+  return {
+    watchInstances(request) {
+      memory.retainOnly(request.set, request.instances.map((w) => w.handle));
+      return untilChange(request.instances, request.maxWaitMs);
+    },
+    async awaitReady(instance, maxWaitMs) {
+      // The set's other instances are not in view here: their probe counters are kept (no retainOnly).
+      const changes = await untilChange([{ ...instance, ready: false }], maxWaitMs);
+      return changes.length > 0 && changes.every((c) => c.kind === 'ready');
+    },
   };
 }
 

@@ -21,7 +21,11 @@ export type DeleteReason =
 export type Action =
   /** Make the set's records exactly `records`; `published` lists the ordinals with a record of their own. */
   | { kind: 'publish'; records: RecordSet[]; fingerprint: string; published: number[]; target: DnsTarget; previous?: DnsTarget }
-  | { kind: 'create'; ordinal: number; incarnation: number; revision: string }
+  /**
+   * `awaitReady`: nothing else happens until this instance is Ready (OrderedReady), so its create may
+   * wait for readiness itself and report it, saving a separate wait; the readiness rules are the same.
+   */
+  | { kind: 'create'; ordinal: number; incarnation: number; revision: string; awaitReady?: boolean }
   /**
    * Stop the instance and confirm it gone; `remove` drops the identity (scale-down, set deletion);
    * `deleteVolumes` also deletes its volumes (the retention policy says Delete).
@@ -193,8 +197,11 @@ export class SetPlanView {
     return { kind: 'delete', ordinal, reason, remove, deleteVolumes };
   }
 
-  /** Create the instance at `ordinal`, unless its crash-loop back-off is still running. */
-  createOrWait(ordinal: number): Step & { created: boolean } {
+  /**
+   * Create the instance at `ordinal`, unless its crash-loop back-off is still running. `awaitReady`:
+   * the next step waits for it to be Ready anyway (OrderedReady).
+   */
+  createOrWait(ordinal: number, awaitReady = false): Step & { created: boolean } {
     const instance = this.instance(ordinal);
     const revision = this.revisionFor(ordinal);
     // A back-off belongs to the revision that crashed: a new revision starts at once (no stuck rollouts).
@@ -208,7 +215,9 @@ export class SetPlanView {
       };
     }
     const incarnation = (instance?.incarnation ?? 0) + 1;
-    return { actions: [{ kind: 'create', ordinal, incarnation, revision }], settled: false, created: true };
+    const create: Action = { kind: 'create', ordinal, incarnation, revision };
+    if (awaitReady) create.awaitReady = true;
+    return { actions: [create], settled: false, created: true };
   }
 }
 
@@ -240,7 +249,7 @@ function orderedStep(view: SetPlanView): Step {
   // Available yet: nothing above it is created, removed or updated meanwhile.
   for (const ordinal of view.wanted) {
     const instance = view.instance(ordinal);
-    if (!instance || instance.phase === 'Pending') return view.createOrWait(ordinal);
+    if (!instance || instance.phase === 'Pending') return view.createOrWait(ordinal, true);
     if (!instance.ready) {
       // No stuck rollouts: an instance that is not Ready on a revision it should no longer run is
       // replaced at once, without waiting for it and without spending the maxUnavailable budget.

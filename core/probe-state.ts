@@ -15,12 +15,15 @@ export interface ProbeState {
 }
 
 /**
- * Fast start: until a readiness probe first passes, a failed attempt is retried after 100 ms, 200 ms,
- * 400 ms ... instead of a whole period, never less often than periodSeconds. A program that is ready
- * 80 ms after it starts is Ready 100 ms later, not one period later (Kubernetes waits the period;
- * that is most of the time a StatefulSet takes to come up, and to heal).
+ * Fast start: until a readiness probe first passes, a failed attempt is retried after 25 ms, then each
+ * retry waits half as long again (38, 56, 84, 127 ms ...), instead of a whole period, never less often
+ * than periodSeconds. A program is seen Ready within about a third of its own start time after it is
+ * (Kubernetes waits the period; that is most of the time a StatefulSet takes to come up, and to heal),
+ * while a slow starter costs only a dozen attempts in its first few seconds.
  */
-export const FAST_START_FIRST_RETRY_MS = 100;
+export const FAST_START_FIRST_RETRY_MS = 25;
+/** Each fast-start retry waits this many times as long as the one before. */
+export const FAST_START_GROWTH = 1.5;
 
 /**
  * Readiness starts failing (an instance is not Ready until a probe says so); liveness starts passing.
@@ -39,9 +42,9 @@ export function recordProbeResult(probe: Probe, state: ProbeState, ok: boolean, 
   if (passing && failures >= probe.failureThreshold) passing = false;
   const everPassed = state.everPassed === true || passing;
   const periodMs = probe.periodSeconds * 1000;
-  // During the fast start, the k-th retry in a row waits 100 ms * 2^(k-1); a success that does not
+  // During the fast start, the k-th retry in a row waits 25 ms * 1.5^(k-1); a success that does not
   // yet reach successThreshold is retried as quickly.
-  const fastMs = FAST_START_FIRST_RETRY_MS * 2 ** Math.max(0, (ok ? successes : failures) - 1);
+  const fastMs = Math.round(FAST_START_FIRST_RETRY_MS * FAST_START_GROWTH ** Math.max(0, (ok ? successes : failures) - 1));
   const delay = everPassed ? periodMs : Math.min(periodMs, fastMs);
   return { passing, successes, failures, nextAt: now + delay, everPassed };
 }

@@ -201,7 +201,16 @@ export function markCreating(state: SetState, action: Extract<Action, { kind: 'c
   });
 }
 
-export function applyCreated<Handle extends Incarnation>(state: SetState<Handle>, action: Extract<Action, { kind: 'create' }>, handle: Handle): void {
+/**
+ * Records a started incarnation. `readyAt`: its create also saw it become Ready (a create that awaited
+ * readiness), at this workflow time, as a watch's `ready` change applied then would record it.
+ */
+export function applyCreated<Handle extends Incarnation>(
+  state: SetState<Handle>,
+  action: Extract<Action, { kind: 'create' }>,
+  handle: Handle,
+  readyAt?: number,
+): void {
   const existing = instance(state, action.ordinal);
   // A readiness probe, or (ECS) the container health check.
   const hasReadinessProbe = hasReadinessGate(templateOf(state, action.revision));
@@ -223,6 +232,9 @@ export function applyCreated<Handle extends Incarnation>(state: SetState<Handle>
     unpublishedAt: undefined,
   });
   if (!hasReadinessProbe) state.progressAt = handle.startedAt;
+  else if (readyAt !== undefined) {
+    applyChanges(state, [{ ordinal: action.ordinal, incarnation: action.incarnation, kind: 'ready', message: 'readiness confirmed by the create' }], readyAt);
+  }
 }
 
 /** A create that failed for good (e.g. no such program): counts as a crash, with back-off. */

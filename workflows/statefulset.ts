@@ -68,6 +68,13 @@ const LOCAL_EMBEDDED_PUBLISH = 'local-embedded-publish';
 const RELEASE_EMBEDDED_ZONE = 'release-embedded-zone';
 /** Histories recorded while Parallel deletions ran in doubling batches replay as they were. */
 const PARALLEL_DELETIONS_TOGETHER = 'parallel-deletions-together';
+/** Histories recorded before an ordered create awaited readiness itself replay as they were. */
+const CREATE_AWAITS_READY = 'create-awaits-ready';
+/**
+ * How long an ordered create waits for its instance to be Ready before the watch takes over. The loop
+ * acts on messages only after the create returns, so this bounds how late it does meanwhile.
+ */
+const CREATE_READY_WAIT_MS = 5_000;
 /** The shortest timer the idle wait sets. */
 const MIN_WAKE_MS = 100;
 /** How long a new set's run waits for its first valid manifest. */
@@ -275,20 +282,27 @@ export async function statefulSet(input: StatefulSetInput): Promise<{ deleted: t
       case 'create': {
         markCreating(state, action);
         const name = instanceName(state.name, action.ordinal);
+        // One step instead of two: the create waits for readiness itself (the planner waits for it
+        // anyway), so its publication and the next create follow in the same workflow task.
+        const awaitReady = action.awaitReady === true && patched(CREATE_AWAITS_READY);
         try {
-          const handle = await createInstance.executeWithOptions({ summary: `create ${name}` }, [
-            {
-              set: state.name,
-              ordinal: action.ordinal,
-              incarnation: action.incarnation,
-              revision: action.revision,
-              serviceName: spec.serviceName,
-              zone: spec.dns.zone,
-              template: templateOf(state, action.revision),
-              volumes: spec.volumeClaimTemplates.map((v) => v.metadata.name),
-            },
-          ]);
-          applyCreated(state, action, handle);
+          const { ready, ...handle } = await createInstance.executeWithOptions(
+            { summary: awaitReady ? `create ${name} and wait until Ready` : `create ${name}` },
+            [
+              {
+                set: state.name,
+                ordinal: action.ordinal,
+                incarnation: action.incarnation,
+                revision: action.revision,
+                serviceName: spec.serviceName,
+                zone: spec.dns.zone,
+                template: templateOf(state, action.revision),
+                volumes: spec.volumeClaimTemplates.map((v) => v.metadata.name),
+                ...(awaitReady ? { awaitReadyMs: CREATE_READY_WAIT_MS } : {}),
+              },
+            ],
+          );
+          applyCreated(state, action, handle, ready === true ? Date.now() : undefined);
         } catch (err) {
           if (!(err instanceof ActivityFailure)) throw err;
           const message = err.cause instanceof Error ? err.cause.message : err.message;

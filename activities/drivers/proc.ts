@@ -40,12 +40,33 @@ export function isRunning(pid: number, startTime: string | null | undefined): bo
 
 /** A process's environment, or undefined when it is gone or not ours to read (another user's). */
 export function readEnviron(pid: number): Map<string, string> | undefined {
-  let raw: string;
+  const raw = readEnvironText(pid);
+  return raw === undefined ? undefined : parseEnviron(raw);
+}
+
+function readEnvironText(pid: number): string | undefined {
   try {
-    raw = fs.readFileSync(`/proc/${pid}/environ`, 'utf8');
+    return fs.readFileSync(`/proc/${pid}/environ`, 'utf8');
   } catch {
     return undefined;
   }
+}
+
+/** The value of one variable in a raw environ, without parsing the rest (a scan reads every process's). */
+function environValue(raw: string, name: string): string | undefined {
+  const key = `${name}=`;
+  let start: number;
+  if (raw.startsWith(key)) start = key.length;
+  else {
+    const at = raw.indexOf(`\0${key}`);
+    if (at === -1) return undefined;
+    start = at + 1 + key.length;
+  }
+  const end = raw.indexOf('\0', start);
+  return raw.slice(start, end === -1 ? undefined : end);
+}
+
+function parseEnviron(raw: string): Map<string, string> {
   const env = new Map<string, string>();
   for (const entry of raw.split('\0')) {
     const eq = entry.indexOf('=');
@@ -71,9 +92,12 @@ export function findMarked(name: string, prefix: string): MarkedProcess[] {
     if (!/^[0-9]+$/.test(entry)) continue;
     const pid = Number(entry);
     if (pid === process.pid) continue;
-    let env = readEnviron(pid);
-    let marker = env?.get(name);
-    if (env !== undefined && marker === undefined && inOtherMountNamespace(pid)) {
+    const raw = readEnvironText(pid);
+    if (raw === undefined) continue;
+    // Only a match is parsed whole: most processes are not instances, or not of this identity.
+    let marker = environValue(raw, name);
+    let env: Map<string, string> | undefined;
+    if (marker === undefined && inOtherMountNamespace(pid)) {
       // A pod whose program rewrote its environment (Redis and PostgreSQL set their process titles
       // over it): its /etc/hosts still names it.
       const pod = readPodMarker(pid);
@@ -82,7 +106,8 @@ export function findMarked(name: string, prefix: string): MarkedProcess[] {
         env = new Map([[name, pod.marker], ['ORDINAL_ADDRESS', pod.address]]);
       }
     }
-    if (env === undefined || marker === undefined || !marker.startsWith(prefix)) continue;
+    if (marker === undefined || !marker.startsWith(prefix)) continue;
+    env ??= parseEnviron(raw);
     const stat = readStat(pid);
     if (!stat || stat.state === 'Z' || stat.state === 'X') continue;
     found.push({ ...stat, marker, env });

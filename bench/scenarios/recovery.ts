@@ -1,7 +1,7 @@
 // Scenario 3, recovery: kill -9 one instance of a Ready set, K times, each time a different instance
 // (a second kill of the same instance within 60 s would be a crash loop and back off, by design), and
 // time from the kill until (a) the embedded DNS server answers the instance's name with a new address
-// and (b) the new incarnation answers HTTP there. The target is the readiness probe period + 250 ms.
+// and (b) the new incarnation answers HTTP there. The target is at most twice the bare supervisor's time.
 // Baseline: a bare supervisor in the bench itself that respawns the same program on its exit event
 // (at a new address, as Ordinal does) and polls it the same way: the floor of any restart.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -19,6 +19,8 @@ import { startStack } from '../lib/stack.js';
 import { median, percentile, summarize } from '../lib/stats.js';
 
 const POLL_MS = 5;
+/** Target: Ordinal's recovery at most this many times the bare supervisor's, measured in the same run. */
+const TARGET_RATIO = 2.0;
 const RECOVERY_TIMEOUT_MS = 60_000;
 
 interface Identity {
@@ -30,7 +32,6 @@ interface Identity {
 export async function recoveryScenario(ctx: BenchContext): Promise<ScenarioResult> {
   const { recoveryKills: kills, probePeriodSeconds } = ctx.options;
   const replicas = Math.max(kills, 2);
-  const targetMs = probePeriodSeconds * 1000 + 250;
   const stack = await startStack(ctx, { name: 'recovery', dns: true });
   const name = 'heal';
   const samples: Array<{ ordinal: number; killAt: number; dnsMs: number; serveMs: number; totalMs: number }> = [];
@@ -89,8 +90,8 @@ export async function recoveryScenario(ctx: BenchContext): Promise<ScenarioResul
         unit: 'ms',
         baseline,
         baselineLabel: 'bare supervisor respawn',
-        target: `<= ${targetMs} ms (probe period + 250 ms)`,
-        met: value <= targetMs,
+        target: `<= ${TARGET_RATIO.toFixed(1)} x bare supervisor`,
+        met: value <= TARGET_RATIO * baseline,
         inR: ctx.R ? value / ctx.R : null,
         note: `median of ${kills} kills; p90 ${percentile(samples.map((s) => s.totalMs), 90).toFixed(0)} ms`,
       }),

@@ -168,6 +168,20 @@ async function main(): Promise<void> {
         return isReady(view, 2) && view!.status.instances.find((i) => i.ordinal === 0)!.incarnation > 1;
       }, `${name}-0 recreated`);
     },
+    // Without a readiness probe: Ready once running, so a create has nothing to wait for; then healed.
+    async 'no-probe'(name) {
+      const spec = manifest(name, 2);
+      delete (spec.spec.template as { readinessProbe?: unknown }).readinessProbe;
+      await sets.apply(name, spec);
+      await ready(name, 2);
+      const [handle] = (await worker.driver.describe(name)).filter((h) => h.ordinal === 0);
+      if (!handle?.pid) throw new Error(`no pid for ${name}-0`);
+      process.kill(handle.pid, 'SIGKILL');
+      await waitFor(async () => {
+        const view = await sets.get(name);
+        return isReady(view, 2) && view!.status.instances.find((i) => i.ordinal === 0)!.incarnation > 1;
+      }, `${name}-0 recreated`);
+    },
     async scale(name) {
       await sets.apply(name, manifest(name, 1));
       await ready(name, 1);

@@ -565,3 +565,23 @@ describe('progress deadline and autoRollback', () => {
     });
   }
 });
+
+describe('a create that may await readiness itself', () => {
+  const creates = (p: Plan) => p.actions.filter((a): a is Extract<Action, { kind: 'create' }> => a.kind === 'create');
+
+  it('OrderedReady: the next step waits for the new instance anyway, so its create may await readiness', () => {
+    const [create] = creates(next(build({ instances: { 0: 'ready' } })));
+    expect(create).toMatchObject({ ordinal: 1, awaitReady: true });
+  });
+
+  it('OrderedReady: a recreated instance too', () => {
+    const [create] = creates(next(build({ instances: { 0: 'ready', 1: 'pending', 2: 'ready' } })));
+    expect(create).toMatchObject({ ordinal: 1, incarnation: 2, awaitReady: true });
+  });
+
+  it('Parallel: creates do not wait for readiness', () => {
+    const actions = creates(next(build({ spec: { podManagementPolicy: 'Parallel' }, instances: { 0: 'running' } })));
+    expect(actions.map((a) => a.ordinal)).toEqual([1, 2]);
+    for (const a of actions) expect(a.awaitReady).toBeUndefined();
+  });
+});

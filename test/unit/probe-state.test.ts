@@ -132,13 +132,14 @@ describe('recordProbeResult: counters and timing', () => {
 
   describe('fast start: until readiness first passes, failures are retried sooner', () => {
     const cases: Array<{ period: number; failures: number; delay: number }> = [
-      { period: 10, failures: 1, delay: 100 },
-      { period: 10, failures: 2, delay: 200 },
-      { period: 10, failures: 3, delay: 400 },
-      { period: 10, failures: 7, delay: 6_400 },
-      { period: 10, failures: 8, delay: 10_000 },
-      { period: 1, failures: 4, delay: 800 },
-      { period: 1, failures: 5, delay: 1_000 },
+      { period: 10, failures: 1, delay: 25 },
+      { period: 10, failures: 2, delay: 38 },
+      { period: 10, failures: 3, delay: 56 },
+      { period: 10, failures: 5, delay: 127 },
+      { period: 10, failures: 15, delay: 7_298 },
+      { period: 10, failures: 16, delay: 10_000 },
+      { period: 1, failures: 10, delay: 961 },
+      { period: 1, failures: 11, delay: 1_000 },
     ];
     for (const c of cases) {
       it(`period ${c.period} s, ${c.failures} failures in a row: next try after ${c.delay} ms`, () => {
@@ -156,9 +157,9 @@ describe('recordProbeResult: counters and timing', () => {
     it('successes short of successThreshold are retried as quickly', () => {
       const p = probe({ periodSeconds: 10, successThreshold: 3 });
       const s1 = recordProbeResult(p, initialProbeState(p, START, false), true, START);
-      expect(s1.nextAt).toBe(START + 100);
+      expect(s1.nextAt).toBe(START + 25);
       const s2 = recordProbeResult(p, s1, true, s1.nextAt);
-      expect(s2.nextAt - s1.nextAt).toBe(200);
+      expect(s2.nextAt - s1.nextAt).toBe(38);
       const s3 = recordProbeResult(p, s2, true, s2.nextAt);
       expect(s3.passing).toBe(true);
       expect(s3.nextAt - s2.nextAt).toBe(10_000);

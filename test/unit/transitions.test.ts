@@ -506,6 +506,23 @@ describe('applyCreated', () => {
     });
   }
 
+  it('with a readiness probe, a create that saw the instance Ready records it Ready from then on', () => {
+    const state = appliedSet({ template: { readinessProbe: { httpGet: { port: 'http', path: '/healthz' } } } });
+    const rev = state.updateRevision!;
+    state.progressAt = NOW - 60_000;
+    applyCreated(state, createAction(0, 1, rev), handle(0, 1, rev), NOW);
+    expect(find(state, 0)).toMatchObject({ phase: 'Running', ready: true, readySince: NOW, incarnation: 1 });
+    expect(state.progressAt).toBe(NOW);
+  });
+
+  it('without a readiness probe, Ready since it started, whatever the create saw', () => {
+    const state = appliedSet();
+    const rev = state.updateRevision!;
+    const h = handle(0, 1, rev);
+    applyCreated(state, createAction(0, 1, rev), h, NOW);
+    expect(find(state, 0)).toMatchObject({ ready: true, readySince: h.startedAt });
+  });
+
   it('a recreated instance keeps its restarts, failure count and last error, and ends its back-off', () => {
     const state = appliedSet();
     const rev = state.updateRevision!;
