@@ -5,8 +5,9 @@
 // 1 a change, 2 an error (the usual client errors, the API unreachable among them).
 import { Command, Option } from 'commander';
 import type { ApiClient } from './api-client.js';
-import { CONNECTION_HELP, CliError, api, connectionOptions, readManifestInput, report, type ConnectionOptions, type ManifestFile } from './client-commands.js';
+import { CONNECTION_HELP, CliError, api, collect, connectionOptions, report, type ConnectionOptions } from './command-kit.js';
 import { DIFF_FORMATS, anyChanged, formatDiffs, setDiff, type DiffFormat, type SetDiffEntry } from './diff-format.js';
+import { readManifestInput, type ManifestFile } from './manifest-input.js';
 
 export const EXIT_NO_CHANGE = 0;
 export const EXIT_CHANGED = 1;
@@ -53,10 +54,6 @@ interface DiffOptions extends ConnectionOptions {
   filename: string[];
   recursive?: boolean;
   output: DiffFormat;
-}
-
-function collect(value: string, previous: string[] | undefined): string[] {
-  return [...(previous ?? []), value];
 }
 
 /** Every set previewed in the input's order, then printed; a set the API refuses is reported after the others, exit 2. */

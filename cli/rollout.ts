@@ -1,7 +1,7 @@
 // `ordinal rollout ...`: the pure decisions, given the set (and its revisions) as the API returns them.
 // status: core/rollout.ts (shared with the CDK custom resource of infra/cdk/), re-exported here.
 // undo: which revision to go back to, and the merge patch that does it.
-// The commands in client-commands.ts only call the API, print and keep time.
+// The commands in rollout-commands.ts only call the API, print and keep time.
 import type { RevisionView, SetView } from '../core/status.js';
 
 export * from '../core/rollout.js';

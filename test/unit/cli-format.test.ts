@@ -4,7 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import type { InstanceStatus, RevisionView, SetView } from '../../core/status.js';
 import { defaultApiUrl } from '../../cli/api-client.js';
-import { CliError, dryRunLine, manifestFormat, manifestFromText, parseNonNegativeInteger } from '../../cli/client-commands.js';
+import { dryRunLine } from '../../cli/apply-command.js';
+import { CliError, parseNonNegativeInteger } from '../../cli/command-kit.js';
+import { manifestFormat, manifestFromText } from '../../cli/manifest-input.js';
 import {
   formatAge,
   formatDuration,

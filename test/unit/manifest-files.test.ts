@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readSetManifests, setManifestsFromTexts, STDIN, type ManifestText } from '../../cli/manifest-files.js';
-import { matchesSelector, parseSelector } from '../../cli/client-commands.js';
+import { matchesSelector, parseSelector } from '../../cli/apply-command.js';
 
 const LABEL_RULE = "must be a DNS-1123 label: lowercase letters, digits and '-', starting and ending with a letter or digit";
 
