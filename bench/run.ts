@@ -7,7 +7,7 @@ import { readCommandLine } from '../test/harness/command-line.js';
 import { createContext, type BenchContext } from './lib/context.js';
 import { machineInfo, toolVersion } from './lib/machine.js';
 import { SCENARIOS, USAGE, parseOptions, type ScenarioName } from './lib/options.js';
-import { Cleanup, OWNER_ENV, REPO_ROOT, reapStale } from './lib/procs.js';
+import { Cleanup, OWNER_ENV, REPO_ROOT, reapOwn, reapStale } from './lib/procs.js';
 import { renderProfile, summarizeProfile } from './lib/profile.js';
 import { renderTable, writeResults, type Row, type ScenarioResult } from './lib/report.js';
 import { apiListScenario } from './scenarios/api-list.js';
@@ -31,6 +31,8 @@ const RUNNERS: Record<ScenarioName, (ctx: BenchContext) => Promise<ScenarioResul
   route53: route53Scenario,
 };
 /** Scenarios whose figures are also given as multiples of R: they need scenario 1 in the same run. */
+/** On Ctrl-C, how long each clean-up step may take before the next runs. */
+const SIGNAL_STEP_TIMEOUT_MS = 60_000;
 const NEEDS_R: ScenarioName[] = ['scaleup', 'recovery', 'many', 'many-small', 'api'];
 
 const began = Date.now();
@@ -55,10 +57,19 @@ async function main(): Promise<number> {
   const cleanup = new Cleanup();
   let interrupted = false;
   const onSignal = (signal: NodeJS.Signals) => {
+    // tsx passes a terminal's Ctrl-C on too: a second signal changes nothing, the clean-up is bounded.
     if (interrupted) return;
     interrupted = true;
     log(`${signal}: stopping everything the bench started`);
-    void cleanup.runAll(log).finally(() => process.exit(130));
+    // Each step gets a bounded time (deleting thousands of sets would not end soon); whatever is still
+    // running afterwards carries this run's owner mark and is killed.
+    void cleanup
+      .runAll(log, SIGNAL_STEP_TIMEOUT_MS)
+      .finally(() => {
+        const killed = reapOwn();
+        if (killed > 0) log(`killed ${killed} processes the clean-up left`);
+        process.exit(130);
+      });
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);

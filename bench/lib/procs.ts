@@ -118,21 +118,7 @@ export function killGroup(pid: number, signal: NodeJS.Signals = 'SIGKILL'): void
  * its owner mark while the owner is gone, and its temporary folders.
  */
 export async function reapStale(): Promise<{ processes: number; folders: number }> {
-  let processes = 0;
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^[0-9]+$/.test(entry) || Number(entry) === process.pid) continue;
-    let environ: string;
-    try {
-      environ = fs.readFileSync(`/proc/${entry}/environ`, 'latin1');
-    } catch {
-      continue;
-    }
-    const owner = new RegExp(`(?:^|\\0)${OWNER_ENV}=(\\d+)\\0`).exec(environ)?.[1];
-    if (owner && Number(owner) !== process.pid && !isAlive(Number(owner))) {
-      killGroup(Number(entry));
-      processes++;
-    }
-  }
+  const processes = killMarked((owner) => owner !== process.pid && !isAlive(owner));
   let folders = 0;
   for (const name of fs.readdirSync(os.tmpdir())) {
     if (!name.startsWith(TMP_PREFIX)) continue;
@@ -151,6 +137,30 @@ export async function reapStale(): Promise<{ processes: number; folders: number 
   return { processes, folders };
 }
 
+/** Kills (by process group) every process carrying the owner mark of this bench run; returns how many. */
+export function reapOwn(): number {
+  return killMarked((owner) => owner === process.pid);
+}
+
+function killMarked(select: (owner: number) => boolean): number {
+  let killed = 0;
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^[0-9]+$/.test(entry) || Number(entry) === process.pid) continue;
+    let environ: string;
+    try {
+      environ = fs.readFileSync(`/proc/${entry}/environ`, 'latin1');
+    } catch {
+      continue;
+    }
+    const owner = new RegExp(`(?:^|\\0)${OWNER_ENV}=(\\d+)\\0`).exec(environ)?.[1];
+    if (owner && select(Number(owner))) {
+      killGroup(Number(entry));
+      killed++;
+    }
+  }
+  return killed;
+}
+
 /** Clean-up steps, run last-registered first, each at most once, whatever happens to the others. */
 export class Cleanup {
   private steps: Array<{ name: string; run: () => Promise<void> | void }> = [];
@@ -166,13 +176,27 @@ export class Cleanup {
     };
   }
 
-  async runAll(log: (message: string) => void): Promise<void> {
+  /** `stepTimeoutMs`: a step still running after this long is left behind (logged) and the next one runs. */
+  async runAll(log: (message: string) => void, stepTimeoutMs?: number): Promise<void> {
     while (this.steps.length > 0) {
       const step = this.steps.pop()!;
+      let timer: NodeJS.Timeout | undefined;
       try {
-        await step.run();
+        const run = Promise.resolve().then(step.run);
+        if (stepTimeoutMs === undefined) await run;
+        else {
+          const timedOut = new Promise<'timeout'>((resolve) => {
+            timer = setTimeout(() => resolve('timeout'), stepTimeoutMs);
+          });
+          if ((await Promise.race([run, timedOut])) === 'timeout') {
+            log(`clean-up of ${step.name} still running after ${stepTimeoutMs / 1000} s: left behind`);
+            run.catch(() => undefined);
+          }
+        }
       } catch (err) {
         log(`clean-up of ${step.name} failed: ${err instanceof Error ? err.message : String(err)}`);
+      } finally {
+        clearTimeout(timer);
       }
     }
   }

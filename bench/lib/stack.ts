@@ -69,9 +69,11 @@ export async function startStack(ctx: BenchContext, options: StackOptions): Prom
   let stopped: Promise<void> | undefined;
   const stop = () =>
     (stopped ??= (async () => {
-      await terminateWorkflows(client, taskQueue);
-      await killInstances(dataDir, addressPool);
+      // The worker goes first, so nothing recreates the instances killed next; the workflows are
+      // terminated last (thousands take a while, and nothing runs them any more).
       await Promise.allSettled(processes.reverse().map((p) => p.stop(10_000)));
+      await killInstances(dataDir, addressPool);
+      await terminateWorkflows(client, taskQueue);
       await connection.close().catch(() => undefined);
       if (!ctx.options.keep) fs.rmSync(dataDir, { recursive: true, force: true });
     })());
