@@ -98,7 +98,10 @@ describe.sequential('ordinal up', () => {
       expect(await portAnswers(ports.api)).toBe(false);
       expect(await portAnswers(ports.temporal)).toBe(false);
 
-      // Started again: the set comes back from Temporal's database, at new addresses.
+      // Started again: the set comes back from Temporal's database, at new addresses. Until the worker
+      // has seen the old processes gone, GET shows the set as the workflow last saw it (Ready at the
+      // old addresses), as a status does: wait for the new incarnations.
+      const oldAddresses = new Set(before.status.instances.map((i) => i.address));
       const second = await up([], ports);
       const after = await waitFor(
         async () => {
@@ -106,7 +109,8 @@ describe.sequential('ordinal up', () => {
           const res = await fetch(`http://127.0.0.1:${ports.api}/v1/sets/web`).catch(() => undefined);
           if (res?.status !== 200) return undefined;
           const view = (await res.json()) as SetView;
-          return view.status.readyReplicas === 3 ? view : undefined;
+          const renewed = view.status.instances.every((i) => i.ready && i.address !== null && !oldAddresses.has(i.address));
+          return view.status.readyReplicas === 3 && renewed ? view : undefined;
         },
         { timeoutMs: 120_000, intervalMs: 500, message: 'web back after a restart' },
       );

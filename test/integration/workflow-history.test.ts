@@ -86,11 +86,11 @@ describe.sequential('the set workflow in Temporal', () => {
     const summaries = (history.events ?? [])
       .filter((e) => e.activityTaskScheduledEventAttributes)
       .map((e) => (e.userMetadata?.summary ? defaultPayloadConverter.fromPayload<string>(e.userMetadata.summary) : undefined));
-    expect(summaries).toEqual(
-      expect.arrayContaining([`create ${name}-0`, `wait ready ${name}-0`, `create ${name}-1`, `wait ready ${name}-1`]),
-    );
+    // Under OrderedReady each create waits for readiness itself: one step per ordinal, in order.
     expect(summaries.every((s) => typeof s === 'string' && s.length > 0)).toBe(true);
     const creates = summaries.filter((s) => s?.startsWith('create '));
-    expect(creates).toEqual([`create ${name}-0`, `create ${name}-1`]);
+    expect(creates).toEqual([`create ${name}-0 and wait until Ready`, `create ${name}-1 and wait until Ready`]);
+    expect(summaries.indexOf(`create ${name}-0 and wait until Ready`)).toBeLessThan(summaries.indexOf(`create ${name}-1 and wait until Ready`));
+    expect(summaries.at(-1)).toBe(`watch ${name} (2 instances)`);
   });
 });
