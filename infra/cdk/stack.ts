@@ -13,7 +13,8 @@ import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as efs from 'aws-cdk-lib/aws-efs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { offlineEsmBundling } from './bundling.js';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -266,21 +267,8 @@ export class OrdinalStack extends Stack {
         ...(p.temporalSecret && { ORDINAL_TEMPORAL_SECRET: p.temporalSecret }),
         NODE_OPTIONS: '--enable-source-maps',
       },
-      bundling: {
-        // Local esbuild (a devDependency), never Docker: synth runs offline.
-        forceDockerBundling: false,
-        format: OutputFormat.ESM,
-        target: 'node22',
-        mainFields: ['module', 'main'],
-        // CommonJS dependencies bundled into an ES module still call require().
-        banner: "import { createRequire as __ordinalCreateRequire } from 'node:module'; const require = __ordinalCreateRequire(import.meta.url);",
-        // Everything is bundled (the AWS SDK too, at the version tested); the worker package is never
-        // loaded by the API (infra/logger.ts requires it lazily).
-        externalModules: ['@temporalio/worker'],
-        minify: true,
-        sourceMap: true,
-        sourcesContent: false,
-      },
+      // The worker package is never loaded by the API (infra/logger.ts requires it lazily).
+      bundling: offlineEsmBundling(['@temporalio/worker']),
     });
     this.tokensSecret?.grantRead(this.api);
     this.temporalSecret?.grantRead(this.api);

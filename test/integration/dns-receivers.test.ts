@@ -4,7 +4,6 @@
 // must see every commit at once (a publish, a change, a withdrawal, a zone's release), answer malformed
 // packets as before, and forward; a receiver that dies is replaced; close() ends them.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import dgram from 'node:dgram';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,6 +14,7 @@ import { createForwarder, type Forwarder } from '../../dns/forwarder.js';
 import { startDnsServer, type DnsServer } from '../../dns/server.js';
 import { DnsStore } from '../../dns/store.js';
 import { waitFor } from '../harness/services.js';
+import { udpExchange } from '../harness/udp-dns.js';
 
 const ZONE = 'ordinal.internal';
 const HOST = '127.0.0.1';
@@ -210,18 +210,3 @@ describe('the embedded DNS server with receiver processes', () => {
   });
 });
 
-async function udpExchange(port: number, bytes: Buffer): Promise<Reply> {
-  const socket = dgram.createSocket('udp4');
-  try {
-    return await new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('no UDP reply within 5 s')), 5000);
-      socket.once('message', (message) => {
-        clearTimeout(timer);
-        resolve(dnsPacket.decode(message) as Reply);
-      });
-      socket.send(bytes, port, HOST, (error) => error && reject(error));
-    });
-  } finally {
-    socket.close();
-  }
-}

@@ -13,6 +13,7 @@ import type { RecordSet } from '../../core/dns-records.js';
 import { startDnsServer, type DnsServer } from '../../dns/server.js';
 import { DnsStore } from '../../dns/store.js';
 import { waitFor } from '../harness/services.js';
+import { udpExchange } from '../harness/udp-dns.js';
 
 const ZONE = 'ordinal.internal';
 const HOST = '127.0.0.1';
@@ -50,23 +51,6 @@ async function errorCode(promise: Promise<unknown>): Promise<string | undefined>
 
 function query(id: number, name: string, type: 'A' | 'SRV' | 'SOA'): Packet {
   return { type: 'query', id, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type, name, class: 'IN' }] };
-}
-
-/** Sends raw bytes over UDP and returns the decoded reply. */
-async function udpExchange(port: number, bytes: Buffer): Promise<ReturnType<typeof dnsPacket.decode>> {
-  const socket = dgram.createSocket('udp4');
-  try {
-    return await new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('no UDP reply within 5 s')), 5000);
-      socket.once('message', (message) => {
-        clearTimeout(timer);
-        resolve(dnsPacket.decode(message));
-      });
-      socket.send(bytes, port, HOST, (error) => error && reject(error));
-    });
-  } finally {
-    socket.close();
-  }
 }
 
 /** One TCP connection: write chunks as given, collect `count` framed replies. */

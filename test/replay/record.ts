@@ -151,6 +151,17 @@ async function main(): Promise<void> {
       return isReady(view, replicas) ? view : undefined;
     }, `${name} Ready with ${replicas}`);
 
+  /** kill -9 of ordinal 0 of a 2-instance set, until it is Ready again as a new incarnation. */
+  async function killFirstAndAwaitRecreated(name: string): Promise<void> {
+    const [handle] = (await worker.driver.describe(name)).filter((h) => h.ordinal === 0);
+    if (!handle?.pid) throw new Error(`no pid for ${name}-0`);
+    process.kill(handle.pid, 'SIGKILL');
+    await waitFor(async () => {
+      const view = await sets.get(name);
+      return isReady(view, 2) && view!.status.instances.find((i) => i.ordinal === 0)!.incarnation > 1;
+    }, `${name}-0 recreated`);
+  }
+
   /** Scenario name -> what it does; returns the workflow ids whose histories to keep (default: its set's). */
   const scenarios: Record<string, (name: string) => Promise<string[] | void>> = {
     async create(name) {
@@ -160,13 +171,7 @@ async function main(): Promise<void> {
     async heal(name) {
       await sets.apply(name, manifest(name, 2));
       await ready(name, 2);
-      const [handle] = (await worker.driver.describe(name)).filter((h) => h.ordinal === 0);
-      if (!handle?.pid) throw new Error(`no pid for ${name}-0`);
-      process.kill(handle.pid, 'SIGKILL');
-      await waitFor(async () => {
-        const view = await sets.get(name);
-        return isReady(view, 2) && view!.status.instances.find((i) => i.ordinal === 0)!.incarnation > 1;
-      }, `${name}-0 recreated`);
+      await killFirstAndAwaitRecreated(name);
     },
     // Without a readiness probe: Ready once running, so a create has nothing to wait for; then healed.
     async 'no-probe'(name) {
@@ -174,13 +179,7 @@ async function main(): Promise<void> {
       delete (spec.spec.template as { readinessProbe?: unknown }).readinessProbe;
       await sets.apply(name, spec);
       await ready(name, 2);
-      const [handle] = (await worker.driver.describe(name)).filter((h) => h.ordinal === 0);
-      if (!handle?.pid) throw new Error(`no pid for ${name}-0`);
-      process.kill(handle.pid, 'SIGKILL');
-      await waitFor(async () => {
-        const view = await sets.get(name);
-        return isReady(view, 2) && view!.status.instances.find((i) => i.ordinal === 0)!.incarnation > 1;
-      }, `${name}-0 recreated`);
+      await killFirstAndAwaitRecreated(name);
     },
     async scale(name) {
       await sets.apply(name, manifest(name, 1));

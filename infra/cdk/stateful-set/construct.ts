@@ -8,7 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { CustomResource, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { offlineEsmBundling } from '../bundling.js';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as cr from 'aws-cdk-lib/custom-resources';
@@ -163,19 +164,7 @@ export class OrdinalStatefulSetProvider extends Construct {
         logGroup,
         role: this.role,
         environment: { NODE_OPTIONS: '--enable-source-maps' },
-        bundling: {
-          // Local esbuild (a devDependency), never Docker: synth runs offline.
-          forceDockerBundling: false,
-          format: OutputFormat.ESM,
-          target: 'node22',
-          mainFields: ['module', 'main'],
-          banner: "import { createRequire as __ordinalCreateRequire } from 'node:module'; const require = __ordinalCreateRequire(import.meta.url);",
-          // The AWS SDK too (not the runtime's copy), at the version tested, as the API does.
-          externalModules: [],
-          minify: true,
-          sourceMap: true,
-          sourcesContent: false,
-        },
+        bundling: offlineEsmBundling(),
       });
     const onEvent = handler('onEvent', Duration.minutes(1));
     // isComplete polls for up to 40 s per call (handler.ts), its last request up to 30 s more; then the
