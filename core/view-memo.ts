@@ -9,6 +9,7 @@
 // per instance. The view holds no age or duration, only absolute times: what depends on the clock
 // (available, CrashLoopBackOff, ProgressDeadlineExceeded) is evaluated at the workflow's time, as the
 // Query evaluates it, and the workflow wakes at each moment one of them changes (the planner's wakeAt).
+import type { SetEvent } from './events.js';
 import type { InstanceStatus, SetStatus, SetView } from './status.js';
 
 /** Raised when the fields' meaning changes; a reader falls back to the Query for a format it does not know. */
@@ -77,4 +78,23 @@ export function viewFromMemo(memo: Record<string, unknown> | undefined): SetView
   }
   const { format: _format, ...view } = set;
   return { ...view, status: { ...status, instances } };
+}
+
+/**
+ * `view.events`: the latest event seq and the events recorded (or counted again) since the memo's last
+ * upsert. Each upsert is a history event, so a reader that follows the workflow's history sees every
+ * event once, in order, as it sees every change of the view; a reader of the memo alone learns whether
+ * there is anything new (latestSeq) and asks the getEvents Query for it.
+ */
+export const EVENTS_FIELD = 'view.events';
+
+export interface EventsMemoField {
+  latestSeq: number;
+  recent: SetEvent[];
+}
+
+export function eventsFromMemo(memo: Record<string, unknown> | undefined): EventsMemoField | undefined {
+  const field = memo?.[EVENTS_FIELD] as EventsMemoField | undefined;
+  if (!field || typeof field.latestSeq !== 'number' || !Array.isArray(field.recent)) return undefined;
+  return field;
 }

@@ -1,6 +1,7 @@
 // The set workflow's messages: shared by the workflow (handlers) and its clients (API, CLI, tests).
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import type { EventsView } from '../core/events.js';
 import type { RevisionView, SetView } from '../core/status.js';
 import type { RolloutPreview } from '../core/rollout-preview.js';
 import type { ApplyPreview, Checked } from '../core/transitions.js';
@@ -52,6 +53,11 @@ export const previewApplyQuery = defineQuery<Checked<ApplyPreview>, [ApplyReques
 export const previewRolloutQuery = defineQuery<Checked<RolloutPreview>, [ApplyRequest]>('previewRollout');
 /** The set as GET returns it; null before the first apply. */
 export const getSetQuery = defineQuery<SetView | null>('getSet');
+/**
+ * The set's events after `since` (all kept when absent), oldest first; null before the first apply (or
+ * on a run of a worker older than events: then the set has none recorded).
+ */
+export const getEventsQuery = defineQuery<EventsView | null, [{ since?: number }]>('getEvents');
 
 /** ApplicationFailure types the workflow rejects updates with; the API maps them to HTTP statuses. */
 export const FailureType = {
