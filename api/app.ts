@@ -13,6 +13,7 @@ import { createInstanceLogsApp } from './instance-logs-app.js';
 import { createOpenApiApp } from './openapi-app.js';
 import { createRoute53ZonesApp } from './route53-zones-app.js';
 import { createSetsApp } from './sets-app.js';
+import { createDashboardApp, type DashboardOptions } from './ui-app.js';
 import type { SetsPort } from './sets-port.js';
 import type { Route53ZonesPort } from './zones-port.js';
 
@@ -34,6 +35,8 @@ export interface AppOptions {
   auth?: ApiAuth;
   /** The data directory's logs folder, where the worker's process driver writes instance logs; without it the logs route answers 404. */
   logsDir?: string;
+  /** The web dashboard at /ui (api/ui-app.ts); without it /ui answers 404 (the Lambda API serves none). */
+  dashboard?: DashboardOptions;
 }
 
 export function createApp(sets: SetsPort, options: AppOptions = {}): OpenAPIHono<AppEnv> {
@@ -56,6 +59,7 @@ export function createApp(sets: SetsPort, options: AppOptions = {}): OpenAPIHono
   app.route('/v1/sets', createInstanceLogsApp(sets, options.logsDir));
   app.route('/v1/dns/route53/zones', createRoute53ZonesApp(options.zones));
   app.route('/', createOpenApiApp(app));
+  if (options.dashboard) app.route('/', createDashboardApp(options.dashboard));
 
   app.notFound((c) => {
     const allowed = allowedMethods(app, c.req.path);

@@ -39,6 +39,11 @@ export const UNAUTHENTICATED_REQUESTER = 'api';
 
 /** Routes anyone may read: a load balancer's health check, and the API's own description. */
 const OPEN_PATHS = new Set(['/healthz', '/openapi.json']);
+/**
+ * The dashboard's shell (api/ui-app.ts): its page, scripts and styles hold no data, and the page must load
+ * to ask for a token. Its data (and /ui/config.json) needs a token as any other read.
+ */
+export const DASHBOARD_SHELL_PATH = /^\/ui(?:\/(?:[a-z0-9-]+\.(?:html|js|css|svg))?)?$/;
 const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 const REALM = 'Bearer realm="ordinal"';
 /** Longer than any token; a longer header is not hashed at all. */
@@ -53,7 +58,7 @@ export function authMiddleware(auth: ApiAuth | undefined, log: Logger): Middlewa
   return async (c, next) => {
     c.set('principal', undefined);
     const method = c.req.method.toUpperCase();
-    if (OPEN_PATHS.has(c.req.path) && (method === 'GET' || method === 'HEAD')) return next();
+    if ((OPEN_PATHS.has(c.req.path) || DASHBOARD_SHELL_PATH.test(c.req.path)) && (method === 'GET' || method === 'HEAD')) return next();
     const principal = auth?.platformPrincipal?.(c) ?? (auth ? authenticate(auth, c.req.header('authorization'), log) : undefined);
     if (principal === undefined) {
       // Authentication is off: only requests addressed to this machine by a loopback name.

@@ -62,6 +62,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     zones: options.zones,
     auth,
     logsDir: options.logsDir ?? dataPaths(options.config.dataDir).logsDir,
+    dashboard: options.dashboard ?? { temporalUiUrl: options.config.temporal.uiUrl, namespace: options.config.temporal.namespace },
   });
 
   // Node's http.Server (serve's default); the Http2 variants are only used when asked for.

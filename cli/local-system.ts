@@ -68,8 +68,9 @@ export async function up(config: OrdinalConfig, options: { demo?: boolean; examp
         throw await explainStartFailure(err, needs.filter((need) => need.component === 'temporal'));
       });
       stops.push(() => server.stop());
-      config = { ...config, temporal: { ...config.temporal, address: server.address } };
       uiUrl = server.uiUrl;
+      // The dashboard links each set to its workflow in this UI, unless ORDINAL_TEMPORAL_UI_URL says otherwise.
+      config = { ...config, temporal: { ...config.temporal, address: server.address, uiUrl: config.temporal.uiUrl ?? uiUrl } };
     }
 
     console.log('starting the worker (bundling workflows takes a few seconds)...');
@@ -97,6 +98,7 @@ export async function up(config: OrdinalConfig, options: { demo?: boolean; examp
     console.log(`
 Ordinal is up (data in ${config.dataDir})
   API          ${api.url}${api.authenticated ? ' (bearer tokens required: ORDINAL_TOKEN)' : ''}
+  Dashboard    ${api.url}/ui/
   DNS          ${config.dns.host}:${config.dns.port} (UDP and TCP), zone ${config.zone}${config.dns.podEnabled ? `\n  Pod DNS      ${podListenerSummary(config)}` : ''}
   Temporal     ${config.temporal.address}${uiUrl ? `\n  Temporal UI  ${uiUrl}` : ''}
   Logs         ${logFile} (instances: ${path.join(config.dataDir, 'logs')}/<name>.log)

@@ -14,7 +14,16 @@ export interface HostPort {
 export interface OrdinalConfig {
   /** Where Ordinal keeps its state: Temporal's database, DNS records, instance state and logs. */
   dataDir: string;
-  temporal: { address: string; namespace: string; taskQueue: string };
+  temporal: {
+    address: string;
+    namespace: string;
+    taskQueue: string;
+    /**
+     * ORDINAL_TEMPORAL_UI_URL: the Temporal Web UI's address (http://127.0.0.1:8233), for the dashboard's link
+     * to a set's workflow; `ordinal up` sets it to its dev server's UI. Undefined: no link.
+     */
+    uiUrl?: string;
+  };
   /** Where `ordinal up` runs its own Temporal dev server when TEMPORAL_ADDRESS is not set. */
   devServer: { port: number; uiPort: number };
   api: HostPort;
@@ -118,6 +127,7 @@ export function loadConfig(
       address: env.TEMPORAL_ADDRESS || DEFAULTS.temporalAddress,
       namespace: env.TEMPORAL_NAMESPACE || DEFAULTS.namespace,
       taskQueue: env.ORDINAL_TASK_QUEUE || DEFAULTS.taskQueue,
+      ...temporalUiUrl(env.ORDINAL_TEMPORAL_UI_URL),
     },
     devServer: {
       port: parsePort('ORDINAL_TEMPORAL_PORT', env.ORDINAL_TEMPORAL_PORT, DEFAULTS.temporalPort),
@@ -138,6 +148,20 @@ export function loadConfig(
       required: parseAuthMode(env.ORDINAL_API_AUTH) === 'required',
     },
   };
+}
+
+function temporalUiUrl(value: string | undefined): { uiUrl?: string } {
+  if (!value) return {};
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new Error(`ORDINAL_TEMPORAL_UI_URL must be an http(s) URL such as http://127.0.0.1:8233, got '${value}'`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new Error(`ORDINAL_TEMPORAL_UI_URL must be an http(s) URL such as http://127.0.0.1:8233, got '${value}'`);
+  }
+  return { uiUrl: url.href.replace(/\/+$/, '') };
 }
 
 function dnsConfig(env: NodeJS.ProcessEnv, addressPool: string, readResolvConf: () => string): DnsConfig {
