@@ -73,6 +73,7 @@ async function loadConfig() {
 async function route() {
   leave();
   page.clearError();
+  page.status('');
   $('auth').hidden = true;
   $('forget-token').hidden = !storedToken();
   if (!page.config) await loadConfig();

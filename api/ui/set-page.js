@@ -57,6 +57,7 @@ export function showSet(view, page, name) {
     eventsNote,
   );
   page.crumbs([{ text: name }]);
+  page.status('connecting...');
   if (page.config?.workflowUrlPrefix) {
     workflowLink.href = `${page.config.workflowUrlPrefix}${encodeURIComponent(name)}`;
     workflowLink.hidden = false;

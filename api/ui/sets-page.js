@@ -18,12 +18,14 @@ export function showSets(view, page) {
   const load = async () => {
     try {
       const { data } = await request('GET', '/v1/sets');
+      if (stopped) return; // the page was left while the answer was on its way
       const items = [...(data.items ?? [])].sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
       fill(body, items.map(row));
       note.textContent = items.length === 0 ? 'No sets yet: "ordinal apply -f examples/web.yaml" makes one.' : '';
       page.status(`${items.length} set${items.length === 1 ? '' : 's'}, refreshed every ${POLL_MS / 1000} s`);
       page.clearError();
     } catch (err) {
+      if (stopped) return;
       page.error(err);
       if (err.status === 401 || err.status === 403) return;
     }

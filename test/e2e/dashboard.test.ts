@@ -45,6 +45,14 @@ function shownInstances(page: Page) {
   );
 }
 
+/** Whether the API streams the set's watch (200), rather than 404 (no such route) or 501 (cannot stream). */
+async function watchAnswers(set: string): Promise<boolean> {
+  const controller = new AbortController();
+  const res = await fetch(`${ordinal.apiUrl}/v1/sets/${set}/watch`, { signal: controller.signal });
+  controller.abort();
+  return res.status === 200;
+}
+
 type Field = 'phase' | 'ready' | 'address' | 'dnsName' | 'incarnation' | 'restarts';
 
 /**
@@ -116,6 +124,19 @@ describe('the set page', () => {
     expect(Number(after!.incarnation)).toBeGreaterThan(Number(before!.incarnation));
     const view = (await ordinal.api(`/v1/sets/${name}`)).body as SetView;
     expect(view.status.instances[0]!.address).toBe(after!.address);
+    // Followed live over the watch stream, or polled where the API has none.
+    expect(await page.$eval('#status', (e) => e.textContent)).toBe((await watchAnswers(name)) ? 'live (watch stream)' : 'polling every 2 s');
+  });
+
+  it("draws the kill on the timeline from the set's events: incarnation 1 exits, 2 follows", async (context) => {
+    // The events come from GET /v1/sets/{name}/events and the watch stream; an API without them has nothing to draw from.
+    if ((await ordinal.api(`/v1/sets/${name}/events`)).status === 404) context.skip();
+    const row = '[data-testid=timeline] g[data-ordinal="0"]';
+    await page.waitForSelector(`${row} g[data-incarnation="1"] [data-mark="Exited"]`, { timeout: 30_000 });
+    await page.waitForSelector(`${row} g[data-incarnation="2"] rect[data-state="ready"]`, { timeout: 30_000 });
+    const exited = await page.$eval('[data-testid=events] tr[data-reason="Exited"]', (e) => e.textContent ?? '');
+    expect(exited).toContain(`${name}-0`);
+    expect(exited).toContain('SIGKILL');
   });
 
   it('scales from the page once confirmed, and the API agrees', async () => {

@@ -26,7 +26,7 @@ export async function openPage(browser: Browser, options: { width?: number; heig
   const errors: string[] = [];
   page.on('pageerror', (err) => errors.push(String(err)));
   page.on('console', (message) => {
-    if (message.type() === 'error' && !/the server responded with a status of 40[134]/.test(message.text())) errors.push(message.text());
+    if (message.type() === 'error' && !/the server responded with a status of (40[134]|501)/.test(message.text())) errors.push(message.text());
   });
   return { page, errors, close: () => context.close() };
 }

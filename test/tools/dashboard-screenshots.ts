@@ -72,7 +72,12 @@ async function main(): Promise<void> {
     await page.waitForFunction(
       (set: string) => document.querySelectorAll('[data-testid=instances] tr[data-instance]').length === 3 &&
         document.querySelector(`[data-testid=timeline] g[data-ordinal="2"] g[data-incarnation="2"]`) !== null &&
-        document.querySelector(`[data-testid=instances] tr[data-instance="${set}-2"] [data-field=ready]`)?.textContent === 'Ready',
+        document.querySelector(`[data-testid=instances] tr[data-instance="${set}-2"] [data-field=ready]`)?.textContent === 'Ready' &&
+        /live|polling/.test(document.getElementById('status')?.textContent ?? '') &&
+        // The events, once the API lists them (GET .../events): web-1's exit and web-2's stop on the timeline.
+        ((document.querySelector('[data-testid=timeline] g[data-ordinal="1"] [data-mark="Exited"]') !== null &&
+          document.querySelector('[data-testid=timeline] g[data-ordinal="2"] [data-mark="Stopped"]') !== null) ||
+          /does not list events/.test(document.body.textContent ?? '')),
       { timeout: 30_000, polling: 200 },
       SET,
     );
