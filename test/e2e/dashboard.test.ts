@@ -84,9 +84,14 @@ describe('the set page', () => {
   let page: Page;
   let errors: string[];
   let close: () => Promise<void>;
+  /** Every change the page sent. */
+  const sent: Array<{ method: string; url: string; ifMatch: string | undefined }> = [];
 
   beforeAll(async () => {
     ({ page, errors, close } = await openPage(browser));
+    page.on('request', (request) => {
+      if (request.method() !== 'GET') sent.push({ method: request.method(), url: request.url(), ifMatch: request.headers()['if-match'] });
+    });
     await page.goto(`${ordinal.apiUrl}/ui/#/sets/${name}`);
   });
   afterAll(async () => {
@@ -157,14 +162,49 @@ describe('the set page', () => {
     expect(view.status.instances.map((i) => i.name)).toEqual([0, 1, 2].map((o) => `${name}-${o}`));
   });
 
-  it('does nothing when the confirmation is cancelled', async () => {
+  it('pauses and resumes the rollout once confirmed, with the generation read', async () => {
+    const before = ((await ordinal.api(`/v1/sets/${name}`)).body as SetView).metadata.generation;
+    await page.waitForFunction(() => document.querySelector('[data-testid=pause]')?.textContent === 'Pause rollout', WAIT);
+    await page.click('[data-testid=pause]');
+    await page.waitForSelector('dialog#confirm[open]', { timeout: 10_000 });
+    await page.click('#confirm-ok');
+    await page.waitForFunction(() => document.querySelector('[data-testid=pause]')?.textContent === 'Resume rollout', WAIT);
+    const paused = (await ordinal.api(`/v1/sets/${name}`)).body as SetView;
+    expect(paused.spec.updateStrategy).toMatchObject({ rollingUpdate: { paused: true } });
+    expect(paused.metadata.generation).toBe(before + 1);
+    expect(sent.at(-1)).toEqual({ method: 'PATCH', url: `${ordinal.apiUrl}/v1/sets/${name}`, ifMatch: `"${before}"` });
+
+    await page.click('[data-testid=pause]');
+    await page.waitForSelector('dialog#confirm[open]', { timeout: 10_000 });
+    expect(await page.$eval('#confirm-message', (e) => e.textContent)).toBe(`Resume the rolling update of ${name}?`);
+    await page.click('#confirm-ok');
+    await page.waitForFunction(() => document.querySelector('[data-testid=pause]')?.textContent === 'Pause rollout', WAIT);
+    const resumed = (await ordinal.api(`/v1/sets/${name}`)).body as SetView;
+    expect(resumed.spec.updateStrategy).toMatchObject({ rollingUpdate: { paused: false } });
+  });
+
+  it('deletes an instance once confirmed: it comes back under its name as the next incarnation', async () => {
+    const before = ((await ordinal.api(`/v1/sets/${name}`)).body as SetView).status.instances[1]!;
     await page.click('[data-testid=delete-instance][data-ordinal="1"]');
+    await page.waitForSelector('dialog#confirm[open]', { timeout: 10_000 });
+    expect(await page.$eval('#confirm-message', (e) => e.textContent)).toContain(`Delete ${name}-1?`);
+    await page.click('#confirm-ok');
+    await waitForRow(page, `${name}-1`, { incarnation: String(before.incarnation + 1), ready: 'Ready' }, { address: before.address! });
+    const after = await waitForSet(ordinal.sets, name, (v) => isReady(v, 3) && v.status.instances[1]!.incarnation === before.incarnation + 1);
+    expect(after.status.instances[1]!.name).toBe(`${name}-1`);
+  });
+
+  it('does nothing when the confirmation is cancelled', async () => {
+    const before = ((await ordinal.api(`/v1/sets/${name}`)).body as SetView).status.instances[2]!;
+    await page.click('[data-testid=delete-instance][data-ordinal="2"]');
     await page.waitForSelector('dialog#confirm[open]', { timeout: 10_000 });
     await page.click('#confirm-cancel');
     await page.waitForSelector('dialog#confirm:not([open])', { timeout: 10_000 });
+    // The dialog closed and no DELETE but the earlier one (of instance 1) was sent.
+    expect(sent.filter((r) => r.method === 'DELETE').map((r) => r.url)).toEqual([`${ordinal.apiUrl}/v1/sets/${name}/instances/1`]);
     const view = (await ordinal.api(`/v1/sets/${name}`)).body as SetView;
-    expect(view.status.instances[1]!.restarts).toBe(0);
-    expect(view.status.instances[1]!.incarnation).toBe(1);
+    expect(view.status.instances[2]!.incarnation).toBe(before.incarnation);
+    expect(view.status.instances[2]!.address).toBe(before.address);
   });
 });
 
