@@ -106,6 +106,7 @@ export function timelineSvg(setName, events, instances, now = Date.now()) {
   const step = niceStep(span / 6);
   for (let ago = 0; ago <= span; ago += step) {
     const tx = x(now - ago);
+    if (tx < LABEL) break;
     svg.append(s('line', { x1: tx, x2: tx, y1: AXIS - 4, y2: height, stroke: '#e4e7ec' }));
     svg.append(s('text', { x: tx, y: AXIS - 8, 'text-anchor': 'middle', 'font-size': 11, fill: '#667085' }, ago === 0 ? 'now' : `-${formatSpan(ago)}`));
   }

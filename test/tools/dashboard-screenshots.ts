@@ -66,6 +66,7 @@ async function main(): Promise<void> {
     const { page, errors, close } = await openPage(browser, { width: 1280, height: 800 });
     await page.goto(`${apiUrl}/ui/`);
     await page.waitForSelector(`[data-testid=sets] tr[data-set="${SET}"]`, { timeout: 30_000 });
+    await page.setViewport({ width: 1280, height: 240 });
     await shot(page, 'dashboard-sets.png');
 
     await page.goto(`${apiUrl}/ui/#/sets/${SET}`);
@@ -81,12 +82,19 @@ async function main(): Promise<void> {
       { timeout: 30_000, polling: 200 },
       SET,
     );
-    await shot(page, 'dashboard-set.png', true);
+    // The top of the page: the set, its instances, timeline, conditions and revisions, the latest events.
+    await page.setViewport({ width: 1280, height: 1300 });
+    await shot(page, 'dashboard-set.png');
     const timeline = await page.$('.timeline');
     await timeline!.screenshot({ path: path.join(out, 'dashboard-timeline.png') });
     console.log(`wrote ${path.join(out, 'dashboard-timeline.png')}`);
-    await close();
     if (errors.length > 0) throw new Error(`the page reported errors: ${errors.join('; ')}`);
+    // The link to the set's workflow opens it in the Temporal UI that `up` started (whose own errors are not ours).
+    const link = await page.$eval('[data-testid=workflow-link]', (a) => (a as HTMLAnchorElement).href);
+    await page.goto(link);
+    await page.waitForFunction(() => /statefulset\/web/.test(document.body.innerText) && /Run ID/i.test(document.body.innerText), { timeout: 30_000 });
+    console.log(`the workflow link ${link} opens the workflow in the Temporal UI`);
+    await close();
   } finally {
     await browser.close();
     up.kill('SIGINT');
@@ -95,8 +103,8 @@ async function main(): Promise<void> {
   }
 }
 
-async function shot(page: Page, file: string, fullPage = false): Promise<void> {
-  await page.screenshot({ path: path.join(out, file), fullPage });
+async function shot(page: Page, file: string): Promise<void> {
+  await page.screenshot({ path: path.join(out, file) });
   console.log(`wrote ${path.join(out, file)}`);
 }
 
