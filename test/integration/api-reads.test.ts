@@ -153,7 +153,7 @@ describe.sequential('reading sets from the view their workflows keep', () => {
     const description = await handle.describe();
     expect(description.raw.workflowExecutionInfo?.firstRunId).toBeTruthy();
     expect(description.runId).not.toBe(description.raw.workflowExecutionInfo?.firstRunId);
-    expect(Object.keys(description.memo ?? {}).sort()).toEqual(['view.i.0', 'view.set', 'view.status']);
+    expect(Object.keys(description.memo ?? {}).sort()).toEqual(['view.events', 'view.i.0', 'view.set', 'view.status']);
     expect(viewFromMemo(description.memo)).toEqual(view);
     expect((await getText(`/v1/sets/${name}`)).text).toBe(JSON.stringify(await handle.query(getSetQuery)));
   });
