@@ -84,7 +84,7 @@ export const SetEventsQuery = z.object({
 });
 
 /** RFC 3339 with a zone, as the events' own times: 2025-01-01T00:00:00Z, fractions and offsets allowed. */
-const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/i;
 
 /** Every set's events after a time (seqs are per set, so across sets a time is the resume point). */
 export const EventsQuery = z.object({

@@ -74,10 +74,18 @@ describe('events of a kill -9', () => {
     expect(started.message).toContain(recreated.address!);
     const readyAgain = rest.find((e) => e.reason === 'Ready' && e.incarnation === recreated.incarnation)!;
     expect(readyAgain).toBeDefined();
-    // Between the exit and the start: what the workflow did about it (a back-off, or stopping what was left).
-    const between = rest.slice(0, rest.indexOf(started)).map((e) => e.reason);
-    expect(between.length).toBeGreaterThan(0);
-    expect(between.some((reason) => IN_BETWEEN.has(reason))).toBe(true);
+    // Between the exit and the start: what the workflow did about it. A first failure is replaced at once
+    // (no back-off): what was left of the instance is stopped, as failed, then it starts again.
+    const between = rest.slice(0, rest.indexOf(started)).filter((e) => IN_BETWEEN.has(e.reason));
+    expect(between.map((e) => e.reason)).toEqual(['Stopping', 'Stopped']);
+    expect(between.every((e) => /failed/.test(e.message) && e.incarnation === victim.incarnation)).toBe(true);
+    expect(own.filter((e) => ['Exited', ...IN_BETWEEN, 'Started', 'Ready'].includes(e.reason)).map((e) => e.reason)).toEqual([
+      'Exited',
+      'Stopping',
+      'Stopped',
+      'Started',
+      'Ready',
+    ]);
     expect(exited.seq < started.seq && started.seq < readyAgain.seq).toBe(true);
     // The other instance was left alone.
     expect(after.items.filter((e) => e.instance === `${name}-0` && ['Exited', 'Stopping', 'Stopped', 'Started'].includes(e.reason))).toEqual([]);
@@ -102,8 +110,11 @@ describe('events of a kill -9', () => {
     expect(lastExit).toMatch(new RegExp(`^${escape(exited.message)} \\(\\d+s ago\\)$`));
     const eventRows = lines.slice(lines.indexOf('Events:') + 2).filter((l) => l !== '').map(cells);
     const shown = eventRows.filter((row) => row[3] === `instance/${victim.name}`).map((row) => [row[1], row[2]]);
-    expect(shown).toEqual(expect.arrayContaining([['Warning', 'Exited'], ['Normal', 'Started'], ['Normal', 'Ready']]));
-    expect(indexOfRow(shown, 'Exited')).toBeLessThan(indexOfLastRow(shown, 'Started'));
+    expect(shown).toEqual(
+      expect.arrayContaining([['Warning', 'Exited'], ['Normal', 'Stopping'], ['Normal', 'Stopped'], ['Normal', 'Started'], ['Normal', 'Ready']]),
+    );
+    expect(indexOfRow(shown, 'Exited')).toBeLessThan(indexOfRow(shown, 'Stopped'));
+    expect(indexOfRow(shown, 'Stopped')).toBeLessThan(indexOfLastRow(shown, 'Started'));
     expect(indexOfLastRow(shown, 'Started')).toBeLessThan(indexOfLastRow(shown, 'Ready'));
 
     // -o json: the set, its revisions and its events, as the API has them.
