@@ -66,16 +66,23 @@ export const LogsQuery = z.object({
     }),
 });
 
-/** A set's events after a seq: decimal digits only, as the ordinal; at most 15 digits keeps it a safe integer. */
+/** The largest `since` of a set's events: 15 digits, so it stays a safe integer (no set records that many). */
+export const MAX_EVENT_SEQ = 999_999_999_999_999;
+
+/** A set's events after a seq: decimal digits only, as the ordinal. */
 export const SetEventsQuery = z.object({
   since: z
     .string()
-    .regex(/^(0|[1-9][0-9]{0,14})$/, 'must be an event seq: a non-negative integer in decimal (the latestSeq of an earlier answer), e.g. 42')
+    .regex(
+      /^(0|[1-9][0-9]{0,14})$/,
+      `must be an event seq: a whole number from 0 to ${MAX_EVENT_SEQ} in decimal (the latestSeq of an earlier answer), e.g. 42`,
+    )
     .optional()
     .openapi({
       param: { name: 'since', in: 'query' },
       type: 'integer',
       minimum: 0,
+      maximum: MAX_EVENT_SEQ,
       description:
         'Only the events after this seq (the latestSeq of an earlier answer): recorded, or counted again, since. ' +
         'Without it, every event the set keeps.',

@@ -4,7 +4,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { EVENTS_FAN_OUT } from '../../api/all-events.js';
 import { createApp } from '../../api/app.js';
-import { ErrorSchema, EventListSchema, SetEventListSchema } from '../../api/schemas.js';
+import { ErrorSchema, EventListSchema, MAX_EVENT_SEQ, SetEventListSchema } from '../../api/schemas.js';
 import { SetError } from '../../api/sets.js';
 import type { NewEvent } from '../../core/events.js';
 import { FAKE_NOW, FakeSets } from './fake-sets.js';
@@ -67,6 +67,11 @@ describe('GET /v1/sets/{name}/events', () => {
     });
   });
 
+  it('takes the largest since documented', async () => {
+    fake.recordEvents('web', [scaled]);
+    expect(await setEvents(`/v1/sets/web/events?since=${MAX_EVENT_SEQ}`)).toEqual({ latestSeq: 1, oldestSeq: 1, items: [] });
+  });
+
   it('with ?since=N answers only the events after seq N (a repeat counted later is after it too)', async () => {
     fake.recordEvents('web', [scaled, exited, started]);
     expect((await setEvents('/v1/sets/web/events?since=2')).items.map((e) => e.reason)).toEqual(['Started']);
@@ -94,7 +99,9 @@ describe('GET /v1/sets/{name}/events', () => {
   ])('is 400 for since=%j, naming since and what it must be', async (since) => {
     const error = await expectError(await app.request(`/v1/sets/web/events?since=${encodeURIComponent(since)}`), 400, 'BadRequest');
     expect(error.message).toBe("invalid query parameter 'since'");
-    expect(error.details).toEqual([{ path: 'since', message: expect.stringMatching(/^must be an event seq: a non-negative integer/) }]);
+    expect(error.details).toEqual([
+      { path: 'since', message: 'must be an event seq: a whole number from 0 to 999999999999999 in decimal (the latestSeq of an earlier answer), e.g. 42' },
+    ]);
     expect(fake.calls).toEqual([]);
   });
 
@@ -221,7 +228,7 @@ describe('GET /v1/events', () => {
 describe('the OpenAPI document', () => {
   it('has both routes with since, their schemas and their errors', async () => {
     const doc = (await (await app.request('/openapi.json')).json()) as {
-      paths: Record<string, Record<string, { parameters?: Array<{ name: string; in: string }>; responses: Record<string, any> }>>;
+      paths: Record<string, Record<string, { parameters?: Array<{ name: string; in: string; schema?: unknown }>; responses: Record<string, any> }>>;
       components: { schemas: Record<string, any> };
     };
     const one = doc.paths['/v1/sets/{name}/events'].get;
@@ -229,6 +236,7 @@ describe('the OpenAPI document', () => {
     expect(Object.keys(one.responses).sort()).toEqual(['200', '400', '401', '403', '404', '500', '503']);
     expect(one.responses['200'].content['application/json'].schema).toEqual({ $ref: '#/components/schemas/SetEventList' });
     const all = doc.paths['/v1/events'].get;
+    expect(one.parameters!.find((p) => p.name === 'since')).toMatchObject({ schema: { type: 'integer', minimum: 0, maximum: MAX_EVENT_SEQ } });
     expect(all.parameters!.map((p) => `${p.in}:${p.name}`)).toEqual(['query:since']);
     expect(Object.keys(all.responses).sort()).toEqual(['200', '400', '401', '403', '500', '503']);
     expect(all.responses['200'].content['application/json'].schema).toEqual({ $ref: '#/components/schemas/EventList' });
