@@ -3,11 +3,16 @@
 // (back-off, or stopping), its new incarnation started and Ready, in seq order; the API answers them,
 // `ordinal describe` shows the instance with one restart and those events, `ordinal events` lists them
 // (for the set, and among every set's), and -o json parses.
+import { fileURLToPath } from 'node:url';
+import { QueryNotRegisteredError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import type { EventsView, SetEvent } from '../../core/events.js';
+import { workflowIdForSet } from '../../core/names.js';
 import type { SetView } from '../../core/status.js';
+import { getEventsQuery } from '../../workflows/messages.js';
 import { startCliTestOrdinal, stopCliTestOrdinal, type CliTestOrdinal } from '../harness/cli-stack.js';
-import { uniqueName } from '../harness/ordinal.js';
+import { olderWorkflowBundle } from '../harness/older-workflows.js';
+import { startTestOrdinal, uniqueName } from '../harness/ordinal.js';
 import { waitFor } from '../harness/services.js';
 import { fixtureManifest, isReady, waitForSet } from '../harness/sets.js';
 import { runCli } from '../harness/system.js';
@@ -24,6 +29,10 @@ afterAll(async () => {
 
 function ordinal(...args: string[]) {
   return runCli(args, stack!.env, { timeoutMs: 60_000 });
+}
+
+function ordinalAt(apiUrl: string, ...args: string[]) {
+  return runCli(args, { ...stack!.env, ORDINAL_API_URL: apiUrl }, { timeoutMs: 60_000 });
 }
 
 /** The reasons the workflow may record between an instance's exit and its next start. */
@@ -156,6 +165,33 @@ describe('events of a kill -9', () => {
     const missing = uniqueName('none');
     expect((await system.api(`/v1/sets/${missing}/events`)).status).toBe(404);
     expect(await ordinal('events', missing)).toEqual({ code: 1, stdout: '', stderr: `error: set '${missing}' does not exist\n` });
+  });
+});
+
+describe('a set on a worker older than events', () => {
+  it('has no events (latestSeq 0), not an error: the API, describe and events say so', async ({ expect }) => {
+    // The set workflow as an older worker runs it: without the getEvents Query.
+    const stub = fileURLToPath(new URL('../fixtures/messages-without-events.ts', import.meta.url));
+    const older = await startTestOrdinal({ workflowBundle: await olderWorkflowBundle('./messages.js', stub) });
+    try {
+      const name = uniqueName('old');
+      await older.sets.apply(name, fixtureManifest(name, { replicas: 1 }));
+      await waitForSet(older.sets, name, (v) => isReady(v), { message: `${name} Ready` });
+      const query = older.client.workflow.getHandle(workflowIdForSet(name)).query(getEventsQuery, {});
+      await expect(query).rejects.toBeInstanceOf(QueryNotRegisteredError);
+
+      expect(await older.api(`/v1/sets/${name}/events`)).toEqual({ status: 200, body: { latestSeq: 0, items: [] } });
+      expect(await older.api(`/v1/sets/${name}/events?since=5`)).toEqual({ status: 200, body: { latestSeq: 0, items: [] } });
+      expect(await older.api('/v1/events')).toEqual({ status: 200, body: { items: [] } });
+      const described = await ordinalAt(older.apiUrl, 'describe', name);
+      expect(described.code, described.stderr).toBe(0);
+      expect(described.stdout).toMatch(new RegExp(`\\n {2}${name}-0 +Running +true `));
+      expect(described.stdout.endsWith('\nEvents:  <none>\n')).toBe(true);
+      expect(await ordinalAt(older.apiUrl, 'events', name)).toEqual({ code: 0, stdout: '', stderr: 'No events found.\n' });
+      await older.sets.delete(name);
+    } finally {
+      await older.stop();
+    }
   });
 });
 
