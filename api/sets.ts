@@ -230,27 +230,16 @@ export class SetsService {
 
   /**
    * The set's events after `since` (all it keeps when undefined), oldest first, or undefined when the set
-   * does not exist. A set run by a worker older than events (the Query not registered) has none: an
-   * empty list at latestSeq 0, as a set that has recorded nothing yet.
+   * does not exist (never created, deleted, or not applied yet: the Query answers null, as GET's). One
+   * Query of the open run. A set run by a worker older than events (the Query not registered) has none:
+   * an empty list at latestSeq 0, as a set that has recorded nothing yet.
    */
   async events(name: string, since?: number): Promise<EventsView | undefined> {
     try {
-      const handle = this.client.workflow.getHandle(workflowIdForSet(name));
-      return await this.within(this.queryTimeoutMs, async () => {
-        const description = await handle.describe();
-        if (description.status.name !== 'RUNNING') return undefined;
-        let view: EventsView | null;
-        try {
-          view = await handle.query(getEventsQuery, { since });
-        } catch (err) {
-          if (err instanceof QueryNotRegisteredError) return { latestSeq: 0, items: [] };
-          throw err;
-        }
-        // null: before the first apply, when GET answers 404 too (the memo has no view yet).
-        if (view === null) return viewFromMemo(description.memo) ? { latestSeq: 0, items: [] } : undefined;
-        return view;
-      });
+      const handle = this.openWorkflows.getHandle(workflowIdForSet(name));
+      return (await this.within(this.queryTimeoutMs, () => handle.query(getEventsQuery, { since }))) ?? undefined;
     } catch (err) {
+      if (err instanceof QueryNotRegisteredError) return { latestSeq: 0, items: [] };
       if (err instanceof WorkflowNotFoundError || err instanceof QueryRejectedError) return undefined;
       throw translate(err, name);
     }

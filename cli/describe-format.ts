@@ -175,7 +175,12 @@ function statusFields(view: SetView): Array<[string, string]> {
  */
 export function lastExit(instance: InstanceStatus, events: readonly SetEvent[], now: number): string {
   const exit = events.filter((e) => e.reason === 'Exited' && e.instance === instance.name).at(-1);
-  if (exit) return `${oneLine(exit.message)} (${ago(exit.lastTimestamp, now)})`;
+  // The row names the instance already: "web-1 the process was killed by SIGKILL" reads as what happened.
+  if (exit) {
+    const message = oneLine(exit.message);
+    const what = message.startsWith(`${instance.name} `) ? message.slice(instance.name.length + 1) : message;
+    return `${what} (${ago(exit.lastTimestamp, now)})`;
+  }
   return instance.lastError ? oneLine(instance.lastError) : NONE;
 }
 

@@ -116,7 +116,8 @@ describe('events of a kill -9', () => {
       String(recreated.incarnation),
       '1',
     ]);
-    expect(lastExit).toMatch(new RegExp(`^${escape(exited.message)} \\(\\d+s ago\\)$`));
+    expect(lastExit).toMatch(new RegExp(`^${escape(exited.message.replace(`${victim.name} `, ''))} \\(\\d+s ago\\)$`));
+    expect(lastExit).toMatch(/^the process was killed by SIGKILL|signal 9/);
     const eventRows = lines.slice(lines.indexOf('Events:') + 2).filter((l) => l !== '').map(cells);
     const shown = eventRows.filter((row) => row[3] === `instance/${victim.name}`).map((row) => [row[1], row[2]]);
     expect(shown).toEqual(
@@ -157,7 +158,10 @@ describe('events of a kill -9', () => {
     const times = items.map((e) => Date.parse(e.lastTimestamp));
     expect(times).toEqual([...times].sort((a, b) => a - b));
 
+    // Deleted: its events go with it.
     await system.sets.delete(name);
+    await waitFor(async () => (await system.api(`/v1/sets/${name}/events`)).status === 404, { timeoutMs: 60_000, message: `${name} deleted` });
+    expect(await ordinal('events', name)).toEqual({ code: 1, stdout: '', stderr: `error: set '${name}' does not exist\n` });
   });
 
   it('answers 404 for the events of a set that does not exist, and ordinal events says so', async ({ expect }) => {

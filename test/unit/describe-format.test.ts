@@ -110,6 +110,13 @@ describe('LAST EXIT of an instance', () => {
     { name: "another instance's exit is not its own", i: instance(), events: [exited(2, 'the process exited with code 1', 1 * SECOND, 'web-10')], want: '<none>' },
     { name: 'an event other than Exited is not an exit', i: instance(), events: [event({ reason: 'BackOff', message: 'restarting in 2s' })], want: '<none>' },
     { name: 'without an Exited event kept, the last error', i: instance({ lastError: 'the process exited with code 2' }), events: [], want: 'the process exited with code 2' },
+    {
+      name: "without the instance's name the row shows already",
+      i: instance(),
+      events: [exited(1, 'web-1 the process was killed by SIGKILL', 3 * SECOND)],
+      want: 'the process was killed by SIGKILL (3s ago)',
+    },
+    { name: "another instance's name is kept", i: instance(), events: [exited(1, 'web-10 is not web-1', 3 * SECOND)], want: 'web-10 is not web-1 (3s ago)' },
     { name: 'a multi-line message on one line', i: instance(), events: [exited(1, 'exited\n  with code 1', 2 * SECOND)], want: 'exited with code 1 (2s ago)' },
   ])('$name', ({ i, events, want }) => {
     expect(lastExit(i, events, FAKE_NOW)).toBe(want);
