@@ -8,6 +8,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { logger as defaultLogger, type Logger } from '../infra/logger.js';
 import { authMiddleware, type ApiAuth, type AppEnv } from './auth.js';
 import { ApiError, errorResponse, toApiError, validationHook } from './errors.js';
+import { createEventsApp, createSetEventsApp } from './events-app.js';
 import { createHealthApp } from './health-app.js';
 import { createInstanceLogsApp } from './instance-logs-app.js';
 import { createOpenApiApp } from './openapi-app.js';
@@ -54,6 +55,8 @@ export function createApp(sets: SetsPort, options: AppOptions = {}): OpenAPIHono
   app.route('/', createHealthApp(sets));
   app.route('/v1/sets', createSetsApp(sets));
   app.route('/v1/sets', createInstanceLogsApp(sets, options.logsDir));
+  app.route('/v1/sets', createSetEventsApp(sets));
+  app.route('/v1/events', createEventsApp(sets));
   app.route('/v1/dns/route53/zones', createRoute53ZonesApp(options.zones));
   app.route('/', createOpenApiApp(app));
 
