@@ -3,7 +3,6 @@
 // the set workflows record through metricMeter), which the SDK's Rust core serves on a loopback port
 // of its own; the two never share a metric name (ours start with ordinal_, process_ or nodejs_).
 import http from 'node:http';
-import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import { formatHostPort, type HostPort } from '../infra/config.js';
@@ -64,16 +63,4 @@ async function scrape(registry: Registry, sdkMetricsUrl: string | undefined, log
     logger.warn({ err, sdkMetricsUrl }, "the Temporal SDK's metrics could not be read; answering the worker's own");
     return `${ours}# the Temporal SDK's metrics are missing from this scrape: ${(err as Error).message}\n`;
   }
-}
-
-/** A free TCP port on 127.0.0.1, for a listener that cannot report the port it bound (the SDK's exporter). */
-export function freeLoopbackPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
 }

@@ -14,7 +14,8 @@ import { DnsStore } from '../dns/store.js';
 import { dataPaths, formatHostPort, installationId, type OrdinalConfig } from '../infra/config.js';
 import { temporalConnectionOptions } from '../infra/temporal-connection.js';
 import { installTemporalLogging, logger } from '../infra/logger.js';
-import { freeLoopbackPort, startMetricsServer, type MetricsServer } from './metrics-server.js';
+import { startMetricsServer, type MetricsServer } from './metrics-server.js';
+import { freePort } from '../infra/child-processes.js';
 import { bundleWorkflows } from './workflow-bundle.js';
 import { WorkerMetrics } from './worker-metrics.js';
 import { defaultWorkflowCache } from './workflow-cache.js';
@@ -53,7 +54,7 @@ export async function createOrdinalWorker(config: OrdinalConfig, options: { bund
   // process-wide Runtime): on a free loopback port, read back by our /metrics, which serves both.
   let sdkMetricsUrl: string | undefined;
   if (config.workerMetrics) {
-    const sdkPort = await freeLoopbackPort();
+    const sdkPort = await freePort();
     if (installTemporalLogging({ prometheusBindAddress: `127.0.0.1:${sdkPort}` })) sdkMetricsUrl = `http://127.0.0.1:${sdkPort}/metrics`;
     else logger.warn("the Temporal SDK's runtime was installed before this worker: /metrics serves the worker's own metrics without the SDK's");
   } else {

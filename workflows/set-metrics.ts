@@ -9,7 +9,7 @@ import type { EventReason, SetEvent } from '../core/events.js';
 /** Event reasons that end an incarnation by failure: each is one restart of the instance. */
 export const RESTART_REASONS: ReadonlySet<EventReason> = new Set(['Exited', 'LivenessFailed', 'CreateFailed']);
 
-export const RESTARTS_METRIC = 'ordinal_instance_restarts';
+export const RESTARTS_METRIC = 'ordinal_restarts';
 export const RECOVERY_METRIC = 'ordinal_instance_recovery';
 
 /** Remembered aggregated events (their last count); more than this and the oldest are forgotten. */
