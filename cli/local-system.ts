@@ -8,7 +8,7 @@ import { readManifestText } from '../core/manifest-text.js';
 import { createForwarder } from '../dns/forwarder.js';
 import { startDnsServer, type DnsServer } from '../dns/server.js';
 import { DnsStore } from '../dns/store.js';
-import { DEFAULTS, dataPaths, formatHostPort, installationId, loadConfig, type OrdinalConfig } from '../infra/config.js';
+import { dataPaths, formatHostPort, installationId, loadConfig, workerMetricsListener, type OrdinalConfig } from '../infra/config.js';
 import { ensureSearchAttributes, startDevServer, type DevServer } from '../infra/dev-server.js';
 import { logToFile, logger } from '../infra/logger.js';
 import { temporalConnectionOptions } from '../infra/temporal-connection.js';
@@ -74,7 +74,7 @@ export async function up(config: OrdinalConfig, options: { demo?: boolean; examp
 
     console.log('starting the worker (bundling workflows takes a few seconds)...');
     // Metrics are on by default here (ORDINAL_WORKER_METRICS=disabled turns them off).
-    const worker = await createOrdinalWorker(config.workerMetrics === undefined ? { ...config, workerMetrics: { host: DEFAULTS.workerMetricsHost, port: DEFAULTS.workerMetricsPort } } : config);
+    const worker = await createOrdinalWorker({ ...config, workerMetrics: workerMetricsListener(config, true) ?? false });
     const running = worker.run();
     stops.push(async () => {
       // Stop the worker first so nothing recreates instances while they are being stopped.

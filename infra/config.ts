@@ -314,6 +314,16 @@ export function installationId(dataDir: string): string {
   return `ordinal-${createHash('sha256').update(real).digest('hex').slice(0, 16)}`;
 }
 
+/**
+ * Where the worker serves /metrics: ORDINAL_WORKER_METRICS; when unset, nowhere, except under `ordinal
+ * up` (`localSystem`), which serves them on 127.0.0.1:7081.
+ */
+export function workerMetricsListener(config: OrdinalConfig, localSystem: boolean): HostPort | undefined {
+  if (config.workerMetrics === false) return undefined;
+  if (config.workerMetrics === undefined) return localSystem ? { host: DEFAULTS.workerMetricsHost, port: DEFAULTS.workerMetricsPort } : undefined;
+  return config.workerMetrics;
+}
+
 function workerMetricsConfig(value: string | undefined): { workerMetrics?: HostPort | false } {
   if (value === undefined || value === '') return {};
   if (value === 'disabled') return { workerMetrics: false };
