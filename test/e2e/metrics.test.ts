@@ -107,6 +107,34 @@ describe.sequential('Prometheus metrics', () => {
     expect(await prometheus.query(`{route=~".*${name}.*"}`)).toEqual([]);
   });
 
+  it('counts failing probes by set and kind, and the restart they cause', async () => {
+    const flaky = uniqueName('promprobe');
+    const unhealthy = path.join(tokensDir, `${flaky}-{name}.unhealthy`);
+    const manifest = fixtureManifest(flaky, {
+      replicas: 1,
+      args: ['--unhealthy-file', unhealthy],
+      livenessProbe: { httpGet: { path: '/healthz', port: 'http' }, periodSeconds: 1, failureThreshold: 3 },
+    });
+    const put = await fetch(`${system.apiUrl}/v1/sets/${flaky}`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${writer}`, 'content-type': 'application/json' },
+      body: JSON.stringify(manifest),
+    });
+    expect(put.status).toBe(201);
+    const labels = `statefulset="${flaky}"`;
+    expect(await valueOf(`ordinal_instance_ready{${labels}, instance_name="${flaky}-0"}`, (v) => v === 1)).toBe(1);
+    // Starting (the readiness probe failing until the program listens) is not a readiness failure.
+    expect(await prometheus.query(`ordinal_probe_failures_total{${labels}, probe="readiness"}`)).toEqual([]);
+
+    fs.writeFileSync(unhealthy.replace('{name}', `${flaky}-0`), '');
+    expect(await valueOf(`ordinal_probe_failures_total{${labels}, probe="liveness"}`, (v) => v >= 1)).toBeGreaterThanOrEqual(1);
+    expect(await valueOf(`ordinal_probe_failures_total{${labels}, probe="readiness"}`, (v) => v >= 1)).toBeGreaterThanOrEqual(1);
+    // Three liveness failures in a row: the instance is replaced, which the API counts as a restart.
+    expect(await valueOf(`ordinal_instance_restarts_total{${labels}, instance_name="${flaky}-0"}`, (v) => v >= 1)).toBeGreaterThanOrEqual(1);
+    fs.rmSync(unhealthy.replace('{name}', `${flaky}-0`));
+    expect(await valueOf(`ordinal_statefulset_status_replicas_ready{${labels}}`, (v) => v === 1)).toBe(1);
+  });
+
   // The set workflow records these through workflows/set-metrics.ts once statefulset.ts calls it with
   // the events it records (the lead wires that call; until then there is nothing to scrape).
   const workflowRecordsMetrics = fs.readFileSync(path.join(REPO, 'workflows/statefulset.ts'), 'utf8').includes('SetMetrics');
