@@ -13,7 +13,7 @@ export function createMetricsApp(sets: SetsPort, metrics: RequestMetrics): Hono<
     // The listing first: when Temporal does not answer, the scrape fails (the error shape, 503) rather
     // than reporting no sets.
     const views = await sets.list();
-    const text = (await metrics.registry.metrics()) + (await setMetricsText(views));
+    const text = (await metrics.text()) + (await setMetricsText(views));
     return c.body(text, 200, { 'Content-Type': metrics.registry.contentType });
   });
   return app;

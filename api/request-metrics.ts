@@ -18,8 +18,9 @@ export class RequestMetrics {
     registers: [this.registry],
   });
 
-  constructor(options: { processMetrics?: boolean } = {}) {
-    if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+  /** The latency histogram, then the process's metrics: Prometheus text. */
+  async text(): Promise<string> {
+    return (await this.registry.metrics()) + (await processRegistry().metrics());
   }
 
   /** Times every request, refused ones (401, 403, 404) included. */
@@ -36,6 +37,17 @@ export class RequestMetrics {
       }
     };
   }
+}
+
+let processMetrics: Registry | undefined;
+
+/** The process's metrics (CPU, memory, event loop, GC): one registry per process, however many apps. */
+function processRegistry(): Registry {
+  if (!processMetrics) {
+    processMetrics = new Registry();
+    collectDefaultMetrics({ register: processMetrics });
+  }
+  return processMetrics;
 }
 
 /** The pattern of the handler that matched (middleware is registered for every method, 'ALL'); 'unmatched' for none. */
