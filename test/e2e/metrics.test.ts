@@ -153,4 +153,20 @@ describe.sequential('Prometheus metrics', () => {
     const tested = await run('promtool', ['test', 'rules', path.join(RULES, 'alerts.test.yml')]);
     expect(tested.stdout).toMatch(/SUCCESS/);
   });
+
+  it('ships an example scrape config that promtool accepts (with its token file in place)', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ordinal-scrape-example-'));
+    try {
+      const token = path.join(dir, 'ordinal-token');
+      fs.writeFileSync(token, reader);
+      const example = fs.readFileSync(path.join(RULES, 'scrape.example.yml'), 'utf8');
+      expect(example).toContain('/etc/prometheus/ordinal-token');
+      fs.writeFileSync(path.join(dir, 'prometheus.yml'), example.replace('/etc/prometheus/ordinal-token', token));
+      fs.copyFileSync(path.join(RULES, 'alerts.yml'), path.join(dir, 'alerts.yml'));
+      const checked = await run('promtool', ['check', 'config', path.join(dir, 'prometheus.yml')]);
+      expect(checked.stdout).toMatch(/SUCCESS: 1 rule files found/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
