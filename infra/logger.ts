@@ -30,7 +30,7 @@ let runtimeInstalled = false;
  * `prometheusBindAddress` the SDK also serves its worker metrics there (Prometheus text at /metrics).
  * Once per process: returns false when it had already run (then without the metrics asked for now).
  */
-export function installTemporalLogging(options: { prometheusBindAddress?: string } = {}): boolean {
+export function installTemporalLogging(options: { prometheusBindAddress?: string; histogramBuckets?: Record<string, number[]> } = {}): boolean {
   if (runtimeInstalled) return false;
   runtimeInstalled = true;
   const { DefaultLogger, Runtime, makeTelemetryFilterString } = requireWorker('@temporalio/worker') as typeof import('@temporalio/worker');
@@ -51,7 +51,17 @@ export function installTemporalLogging(options: { prometheusBindAddress?: string
     telemetryOptions: {
       logging: { forward: {}, filter: makeTelemetryFilterString({ core: 'WARN' }) },
       ...(options.prometheusBindAddress
-        ? { metrics: { prometheus: { bindAddress: options.prometheusBindAddress, countersTotalSuffix: true, useSecondsForDurations: true, unitSuffix: true } } }
+        ? {
+            metrics: {
+              prometheus: {
+                bindAddress: options.prometheusBindAddress,
+                countersTotalSuffix: true,
+                useSecondsForDurations: true,
+                unitSuffix: true,
+                ...(options.histogramBuckets ? { histogramBucketOverrides: options.histogramBuckets } : {}),
+              },
+            },
+          }
         : {}),
     },
   });

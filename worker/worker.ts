@@ -16,6 +16,7 @@ import { temporalConnectionOptions } from '../infra/temporal-connection.js';
 import { installTemporalLogging, logger } from '../infra/logger.js';
 import { startMetricsServer, type MetricsServer } from './metrics-server.js';
 import { freePort } from '../infra/child-processes.js';
+import { WORKFLOW_HISTOGRAM_BUCKETS } from '../workflows/set-metric-names.js';
 import { bundleWorkflows } from './workflow-bundle.js';
 import { WorkerMetrics } from './worker-metrics.js';
 import { defaultWorkflowCache } from './workflow-cache.js';
@@ -55,7 +56,7 @@ export async function createOrdinalWorker(config: OrdinalConfig, options: { bund
   let sdkMetricsUrl: string | undefined;
   if (config.workerMetrics) {
     const sdkPort = await freePort();
-    if (installTemporalLogging({ prometheusBindAddress: `127.0.0.1:${sdkPort}` })) sdkMetricsUrl = `http://127.0.0.1:${sdkPort}/metrics`;
+    if (installTemporalLogging({ prometheusBindAddress: `127.0.0.1:${sdkPort}`, histogramBuckets: WORKFLOW_HISTOGRAM_BUCKETS })) sdkMetricsUrl = `http://127.0.0.1:${sdkPort}/metrics`;
     else logger.warn("the Temporal SDK's runtime was installed before this worker: /metrics serves the worker's own metrics without the SDK's");
   } else {
     installTemporalLogging();

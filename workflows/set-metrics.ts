@@ -5,12 +5,13 @@
 import { metricMeter } from '@temporalio/workflow';
 import type { MetricMeter } from '@temporalio/common';
 import type { EventReason, SetEvent } from '../core/events.js';
+import { RECOVERY_METRIC, RESTARTS_METRIC } from './set-metric-names.js';
+
+export { RECOVERY_METRIC, RESTARTS_METRIC } from './set-metric-names.js';
 
 /** Event reasons that end an incarnation by failure: each is one restart of the instance. */
 export const RESTART_REASONS: ReadonlySet<EventReason> = new Set(['Exited', 'LivenessFailed', 'CreateFailed']);
 
-export const RESTARTS_METRIC = 'ordinal_restarts';
-export const RECOVERY_METRIC = 'ordinal_instance_recovery';
 
 /** Remembered aggregated events (their last count); more than this and the oldest are forgotten. */
 const MAX_REMEMBERED = 256;

@@ -107,8 +107,9 @@ describe.sequential('Prometheus metrics', () => {
     expect(await prometheus.query(`{route=~".*${name}.*"}`)).toEqual([]);
   });
 
+  const flaky = uniqueName('promprobe');
+
   it('counts failing probes by set and kind, and the restart they cause', async () => {
-    const flaky = uniqueName('promprobe');
     const unhealthy = path.join(tokensDir, `${flaky}-{name}.unhealthy`);
     const manifest = fixtureManifest(flaky, {
       replicas: 1,
@@ -140,11 +141,16 @@ describe.sequential('Prometheus metrics', () => {
   const workflowRecordsMetrics = fs.readFileSync(path.join(REPO, 'workflows/statefulset.ts'), 'utf8').includes('SetMetrics');
   it.skipIf(!workflowRecordsMetrics)('counts the restart by reason in the workflow and times the recovery', async () => {
     expect(await valueOf(`ordinal_restarts_total{${set}, reason="Exited"}`, (v) => v >= 1)).toBe(1);
-    // Failure seen to the new incarnation Ready and published: one recovery, of a plausible length.
-    expect(await valueOf('sum(ordinal_instance_recovery_seconds_count)', (v) => v >= 1)).toBe(1);
-    const seconds = await valueOf('sum(ordinal_instance_recovery_seconds_sum)', () => true);
-    expect(seconds).toBeGreaterThan(0);
-    expect(seconds).toBeLessThan(60);
+    expect(await valueOf(`ordinal_restarts_total{statefulset="${flaky}", reason="LivenessFailed"}`, (v) => v >= 1)).toBeGreaterThanOrEqual(1);
+    // Failure seen to the new incarnation Ready and published: a recovery for each set (the kill -9, the
+    // liveness failure), each of a plausible length (the recovery histogram has no set label).
+    expect(await valueOf('sum(ordinal_instance_recovery_seconds_count)', (v) => v >= 2)).toBe(2);
+    const mean = await valueOf('sum(ordinal_instance_recovery_seconds_sum) / sum(ordinal_instance_recovery_seconds_count)', () => true);
+    expect(mean).toBeGreaterThan(0);
+    expect(mean).toBeLessThan(60);
+    // Its buckets reach the minutes a long back-off takes (the SDK's default stops at 10 s).
+    expect(await valueOf('sum(ordinal_instance_recovery_seconds_bucket{le="300"})', (v) => v >= 2)).toBe(2);
+    expect(await valueOf('sum(ordinal_instance_recovery_seconds_bucket{le="600"})', (v) => v >= 2)).toBe(2);
   });
 
   it('ships alert rules that promtool accepts and whose tests pass', async () => {
