@@ -11,6 +11,8 @@ import { ApiError, errorResponse, toApiError, validationHook } from './errors.js
 import { createEventsApp, createSetEventsApp } from './events-app.js';
 import { createHealthApp } from './health-app.js';
 import { createInstanceLogsApp } from './instance-logs-app.js';
+import { createMetricsApp } from './metrics-app.js';
+import { RequestMetrics } from './request-metrics.js';
 import { createOpenApiApp } from './openapi-app.js';
 import { createRoute53ZonesApp } from './route53-zones-app.js';
 import { createSetsApp } from './sets-app.js';
@@ -35,13 +37,18 @@ export interface AppOptions {
   auth?: ApiAuth;
   /** The data directory's logs folder, where the worker's process driver writes instance logs; without it the logs route answers 404. */
   logsDir?: string;
+  /** The request latency histogram and process metrics GET /metrics serves (default: its own). */
+  metrics?: RequestMetrics;
 }
 
 export function createApp(sets: SetsPort, options: AppOptions = {}): OpenAPIHono<AppEnv> {
   const limit = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
   const log = options.logger ?? defaultLogger;
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+  const metrics = options.metrics ?? new RequestMetrics();
 
+  // First, so refused requests are timed too.
+  app.use('*', metrics.middleware());
   app.use('*', authMiddleware(options.auth, log));
   app.use(
     '*',
@@ -58,6 +65,7 @@ export function createApp(sets: SetsPort, options: AppOptions = {}): OpenAPIHono
   app.route('/v1/sets', createSetEventsApp(sets));
   app.route('/v1/events', createEventsApp(sets));
   app.route('/v1/dns/route53/zones', createRoute53ZonesApp(options.zones));
+  app.route('/', createMetricsApp(sets, metrics));
   app.route('/', createOpenApiApp(app));
 
   app.notFound((c) => {
