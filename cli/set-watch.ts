@@ -33,6 +33,11 @@ export interface WatchOptions {
   tickMs: number;
   /** Told when the stream dropped and is being resumed, or cannot be (then polling takes over). */
   onDrop?: (resumed: boolean, reason: string) => void;
+  /**
+   * A stream silent for this long (not even a heartbeat, which the API sends every 15 s) counts as
+   * dropped: a connection can die without a word (default 45 s).
+   */
+  idleMs?: number;
 }
 
 /**
@@ -58,13 +63,15 @@ export async function watchSet(client: ApiClient, name: string, options: WatchOp
     const decoder = new TextDecoder();
     let pending: Promise<ReadableStreamReadResult<Uint8Array>> | undefined;
     let ended: string | undefined;
+    let heardAt = Date.now();
+    const idleMs = options.idleMs ?? 45_000;
     try {
       for (;;) {
         const left = options.deadline - Date.now();
         if (left <= 0) return 'timeout';
         pending ??= reader.read();
         let timer: NodeJS.Timeout | undefined;
-        const tick = new Promise<'tick'>((resolve) => (timer = setTimeout(() => resolve('tick'), Math.min(options.tickMs, left))));
+        const tick = new Promise<'tick'>((resolve) => (timer = setTimeout(() => resolve('tick'), Math.min(options.tickMs, left, idleMs))));
         let next: ReadableStreamReadResult<Uint8Array> | 'tick';
         try {
           next = await Promise.race([pending, tick]);
@@ -75,10 +82,15 @@ export async function watchSet(client: ApiClient, name: string, options: WatchOp
           clearTimeout(timer);
         }
         if (next === 'tick') {
+          if (Date.now() - heardAt >= idleMs) {
+            ended = `nothing heard for ${Math.round(idleMs / 1000)} s`;
+            break;
+          }
           if (step({ kind: 'tick' })) return 'done';
           continue;
         }
         pending = undefined;
+        heardAt = Date.now();
         if (next.done) {
           ended = 'the API ended the stream';
           break;
