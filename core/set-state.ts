@@ -1,6 +1,7 @@
 // The durable state of one set, as its workflow holds it (and carries across continue-as-new), and the
 // crash-loop back-off it records. Pure data and pure functions; the status view is in status.ts.
 import type { DnsTarget, PublishOutcome } from './dns-records.js';
+import type { EventLog } from './events.js';
 import type { Incarnation, InstanceState } from './instance.js';
 import type { Manifest, Template } from './manifest.js';
 
@@ -54,6 +55,8 @@ export interface SetState<Handle extends Incarnation = Incarnation> {
   dnsOutcome?: PublishOutcome;
   /** Publish again at this workflow time even if nothing changed (after a conflict or an error). */
   dnsRetryAt?: number;
+  /** What happened to the set, bounded (core/events.ts); absent in state saved before events existed. */
+  events?: EventLog;
 }
 
 export function initialState<Handle extends Incarnation = Incarnation>(name: string): SetState<Handle> {

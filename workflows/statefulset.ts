@@ -21,9 +21,23 @@ import type { Activities, InstanceChange, WatchedInstance } from '../activities/
 import type { Action } from '../core/planner.js';
 import { parallelBatches, plan, slowStartBatches } from '../core/planner.js';
 import { instanceDnsName, instanceName, serviceDnsName } from '../core/names.js';
+import { emptyEventLog, eventsView, recordEvents, type NewEvent } from '../core/events.js';
 import type { SetState } from '../core/set-state.js';
+import {
+  adoptedEvents,
+  changeEvents,
+  cordonEvents,
+  createdEvents,
+  createFailedEvents,
+  creatingEvents,
+  instanceDeletionEvents,
+  publishedEvents,
+  setEvents,
+  stoppedEvents,
+  stoppingEvents,
+} from '../core/set-events.js';
 import { previewRollout } from '../core/rollout-preview.js';
-import { revisionsView, setView, type SetStatus } from '../core/status.js';
+import { revisionsView, setView, type SetStatus, type SetView } from '../core/status.js';
 import {
   adoptInstances,
   applyChanges,
@@ -52,6 +66,7 @@ import {
   applyUpdate,
   deleteInstanceUpdate,
   deleteSetUpdate,
+  getEventsQuery,
   getRevisionsQuery,
   getSetQuery,
   previewApplyQuery,
@@ -129,16 +144,27 @@ export async function statefulSet(input: StatefulSetInput): Promise<{ deleted: t
   const maxHistoryEvents = input.limits?.maxHistoryEvents ?? MAX_HISTORY_EVENTS;
   // Set by every message and observation; the idle wait ends when it flips.
   let changed = false;
+  // What happened to the set, kept in its state (bounded) so it outlives continue-as-new.
+  const events = (state.events ??= emptyEventLog());
+  const record = (happened: NewEvent[]) => {
+    if (happened.length > 0) recordEvents(events, happened, Date.now());
+  };
   // The view the API reads without asking the worker.
   const viewMemo = new ViewMemo();
+  // The view at the last step: the set's own events (scaling, rollouts) are what changed since. A new
+  // run of an existing set starts from its view now, so continuing as new records nothing.
+  let lastView: SetView | undefined = state.manifest ? setView(state, Date.now()) : undefined;
   /** The view now, also written to the memo: an Update's answer is what the next GET shows. */
   const currentView = () => {
     const view = setView(state, Date.now());
-    viewMemo.publish(view);
+    record(setEvents(lastView, view));
+    lastView = view;
+    viewMemo.publish(view, events);
     return view;
   };
 
   setHandler(getSetQuery, () => (state.manifest ? setView(state, Date.now()) : null));
+  setHandler(getEventsQuery, (request) => (state.manifest ? eventsView(events, request?.since) : null));
   setHandler(getRevisionsQuery, () => (state.manifest ? revisionsView(state) : null));
   // Runs the apply update's validator and handler on a copy: the state is left as it is.
   setHandler(previewApplyQuery, (request) => previewApply(state, request.manifest, request.expectedGeneration, Date.now()));
@@ -149,6 +175,7 @@ export async function statefulSet(input: StatefulSetInput): Promise<{ deleted: t
     setCordonUpdate,
     (request) => {
       setCordon(state, request.ordinal, request.cordoned);
+      record(cordonEvents(state, request.ordinal, request.cordoned));
       log.info(request.cordoned ? 'instance cordoned' : 'instance uncordoned', { set: state.name, ordinal: request.ordinal, requestedBy: request.requestedBy });
       changed = true;
       return currentView();
@@ -183,6 +210,7 @@ export async function statefulSet(input: StatefulSetInput): Promise<{ deleted: t
     deleteInstanceUpdate,
     (request) => {
       requestInstanceDeletion(state, request.ordinal);
+      record(instanceDeletionEvents(state, request.ordinal, request.requestedBy));
       log.info('instance deletion requested', { set: state.name, ordinal: request.ordinal, requestedBy: request.requestedBy });
       changed = true;
       return currentView();
@@ -218,7 +246,9 @@ export async function statefulSet(input: StatefulSetInput): Promise<{ deleted: t
 
   if (state.instances.length === 0 && !state.deleting) {
     // Processes of this set may already run (e.g. Temporal lost its database): adopt, never duplicate.
-    adoptInstances(state, await listInstances.executeWithOptions({ summary: `adopt running instances of ${state.name}` }, [{ set: state.name }]));
+    const running = await listInstances.executeWithOptions({ summary: `adopt running instances of ${state.name}` }, [{ set: state.name }]);
+    adoptInstances(state, running);
+    record(adoptedEvents(state, running));
   }
 
   let lastSearchAttributes = '';
@@ -276,11 +306,14 @@ export async function statefulSet(input: StatefulSetInput): Promise<{ deleted: t
             ? await publishRecordsLocally.executeWithOptions({ summary }, [request])
             : await publishRecords.executeWithOptions({ summary }, [request]);
         if (outcome.error || outcome.conflicts.length > 0) log.warn('DNS publish incomplete', { set: state.name, outcome });
+        const published = new Set(state.instances.filter((i) => i.published).map((i) => i.ordinal));
         applyPublished(state, action, Date.now(), outcome);
+        record(publishedEvents(state, published, outcome));
         return;
       }
       case 'create': {
         markCreating(state, action);
+        record(creatingEvents(state, action));
         const name = instanceName(state.name, action.ordinal);
         // One step instead of two: the create waits for readiness itself (the planner waits for it
         // anyway), so its publication and the next create follow in the same workflow task.
@@ -303,17 +336,20 @@ export async function statefulSet(input: StatefulSetInput): Promise<{ deleted: t
             ],
           );
           applyCreated(state, action, handle, ready === true ? Date.now() : undefined);
+          record(createdEvents(state, action, handle, ready === true));
         } catch (err) {
           if (!(err instanceof ActivityFailure)) throw err;
           const message = err.cause instanceof Error ? err.cause.message : err.message;
           log.warn('create failed', { set: state.name, ordinal: action.ordinal, error: message });
           applyCreateFailed(state, action, message, Date.now());
+          record(createFailedEvents(state, action, message, Date.now()));
         }
         return;
       }
       case 'delete': {
         const instance = state.instances.find((i) => i.ordinal === action.ordinal);
         markDeleting(state, action.ordinal);
+        record(stoppingEvents(state, action));
         const template = templateOf(state, instance?.revision ?? state.updateRevision!);
         await deleteInstance.executeWithOptions(
           { summary: `delete ${instanceName(state.name, action.ordinal)} (${action.reason}${action.deleteVolumes ? ', with its volumes' : ''})` },
@@ -327,6 +363,7 @@ export async function statefulSet(input: StatefulSetInput): Promise<{ deleted: t
           ],
         );
         applyDeleted(state, action, Date.now());
+        record(stoppedEvents(state, action, instance?.incarnation));
         return;
       }
       case 'rollback': {
@@ -370,7 +407,11 @@ export async function statefulSet(input: StatefulSetInput): Promise<{ deleted: t
     else await condition(done, timeout);
     if (changes === undefined && !failed) scope.cancel();
     await watching;
-    if (changes) applyChanges(state, changes, Date.now());
+    if (changes) {
+      const before = [...state.instances];
+      applyChanges(state, changes, Date.now());
+      record(changeEvents(state, before, changes, Date.now()));
+    }
   }
 }
 
