@@ -21,7 +21,7 @@ export class ProbeNotes {
   record(event: SetEvent): void {
     if (!event.instance) return;
     if (event.reason === 'Ready' || event.reason === 'Started' || event.reason === 'Created') this.notes.delete(event.instance);
-    else if (NOT_READY_REASONS.has(event.reason)) this.notes.set(event.instance, event.message);
+    else if (NOT_READY_REASONS.has(event.reason)) this.notes.set(event.instance, withoutName(event.message, event.instance));
   }
 
   /** The instance's note, if any. */
@@ -45,6 +45,14 @@ export class ProbeNotes {
     this.printed = line;
     return out;
   }
+}
+
+/** `web-1 is not Ready: probe: connection refused` -> `probe: connection refused`; `web-1 exited with code 1` -> `exited with code 1`. */
+function withoutName(message: string, instance: string): string {
+  for (const prefix of [`${instance} is not Ready: `, `${instance}: `, `${instance} `]) {
+    if (message.startsWith(prefix)) return message.slice(prefix.length);
+  }
+  return message;
 }
 
 const NOT_READY_REASONS = new Set<SetEvent['reason']>(['NotReady', 'LivenessFailed', 'Exited', 'CreateFailed', 'BackOff']);

@@ -15,7 +15,8 @@ import { openWatch, setViews } from '../harness/watch.js';
 let ordinal: TestOrdinal;
 
 beforeAll(async () => {
-  ordinal = await startTestOrdinal({ watch: { heartbeatMs: 200 } });
+  // A low history limit: set workflows continue as new every few steps, and the watch follows each run.
+  ordinal = await startTestOrdinal({ watch: { heartbeatMs: 200 }, workflowLimits: { maxHistoryEvents: 40 } });
 });
 
 afterAll(async () => {
@@ -32,7 +33,10 @@ describe.concurrent('the watch stream', () => {
     const name = uniqueName('w');
     await ordinal.sets.apply(name, fixtureManifest(name, { replicas: 0 }));
     await waitForSet(ordinal.sets, name, (v) => isReady(v, 0));
-    const watch = await openWatch(ordinal.apiUrl, name);
+    const handle = ordinal.client.workflow.getHandle(workflowIdForSet(name));
+    const before = (await handle.query(getEventsQuery, {}))!.latestSeq;
+    const firstRun = (await handle.describe()).runId;
+    const watch = await openWatch(ordinal.apiUrl, name, { lastEventId: String(before) });
     expect(watch.status).toBe(200);
     const first = await watch.next((m) => m.event === 'set');
     expect((JSON.parse(first.data) as SetView).status.readyReplicas).toBe(0);
@@ -49,6 +53,16 @@ describe.concurrent('the watch stream', () => {
     // OrderedReady, seen step by step: one instance more at a time, each after the one before is Ready.
     expect(changes(views.map((v) => v.status.instances.length))).toEqual([0, 1, 2, 3]);
     for (const view of views) expect(view.status.instances.slice(0, -1).every((i) => i.ready)).toBe(true);
+    // Every event of the scale-up, live from the workflow's history: once each, in seq order, none missing.
+    const after = (await handle.query(getEventsQuery, { since: before }))!;
+    await watch.next((m) => m.event === 'event' && Number(m.id) === after.latestSeq, { message: `event ${after.latestSeq} on the stream` });
+    const streamed = watch.messages.filter((m) => m.event === 'event').map((m) => JSON.parse(m.data) as { seq: number; reason: string });
+    expect(streamed.map((e) => e.seq)).toEqual([...streamed.map((e) => e.seq)].sort((a, b) => a - b));
+    expect(new Set(streamed.map((e) => e.seq)).size).toBe(streamed.length);
+    for (const event of after.items) expect(streamed.map((e) => e.seq)).toContain(event.seq);
+    expect(streamed.filter((e) => e.reason === 'Ready')).toHaveLength(3);
+    // ... across runs: the workflow continued as new on the way.
+    expect((await handle.describe()).runId).not.toBe(firstRun);
     // The heartbeat comments keep coming while nothing changes.
     const beats = watch.heartbeats;
     await waitFor(() => watch.heartbeats > beats, { timeoutMs: 5_000, message: 'a heartbeat' });
@@ -63,8 +77,11 @@ describe.concurrent('the watch stream', () => {
     const first = await openWatch(ordinal.apiUrl, name, { since: 0 });
     await first.next((m) => m.event === 'set');
     const kept = await ordinal.client.workflow.getHandle(workflowIdForSet(name)).query(getEventsQuery, {});
-    const latest = kept?.latestSeq ?? 0;
-    if (latest > 0) await first.next((m) => m.event === 'event' && Number(m.id) === latest, { message: `event ${latest}` });
+    const latest = kept!.latestSeq;
+    expect(latest).toBeGreaterThan(0);
+    // ?since=0: every event kept, then live ones.
+    await first.next((m) => m.event === 'event' && Number(m.id) === latest, { message: `event ${latest}` });
+    expect(first.messages.filter((m) => m.event === 'event').map((m) => Number(m.id))).toEqual(kept!.items.map((e) => e.seq));
     const lastId = first.messages.filter((m) => m.event === 'event').at(-1)?.id;
     first.close();
 
@@ -72,16 +89,24 @@ describe.concurrent('the watch stream', () => {
     await ordinal.sets.apply(name, fixtureManifest(name, { replicas: 2 }));
     await waitForSet(ordinal.sets, name, (v) => isReady(v, 2));
 
-    const again = await openWatch(ordinal.apiUrl, name, lastId === undefined ? {} : { lastEventId: lastId });
+    const again = await openWatch(ordinal.apiUrl, name, { lastEventId: lastId! });
     const set = await again.next((m) => m.event === 'set');
     expect(isReady(JSON.parse(set.data) as SetView, 2)).toBe(true);
     expect(again.messages[0]!.event).toBe('set');
-    const missed = await ordinal.client.workflow.getHandle(workflowIdForSet(name)).query(getEventsQuery, { since: Number(lastId ?? 0) });
-    const expected = (missed?.items ?? []).map((e) => e.seq);
-    if (expected.length > 0) await again.next((m) => m.event === 'event' && Number(m.id) === expected.at(-1));
+    const missed = await ordinal.client.workflow.getHandle(workflowIdForSet(name)).query(getEventsQuery, { since: Number(lastId) });
+    const expected = missed!.items.map((e) => e.seq);
+    expect(missed!.items.map((e) => e.reason)).toEqual(expect.arrayContaining(['Scaled', 'Created', 'Started', 'Ready']));
+    await again.next((m) => m.event === 'event' && Number(m.id) === expected.at(-1));
     const got = again.messages.filter((m) => m.event === 'event').map((m) => Number(m.id));
     expect(got.slice(0, expected.length)).toEqual(expected);
     again.close();
+
+    // A token newer than any event (another set of that name before): told so, then everything kept.
+    const stale = await openWatch(ordinal.apiUrl, name, { lastEventId: '999999' });
+    const gone = await stale.next((m) => m.event === 'gone');
+    expect(JSON.parse(gone.data).message).toMatch(/newer than the set's latest event/);
+    expect(stale.messages.map((m) => m.event).slice(0, 3)).toEqual(['set', 'gone', 'event']);
+    stale.close();
     await ordinal.sets.delete(name);
   });
 

@@ -131,7 +131,7 @@ describe('ProbeNotes', () => {
       waiting,
       '1/3 instances Ready',
     ]);
-    notes.record(event(4, 'NotReady', 'web-1', 'probe: connection refused'));
+    notes.record(event(4, 'NotReady', 'web-1', 'web-1 is not Ready: probe: connection refused'));
     // Nothing else changed: the waiting line again, with the reason.
     expect(notes.decorate([], waiting)).toEqual([`${waiting} (probe: connection refused)`]);
     expect(notes.decorate([], waiting)).toEqual([]);
@@ -140,6 +140,8 @@ describe('ProbeNotes', () => {
     notes.record(event(6, 'Ready', 'web-1'));
     expect(notes.decorate([], 'waiting for web-2 to become Ready')).toEqual(['waiting for web-2 to become Ready']);
     expect(notes.note('web-1')).toBeUndefined();
+    notes.record(event(7, 'Exited', 'web-2', 'web-2 exited with code 3'));
+    expect(notes.note('web-2')).toBe('exited with code 3');
   });
 });
 
