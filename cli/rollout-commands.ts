@@ -123,7 +123,8 @@ export async function rolloutStatus(
   const outcome = await watchSet(
     client,
     name,
-    { deadline, tickMs: intervalMs, onDrop: (resumed, reason) => process.stderr.write(`warning: the watch stream dropped (${reason}); ${resumed ? 'resuming' : 'polling instead'}\n`) },
+    // since 0: the events kept so far too, so the reason an instance is not Ready is known from the start.
+    { deadline, tickMs: intervalMs, since: '0', onDrop: (resumed, reason) => process.stderr.write(`warning: the watch stream dropped (${reason}); ${resumed ? 'resuming' : 'polling instead'}\n`) },
     (item) => {
       switch (item.kind) {
         case 'set':
@@ -131,8 +132,9 @@ export async function rolloutStatus(
         case 'tick':
           return last !== undefined && judge(last);
         case 'event':
+          // Judged again at once: the waiting line shows a new reason as soon as it is known.
           notes.record(item.event);
-          return false;
+          return last !== undefined && judge(last);
         case 'deleted':
           return judge(undefined);
         case 'gone':

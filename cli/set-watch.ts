@@ -38,6 +38,8 @@ export interface WatchOptions {
    * dropped: a connection can die without a word (default 45 s).
    */
   idleMs?: number;
+  /** The resume token to start from ('0': every event the set keeps); without it, only events from now on. */
+  since?: string;
 }
 
 /**
@@ -47,7 +49,7 @@ export interface WatchOptions {
  * A step that throws ends the watch with its error.
  */
 export async function watchSet(client: ApiClient, name: string, options: WatchOptions, step: (item: WatchItem) => boolean): Promise<WatchOutcome> {
-  let since: string | undefined;
+  let since = options.since;
   let resuming = false;
   for (;;) {
     const abort = new AbortController();

@@ -2,6 +2,9 @@
 // step of a rollout as it happens (a poll every minute would see none of them) and keeps its final
 // message and exit code; against an API without the stream (as on Lambda: 501) it polls as before.
 // `ordinal get NAME -w` prints a line per change until the set is deleted.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { startTestOrdinal, uniqueName, type TestOrdinal } from '../harness/ordinal.js';
 import { waitFor } from '../harness/services.js';
@@ -36,6 +39,25 @@ describe.concurrent('the CLI on the watch stream', () => {
     expect(lines).toContain(`${name}-0: Running, Ready (${(await ordinal.sets.get(name))!.status.instances[0]!.address})`);
     expect(lines.some((l) => l.startsWith(`waiting for ${name}-1 to become Ready`))).toBe(true);
     expect(lines.at(-1)).toBe(`set ${name} is Ready (2/2)`);
+    await ordinal.sets.delete(name);
+  });
+
+  it("rollout status says why the instance it waits for is not Ready, from the set's events", async ({ expect }) => {
+    const name = uniqueName('rn');
+    const unhealthy = path.join(os.tmpdir(), `${name}-unhealthy`);
+    await ordinal.sets.apply(name, fixtureManifest(name, { replicas: 1, args: ['--unhealthy-file', unhealthy] }));
+    await waitForSet(ordinal.sets, name, (v) => isReady(v, 1));
+    fs.writeFileSync(unhealthy, '');
+    try {
+      await waitForSet(ordinal.sets, name, (v) => v.status.readyReplicas === 0, { message: `${name}-0 not Ready` });
+      const run = await cli(ordinal.apiUrl, ['rollout', 'status', name, '--timeout', '3s', '--stable-for', '0']);
+      expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(1);
+      // e.g. waiting for rn-1a2b3c-0 to become Ready (readiness probe: HTTP GET http://127.140.0.1:8080/healthz: 503 Service Unavailable)
+      expect(run.stdout).toMatch(new RegExp(`^waiting for ${name}-0 to become Ready \\(readiness probe: .*503.*\\)$`, 'm'));
+      expect(run.stderr).toMatch(/^error: timed out after 3s: 0\/1 Ready; /);
+    } finally {
+      fs.rmSync(unhealthy, { force: true });
+    }
     await ordinal.sets.delete(name);
   });
 
