@@ -4,7 +4,9 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import { instanceDnsName, instanceName, serviceDnsName } from '../core/names.js';
 import { DriverError, type InstanceDriver, type InstanceHandle } from './drivers/driver.js';
 import { PUBLISHED, type DnsProvider } from './dns/provider.js';
+import { NO_ACTIVITY_METRICS, type ActivityMetrics, type PublishResult } from './metrics.js';
 import { runProbe } from './probes.js';
+import type { PublishOutcome } from '../core/dns-records.js';
 import type { Activities } from './types.js';
 import { createInstanceWatch } from './watch.js';
 
@@ -14,10 +16,13 @@ export interface ActivityDependencies {
   dns: { embedded: DnsProvider; route53?: DnsProvider };
   /** host:port of the embedded DNS server, handed to instances as ORDINAL_DNS_SERVER. */
   dnsServer: string;
+  /** Where probe failures, start-to-Ready and DNS publishes are counted (default: nowhere). */
+  metrics?: ActivityMetrics;
 }
 
 export function createActivities(deps: ActivityDependencies): Activities {
-  const watch = createInstanceWatch({ driver: deps.driver, runProbe });
+  const metrics = deps.metrics ?? NO_ACTIVITY_METRICS;
+  const watch = createInstanceWatch({ driver: deps.driver, runProbe, metrics });
   return {
     async createInstance(request) {
       const identity = {
@@ -84,9 +89,25 @@ export function createActivities(deps: ActivityDependencies): Activities {
           error: { code: 'ProviderUnavailable', message: `this worker has no ${request.target.provider} DNS provider`, hint: 'configure it on the worker' },
         };
       }
-      return provider.apply(request.set, request.target, request.records, request.release ? { release: true } : {});
+      const started = performance.now();
+      const seconds = () => (performance.now() - started) / 1000;
+      try {
+        const outcome = await provider.apply(request.set, request.target, request.records, request.release ? { release: true } : {});
+        metrics.dnsPublished(request.target.provider, publishResult(outcome), seconds());
+        return outcome;
+      } catch (err) {
+        metrics.dnsPublished(request.target.provider, 'error', seconds());
+        throw err;
+      }
     },
   };
+}
+
+function publishResult(outcome: PublishOutcome): PublishResult {
+  if (outcome.error) return 'error';
+  if (outcome.conflicts.length > 0) return 'conflict';
+  if (outcome.failed.length > 0) return 'rejected';
+  return 'published';
 }
 
 /** Heartbeats while `work` runs, so Temporal notices a dead worker within the heartbeat timeout. */

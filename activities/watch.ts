@@ -5,6 +5,7 @@ import { Context } from '@temporalio/activity';
 import type { Probe } from '../core/manifest.js';
 import { initialProbeState, recordProbeResult, type ProbeState } from '../core/probe-state.js';
 import type { InstanceDriver, InstanceExit, InstanceHandle } from './drivers/driver.js';
+import { NO_ACTIVITY_METRICS, type ActivityMetrics, type ProbeKind } from './metrics.js';
 import type { InstanceChange, WatchRequest, WatchedInstance } from './types.js';
 import type { runProbe as RunProbe } from './probes.js';
 
@@ -13,14 +14,14 @@ const TICK_MS = 1_000;
 /** How long to wait for the exit code of a process seen dead. */
 const EXIT_REPORT_WAIT_MS = 1_000;
 
-type ProbeKind = 'readiness' | 'liveness';
-
 /**
  * Probe counters outlive one watch call (the workflow restarts the watch on every change), so a
  * liveness failureThreshold is counted across calls, as the kubelet counts it. Keyed per incarnation.
  */
 class ProbeMemory {
   private readonly states = new Map<string, ProbeState>();
+  /** Incarnations already seen Ready once: start-to-Ready is measured at the first time only. */
+  private readonly seenReady = new Set<string>();
 
   get(handle: InstanceHandle, kind: ProbeKind, probe: Probe, passing: boolean): ProbeState {
     const key = ProbeMemory.key(handle, kind);
@@ -36,11 +37,22 @@ class ProbeMemory {
     this.states.set(ProbeMemory.key(handle, kind), state);
   }
 
+  /** True the first time it is called for an incarnation. */
+  firstReady(handle: InstanceHandle): boolean {
+    const key = ProbeMemory.key(handle, 'readiness');
+    if (this.seenReady.has(key)) return false;
+    this.seenReady.add(key);
+    return true;
+  }
+
   /** Forgets incarnations of `set` that are no longer watched. */
   retainOnly(set: string, handles: InstanceHandle[]): void {
     const keep = new Set(handles.flatMap((h) => [ProbeMemory.key(h, 'readiness'), ProbeMemory.key(h, 'liveness')]));
     for (const key of this.states.keys()) {
       if (key.startsWith(`${set}/`) && !keep.has(key)) this.states.delete(key);
+    }
+    for (const key of this.seenReady) {
+      if (key.startsWith(`${set}/`) && !keep.has(key)) this.seenReady.delete(key);
     }
   }
 
@@ -61,8 +73,9 @@ export interface InstanceWatch {
   awaitReady(instance: WatchedInstance, maxWaitMs: number): Promise<boolean>;
 }
 
-export function createInstanceWatch(deps: { driver: InstanceDriver; runProbe: typeof RunProbe }): InstanceWatch {
+export function createInstanceWatch(deps: { driver: InstanceDriver; runProbe: typeof RunProbe; metrics?: ActivityMetrics }): InstanceWatch {
   const memory = new ProbeMemory();
+  const metrics = deps.metrics ?? NO_ACTIVITY_METRICS;
 
   /** Returns the changes from what `instances` say the workflow believes, as soon as there is one. */
   async function untilChange(instances: WatchedInstance[], maxWaitMs: number): Promise<InstanceChange[]> {
@@ -96,8 +109,11 @@ export function createInstanceWatch(deps: { driver: InstanceDriver; runProbe: ty
           return gone.map((w) => exitChange(w, exit));
         }
 
-        const changes = await probeDue(instances, memory, deps.runProbe, signal, deps.driver);
-        if (changes.length > 0) return changes;
+        const changes = await probeDue(instances, memory, deps.runProbe, signal, deps.driver, metrics);
+        if (changes.length > 0) {
+          observeFirstReady(instances, changes, memory, metrics);
+          return changes;
+        }
 
         const now = Date.now();
         if (now >= deadline) return [];
@@ -124,6 +140,16 @@ export function createInstanceWatch(deps: { driver: InstanceDriver; runProbe: ty
   };
 }
 
+/** Start-to-Ready of each incarnation reported Ready for the first time. */
+function observeFirstReady(instances: WatchedInstance[], changes: InstanceChange[], memory: ProbeMemory, metrics: ActivityMetrics): void {
+  const now = Date.now();
+  for (const change of changes) {
+    if (change.kind !== 'ready') continue;
+    const watched = instances.find((w) => w.handle.ordinal === change.ordinal && w.handle.incarnation === change.incarnation);
+    if (watched && memory.firstReady(watched.handle)) metrics.startedToReady(Math.max(0, now - watched.handle.startedAt) / 1000);
+  }
+}
+
 function exitChange(w: WatchedInstance, exit: InstanceExit | undefined): InstanceChange {
   const sameIncarnation = exit && exit.handle.ordinal === w.handle.ordinal && exit.handle.incarnation === w.handle.incarnation;
   let message = 'the process exited';
@@ -147,6 +173,7 @@ async function probeDue(
   runProbe: typeof RunProbe,
   signal: AbortSignal,
   driver: InstanceDriver,
+  metrics: ActivityMetrics,
 ): Promise<InstanceChange[]> {
   const changes: InstanceChange[] = [];
   const attempts: Promise<void>[] = [];
@@ -176,7 +203,10 @@ async function probeDue(
         memory.set(w.handle, 'readiness', { ...state, nextAt: now + probe.periodSeconds * 1000 });
         attempts.push(
           runProbe(probe, target, signal).then((result) => {
-            const next = recordProbeResult(probe, memory.get(w.handle, 'readiness', probe, w.ready), result.ok, Date.now());
+            const before = memory.get(w.handle, 'readiness', probe, w.ready);
+            // Failures before the first pass are the program starting, not a failing instance.
+            if (!result.ok && (before.everPassed || before.passing)) metrics.probeFailed(w.handle.set, 'readiness');
+            const next = recordProbeResult(probe, before, result.ok, Date.now());
             memory.set(w.handle, 'readiness', next);
             if (next.passing !== w.ready) change(next.passing ? 'ready' : 'unready', `readiness probe: ${result.message}`);
           }),
@@ -193,6 +223,7 @@ async function probeDue(
         memory.set(w.handle, 'liveness', { ...state, nextAt: now + probe.periodSeconds * 1000 });
         attempts.push(
           runProbe(probe, target, signal).then((result) => {
+            if (!result.ok) metrics.probeFailed(w.handle.set, 'liveness');
             const next = recordProbeResult(probe, memory.get(w.handle, 'liveness', probe, true), result.ok, Date.now());
             memory.set(w.handle, 'liveness', next);
             if (!next.passing) change('liveness-failed', `liveness probe failed ${probe.failureThreshold} times: ${result.message}`);

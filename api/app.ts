@@ -8,8 +8,11 @@ import { bodyLimit } from 'hono/body-limit';
 import { logger as defaultLogger, type Logger } from '../infra/logger.js';
 import { authMiddleware, type ApiAuth, type AppEnv } from './auth.js';
 import { ApiError, errorResponse, toApiError, validationHook } from './errors.js';
+import { createEventsApp, createSetEventsApp } from './events-app.js';
 import { createHealthApp } from './health-app.js';
 import { createInstanceLogsApp } from './instance-logs-app.js';
+import { createMetricsApp } from './metrics-app.js';
+import { RequestMetrics } from './request-metrics.js';
 import { createOpenApiApp } from './openapi-app.js';
 import { createRoute53ZonesApp } from './route53-zones-app.js';
 import { createSetsApp } from './sets-app.js';
@@ -39,13 +42,18 @@ export interface AppOptions {
   logsDir?: string;
   /** The watch streams (api/watch-hub.ts); without them GET /v1/sets/{name}/watch answers 501 (the API on Lambda). */
   watch?: SetWatchPort;
+  /** The request latency histogram and process metrics GET /metrics serves (default: its own). */
+  metrics?: RequestMetrics;
 }
 
 export function createApp(sets: SetsPort, options: AppOptions = {}): OpenAPIHono<AppEnv> {
   const limit = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
   const log = options.logger ?? defaultLogger;
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+  const metrics = options.metrics ?? new RequestMetrics();
 
+  // First, so refused requests are timed too.
+  app.use('*', metrics.middleware());
   app.use('*', authMiddleware(options.auth, log));
   app.use(
     '*',
@@ -59,8 +67,11 @@ export function createApp(sets: SetsPort, options: AppOptions = {}): OpenAPIHono
   app.route('/', createHealthApp(sets));
   app.route('/v1/sets', createSetsApp(sets));
   app.route('/v1/sets', createInstanceLogsApp(sets, options.logsDir));
+  app.route('/v1/sets', createSetEventsApp(sets));
+  app.route('/v1/events', createEventsApp(sets));
   app.route('/v1/sets', createWatchApp(options.watch));
   app.route('/v1/dns/route53/zones', createRoute53ZonesApp(options.zones));
+  app.route('/', createMetricsApp(sets, metrics));
   app.route('/', createOpenApiApp(app));
 
   app.notFound((c) => {

@@ -5,6 +5,8 @@ import { createRoute, z } from '@hono/zod-openapi';
 import {
   DryRunQuery,
   ErrorSchema,
+  EventListSchema,
+  EventsQuery,
   HealthSchema,
   HostedZoneParams,
   IfMatchHeaders,
@@ -16,6 +18,8 @@ import {
   RevisionListSchema,
   RolloutPreviewSchema,
   Route53ZoneListSchema,
+  SetEventListSchema,
+  SetEventsQuery,
   SetListSchema,
   SetParams,
   SetSchema,
@@ -260,6 +264,34 @@ export const watchSetRoute = createRoute({
   responses: setScopedResponses({
     200: { description: 'The stream (see the description).', content: { 'text/event-stream': { schema: z.string() } } },
     501: error('This API server cannot stream (the API on AWS Lambda): poll GET /v1/sets/{name} (and its events) instead.'),
+  }),
+});
+
+// ---- events: a set's mounted at /v1/sets, every set's at /v1/events ----
+
+export const listSetEventsRoute = createRoute({
+  method: 'get',
+  path: '/{name}/events',
+  summary: "A set's events (what happened to it and its instances, as Kubernetes records them), oldest first",
+  description:
+    'Each event has a type (Normal or Warning), a reason, a message, the instance it concerns, a count (repeats are aggregated) and its first and ' +
+    'last time. A set keeps its last 100 events, across worker restarts; they go with the set. Poll with ?since=<latestSeq> to get only what is new.',
+  request: { params: SetParams, query: SetEventsQuery },
+  responses: setScopedResponses({
+    200: { description: 'The events after since (every one kept without it); latestSeq is the since of the next read.', content: json(SetEventListSchema) },
+    400: error('Invalid request: the set name or since (see error.details).'),
+  }),
+});
+
+export const listEventsRoute = createRoute({
+  method: 'get',
+  path: '/',
+  summary: "Every set's events, each with its set's name, newest last (by lastTimestamp)",
+  description: 'Deleted sets have none (their events go with them). One read of every set, so slower than one set\'s events with many sets.',
+  request: { query: EventsQuery },
+  responses: v1Responses({
+    200: { description: 'The events.', content: json(EventListSchema) },
+    400: error('Invalid request: since (see error.details).'),
   }),
 });
 

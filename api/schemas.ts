@@ -2,12 +2,14 @@
 // generate the OpenAPI document, so the two cannot drift; the type checks at the bottom keep the
 // response schemas honest against the core's SetView.
 import { z } from '@hono/zod-openapi';
+import type { EventReason, EventsView, SetEvent } from '../core/events.js';
 import { getManifestSchema } from '../core/manifest.js';
 import { DNS1123_LABEL, SET_NAME_MAX } from '../core/names.js';
 import type { RolloutPreview } from '../core/rollout-preview.js';
 import type { Condition, InstanceStatus, RevisionView, SetStatus, SetView } from '../core/status.js';
 import { ERROR_CODES } from './errors.js';
 import { DEFAULT_TAIL_LINES, MAX_TAIL_LINES } from './logs.js';
+import type { SetEventItem } from './all-events.js';
 import type { ReconcileView, ZoneView } from './zones.js';
 
 /** Built once here: the API documents and validates with it from the start. */
@@ -61,6 +63,47 @@ export const LogsQuery = z.object({
       default: DEFAULT_TAIL_LINES,
       description: `How many of the last lines to return (default ${DEFAULT_TAIL_LINES}, at most ${MAX_TAIL_LINES}).`,
       example: 50,
+    }),
+});
+
+/** The largest `since` of a set's events: 15 digits, so it stays a safe integer (no set records that many). */
+export const MAX_EVENT_SEQ = 999_999_999_999_999;
+
+/** A set's events after a seq: decimal digits only, as the ordinal. */
+export const SetEventsQuery = z.object({
+  since: z
+    .string()
+    .regex(
+      /^(0|[1-9][0-9]{0,14})$/,
+      `must be an event seq: a whole number from 0 to ${MAX_EVENT_SEQ} in decimal (the latestSeq of an earlier answer), e.g. 42`,
+    )
+    .optional()
+    .openapi({
+      param: { name: 'since', in: 'query' },
+      type: 'integer',
+      minimum: 0,
+      maximum: MAX_EVENT_SEQ,
+      description:
+        'Only the events after this seq (the latestSeq of an earlier answer): recorded, or counted again, since. ' +
+        'Without it, every event the set keeps.',
+      example: '42',
+    }),
+});
+
+/** RFC 3339 with a zone, as the events' own times: 2025-01-01T00:00:00Z, fractions and offsets allowed. */
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/i;
+
+/** Every set's events after a time (seqs are per set, so across sets a time is the resume point). */
+export const EventsQuery = z.object({
+  since: z
+    .string()
+    .refine((text) => RFC3339.test(text) && !Number.isNaN(Date.parse(text)), 'must be an RFC 3339 time with a zone, e.g. 2025-01-01T00:00:00Z')
+    .optional()
+    .openapi({
+      param: { name: 'since', in: 'query' },
+      format: 'date-time',
+      description: 'Only the events whose lastTimestamp is after this time. Without it, every event every set keeps.',
+      example: '2025-01-01T00:00:00Z',
     }),
 });
 
@@ -283,6 +326,71 @@ export const RevisionSchema = z
 
 export const RevisionListSchema = z.object({ items: z.array(RevisionSchema) }).openapi('RevisionList', { description: 'Newest first.' });
 
+// ---- events ----
+
+const EVENT_REASONS = [
+  'Created',
+  'Started',
+  'Ready',
+  'NotReady',
+  'LivenessFailed',
+  'Exited',
+  'CreateFailed',
+  'BackOff',
+  'Stopping',
+  'Stopped',
+  'Adopted',
+  'Cordoned',
+  'Uncordoned',
+  'DNSPublished',
+  'DNSWithdrawn',
+  'DNSConflict',
+  'DNSError',
+  'Scaled',
+  'RolloutStarted',
+  'RolloutProgressed',
+  'RolloutCompleted',
+  'RolloutPaused',
+  'RolloutResumed',
+  'RolledBack',
+  'ProgressDeadlineExceeded',
+  'DeletionRequested',
+] as const satisfies readonly EventReason[];
+
+export const SetEventSchema = z
+  .object({
+    seq: count.openapi({
+      description: "Increases with every event recorded or counted again, over the set's life: send the last one seen back as ?since=.",
+      example: 42,
+    }),
+    type: z.enum(['Normal', 'Warning']),
+    reason: z.enum(EVENT_REASONS).openapi({ example: 'Exited' }),
+    message: z.string().openapi({ example: 'the process was killed by signal SIGKILL' }),
+    instance: z.string().optional().openapi({ description: "The instance it concerns; absent for the set's own events.", example: 'web-1' }),
+    ordinal: count.optional(),
+    incarnation: count.optional().openapi({ description: "The instance's incarnation it concerns, when one does." }),
+    count: z.number().int().min(1).openapi({ description: 'How many times it happened: a repeat within 10 minutes is counted here, not recorded again.' }),
+    firstTimestamp: timestamp,
+    lastTimestamp: timestamp,
+  })
+  .openapi('Event', { description: 'One event, as Kubernetes records them: what happened to the set or one of its instances.' });
+
+export const SetEventListSchema = z
+  .object({
+    latestSeq: count.openapi({ description: 'The last seq given out: the ?since= of the next read to see only what is new.' }),
+    oldestSeq: count
+      .optional()
+      .openapi({ description: 'The oldest seq still kept (absent when none): a reader whose since is below oldestSeq - 1 has missed events.' }),
+    items: z.array(SetEventSchema).openapi({ description: 'Oldest first (by seq).' }),
+  })
+  .openapi('SetEventList', { description: 'A set keeps its last 100 events.' });
+
+export const EventListSchema = z
+  .object({
+    items: z.array(SetEventSchema.extend({ set: z.string().openapi({ description: 'The set it happened to.', example: 'web' }) }).openapi('EventItem', { description: 'An Event with the set it happened to.' })),
+  })
+  .openapi('EventList', { description: "Every set's events, newest last (by lastTimestamp)." });
+
 // ---- rollout preview ----
 
 export const RolloutStepSchema = z
@@ -392,4 +500,7 @@ const zoneMatches: Assignable<ZoneView, z.infer<typeof Route53ZoneSchema>> & Ass
 const reconcileMatches: Assignable<ReconcileView, z.infer<typeof ReconcileSummarySchema>> &
   Assignable<z.infer<typeof ReconcileSummarySchema>, ReconcileView> = true;
 const previewFitsSchema: Assignable<RolloutPreview, z.infer<typeof RolloutPreviewSchema>> = true;
-void [previewFitsSchema, viewFitsSchema, statusMatches, instanceMatches, conditionMatches, revisionMatches, zoneMatches, reconcileMatches];
+const eventMatches: Assignable<SetEvent, z.infer<typeof SetEventSchema>> & Assignable<z.infer<typeof SetEventSchema>, SetEvent> = true;
+const eventsMatch: Assignable<EventsView, z.infer<typeof SetEventListSchema>> & Assignable<z.infer<typeof SetEventListSchema>, EventsView> = true;
+const eventItemsMatch: Assignable<SetEventItem[], z.infer<typeof EventListSchema>['items']> = true;
+void [eventMatches, eventsMatch, eventItemsMatch, previewFitsSchema, viewFitsSchema, statusMatches, instanceMatches, conditionMatches, revisionMatches, zoneMatches, reconcileMatches];

@@ -1,5 +1,6 @@
 // What the HTTP API needs from the sets: exactly SetsService's public methods, so tests can hand the
 // app an in-memory fake while the server hands it the Temporal-backed service.
+import type { EventsView } from '../core/events.js';
 import type { RolloutPreview } from '../core/rollout-preview.js';
 import type { RevisionView, SetView } from '../core/status.js';
 import type { ApplyResult } from '../workflows/messages.js';
@@ -28,6 +29,11 @@ export interface SetsPort {
   deleteInstance(name: string, ordinal: number, requestedBy?: string): Promise<SetView>;
   /** The set's revisions, newest first, or undefined when the set does not exist. */
   revisions(name: string): Promise<RevisionView[] | undefined>;
+  /**
+   * The set's events after `since` (every one it keeps when undefined), oldest first; undefined when the
+   * set does not exist. A set on a worker older than events answers an empty list at latestSeq 0.
+   */
+  events(name: string, since?: number): Promise<EventsView | undefined>;
   /**
    * Cordons (or uncordons) an instance: out of the service records, kept running. NotFound for an
    * unknown set or instance, BadRequest for a bad ordinal, Conflict while the set is being deleted.

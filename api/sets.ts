@@ -11,6 +11,7 @@ import {
   WorkflowClient,
 } from '@temporalio/client';
 import type { QueryDefinition } from '@temporalio/common';
+import type { EventsView } from '../core/events.js';
 import type { FieldIssue } from '../core/manifest.js';
 import { workflowIdForSet } from '../core/names.js';
 import { previewRollout, type RolloutPreview } from '../core/rollout-preview.js';
@@ -24,6 +25,7 @@ import {
   applyUpdate,
   deleteInstanceUpdate,
   deleteSetUpdate,
+  getEventsQuery,
   getRevisionsQuery,
   getSetQuery,
   previewApplyQuery,
@@ -222,6 +224,23 @@ export class SetsService {
       });
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) return undefined;
+      throw translate(err, name);
+    }
+  }
+
+  /**
+   * The set's events after `since` (all it keeps when undefined), oldest first, or undefined when the set
+   * does not exist (never created, deleted, or not applied yet: the Query answers null, as GET's). One
+   * Query of the open run. A set run by a worker older than events (the Query not registered) has none:
+   * an empty list at latestSeq 0, as a set that has recorded nothing yet.
+   */
+  async events(name: string, since?: number): Promise<EventsView | undefined> {
+    try {
+      const handle = this.openWorkflows.getHandle(workflowIdForSet(name));
+      return (await this.within(this.queryTimeoutMs, () => handle.query(getEventsQuery, { since }))) ?? undefined;
+    } catch (err) {
+      if (err instanceof QueryNotRegisteredError) return { latestSeq: 0, items: [] };
+      if (err instanceof WorkflowNotFoundError || err instanceof QueryRejectedError) return undefined;
       throw translate(err, name);
     }
   }

@@ -1,6 +1,7 @@
 // A small client of Ordinal's HTTP API (docs/api.md) over Node's global fetch. Failures come back as
 // two kinds of error: ApiError (the API answered with an error) and UnreachableError (no answer).
 import { DEFAULTS } from '../infra/config.js';
+import type { EventsView, SetEvent } from '../core/events.js';
 import type { RolloutPreview } from '../core/rollout-preview.js';
 import type { RevisionView, SetView } from '../core/status.js';
 import type { ReconcileView, ZoneView } from '../api/zones.js';
@@ -149,6 +150,18 @@ export class ApiClient {
   async revisions(name: string): Promise<{ items: RevisionView[] }> {
     const { body } = await this.request('GET', `${setPath(name)}/revisions`);
     return body as { items: RevisionView[] };
+  }
+
+  /** GET /v1/sets/{name}/events[?since=N]: the set's events after seq N (every one kept without it), oldest first. */
+  async events(name: string, since?: number): Promise<EventsView> {
+    const { body } = await this.request('GET', `${setPath(name)}/events${since === undefined ? '' : `?since=${since}`}`);
+    return body as EventsView;
+  }
+
+  /** GET /v1/events: every set's events, each with its set, newest last. */
+  async allEvents(): Promise<{ items: Array<SetEvent & { set: string }> }> {
+    const { body } = await this.request('GET', '/v1/events');
+    return body as { items: Array<SetEvent & { set: string }> };
   }
 
   /** PUT (cordon) or DELETE (uncordon) /v1/sets/{name}/instances/{ordinal}/cordon. */

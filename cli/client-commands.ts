@@ -1,5 +1,6 @@
 // The client commands: thin clients of the HTTP API (docs/api.md) for people and pipelines.
 //   apply -f FILE|DIR|- ... [-R] [--prune --selector L=V] [--dry-run | --wait [--timeout D]] | get [NAME]
+//   describe NAME | events [NAME]
 //   scale NAME N | delete NAME | delete -f FILE|DIR|- ... [-R] | delete-instance NAME ORDINAL
 //   cordon NAME ORDINAL | uncordon NAME ORDINAL
 //   rollout status NAME | rollout history NAME | rollout undo NAME | rollout pause NAME | rollout resume NAME
@@ -8,7 +9,8 @@
 // Exit codes: 0 success; 1 the request failed (the API rejected it, bad input, a wait timed out, the set
 // went away, or the rollout failed); 2 the API could not be reached.
 // This file registers them all, in the order help lists them, and holds the small ones (get, scale,
-// delete, delete-instance, cordon, uncordon, logs, exec); apply, rollout and dns have files of their own.
+// delete, delete-instance, cordon, uncordon, logs, exec); apply, describe and events, rollout and dns have
+// files of their own.
 import { Command, Option } from 'commander';
 import { UnreachableError, type ApiClient } from './api-client.js';
 import { registerApplyCommand } from './apply-command.js';
@@ -28,6 +30,7 @@ import {
   run,
   type ConnectionOptions,
 } from './command-kit.js';
+import { registerDescribeCommands } from './describe-command.js';
 import { registerDnsCommands } from './dns-commands.js';
 import { ExecError, execTarget, runAttached } from './exec-command.js';
 import { formatDuration, formatObject, formatSetDetail, formatSetList, parseOutputFormat, type OutputFormat } from './format.js';
@@ -77,6 +80,8 @@ export function registerClientCommands(program: Command): void {
       const view = await client.get(name);
       out(table ? formatSetDetail(view, now, wide) : formatObject(view, options.output as 'json' | 'yaml'), '');
     }));
+
+  registerDescribeCommands(program);
 
   clientCommand(program.command('scale'))
     .description('set the number of replicas of a set (a JSON merge patch of spec.replicas)')

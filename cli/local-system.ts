@@ -8,7 +8,7 @@ import { readManifestText } from '../core/manifest-text.js';
 import { createForwarder } from '../dns/forwarder.js';
 import { startDnsServer, type DnsServer } from '../dns/server.js';
 import { DnsStore } from '../dns/store.js';
-import { dataPaths, formatHostPort, installationId, loadConfig, type OrdinalConfig } from '../infra/config.js';
+import { dataPaths, formatHostPort, installationId, loadConfig, workerMetricsListener, type OrdinalConfig } from '../infra/config.js';
 import { ensureSearchAttributes, startDevServer, type DevServer } from '../infra/dev-server.js';
 import { logToFile, logger } from '../infra/logger.js';
 import { temporalConnectionOptions } from '../infra/temporal-connection.js';
@@ -73,7 +73,8 @@ export async function up(config: OrdinalConfig, options: { demo?: boolean; examp
     }
 
     console.log('starting the worker (bundling workflows takes a few seconds)...');
-    const worker = await createOrdinalWorker(config);
+    // Metrics are on by default here (ORDINAL_WORKER_METRICS=disabled turns them off).
+    const worker = await createOrdinalWorker({ ...config, workerMetrics: workerMetricsListener(config, true) ?? false });
     const running = worker.run();
     stops.push(async () => {
       // Stop the worker first so nothing recreates instances while they are being stopped.
@@ -97,6 +98,7 @@ export async function up(config: OrdinalConfig, options: { demo?: boolean; examp
     console.log(`
 Ordinal is up (data in ${config.dataDir})
   API          ${api.url}${api.authenticated ? ' (bearer tokens required: ORDINAL_TOKEN)' : ''}
+  Metrics      ${worker.metricsUrl ? `${worker.metricsUrl} (worker), ` : ''}${api.url}/metrics (API${api.authenticated ? ', read scope' : ''})
   DNS          ${config.dns.host}:${config.dns.port} (UDP and TCP), zone ${config.zone}${config.dns.podEnabled ? `\n  Pod DNS      ${podListenerSummary(config)}` : ''}
   Temporal     ${config.temporal.address}${uiUrl ? `\n  Temporal UI  ${uiUrl}` : ''}
   Logs         ${logFile} (instances: ${path.join(config.dataDir, 'logs')}/<name>.log)
@@ -153,6 +155,7 @@ export async function runWorker(config: OrdinalConfig): Promise<void> {
   mkdirSync(config.dataDir, { recursive: true });
   const worker = await createOrdinalWorker(config);
   console.log(`worker polling task queue '${config.temporal.taskQueue}' on ${config.temporal.address} (data in ${config.dataDir})`);
+  if (worker.metricsUrl) console.log(`worker metrics on ${worker.metricsUrl}`);
   untilSignal(() => worker.shutdown());
   await worker.run();
 }

@@ -7,7 +7,7 @@
 import dgram from 'node:dgram';
 import fs from 'node:fs';
 import net from 'node:net';
-import type { OrdinalConfig } from '../infra/config.js';
+import { workerMetricsListener, type OrdinalConfig } from '../infra/config.js';
 import { addressesOverlap, findPortHolders, userName, type PortHolders, type ProcessInfo, type Protocol } from '../activities/drivers/proc-sockets.js';
 
 export type { Protocol } from '../activities/drivers/proc-sockets.js';
@@ -18,7 +18,7 @@ export const DEV_SERVER_HOST = '127.0.0.1';
 /** One listener a command needs. */
 export interface PortNeed {
   /** The component that listens there. */
-  component: 'api' | 'dns' | 'temporal';
+  component: 'api' | 'dns' | 'temporal' | 'worker';
   /** What listens there, for people: 'API', 'DNS host listener', ... */
   what: string;
   host: string;
@@ -96,6 +96,22 @@ export function portNeeds(config: OrdinalConfig, command: ServerCommand, env: No
         },
       });
     }
+  }
+  const metrics = command === 'up' ? workerMetricsListener(config, true) : undefined;
+  if (metrics) {
+    needs.push({
+      component: 'worker',
+      what: 'worker metrics',
+      host: metrics.host,
+      port: metrics.port,
+      protocols: ['tcp'],
+      variable: 'ORDINAL_WORKER_METRICS',
+      fixes: {
+        inUse: "stop it, or set ORDINAL_WORKER_METRICS to another host:port (or 'disabled')",
+        privileged: `${privilegedFix(metrics.port)}; or set ORDINAL_WORKER_METRICS to a higher port`,
+        notLocal: 'set ORDINAL_WORKER_METRICS to an address of this host',
+      },
+    });
   }
   if (command === 'up' && !env.TEMPORAL_ADDRESS) {
     const useExisting = 'or set TEMPORAL_ADDRESS to use a Temporal server that already runs';

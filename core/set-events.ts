@@ -152,7 +152,11 @@ export function publishedEvents(state: SetState, before: ReadonlySet<number>, ou
     const dnsName = instanceDnsName(state.name, ordinal, spec.serviceName, spec.dns.zone);
     events.push({ type: 'Normal', reason: 'DNSWithdrawn', message: `${dnsName} withdrawn`, ...about(state, ordinal) });
   }
-  if (outcome?.error) events.push({ type: 'Warning', reason: 'DNSError', message: `publishing to ${spec.dns.provider} ${spec.dns.zone} failed: ${outcome.error}` });
+  const where = `${spec.dns.provider} ${spec.dns.zone}`;
+  if (outcome?.error) events.push({ type: 'Warning', reason: 'DNSError', message: `publishing to ${where} failed: ${outcome.error.code}: ${outcome.error.message}` });
+  for (const change of outcome?.failed ?? []) {
+    events.push({ type: 'Warning', reason: 'DNSError', message: `${change.name} ${change.type} rejected by ${where}: ${change.code}: ${change.message}` });
+  }
   return events;
 }
 

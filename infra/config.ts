@@ -36,6 +36,12 @@ export interface OrdinalConfig {
    * whole history at its next step.
    */
   workflowCache?: number;
+  /**
+   * ORDINAL_WORKER_METRICS=host:port: where the worker serves Prometheus metrics (GET /metrics).
+   * Undefined when unset: off, except under `ordinal up`, which serves them on
+   * 127.0.0.1:DEFAULTS.workerMetricsPort; false with ORDINAL_WORKER_METRICS=disabled: off everywhere.
+   */
+  workerMetrics?: HostPort | false;
   /** The API's bearer tokens (infra/tokens.ts). */
   auth: {
     /** ORDINAL_TOKENS_FILE, else <dataDir>/tokens.json. */
@@ -99,6 +105,9 @@ export const DEFAULTS = {
   zone: 'ordinal.internal',
   addressPool: '127.77.0.0/16',
   route53OwnerId: 'ordinal',
+  /** The worker's /metrics under `ordinal up`. */
+  workerMetricsHost: '127.0.0.1',
+  workerMetricsPort: 7081,
 } as const;
 
 /**
@@ -133,6 +142,7 @@ export function loadConfig(
     route53OwnerId: env.ORDINAL_ROUTE53_OWNER_ID || DEFAULTS.route53OwnerId,
     ...ecsConfig(env),
     ...workflowCacheConfig(env.ORDINAL_WORKFLOW_CACHE),
+    ...workerMetricsConfig(env.ORDINAL_WORKER_METRICS),
     auth: {
       tokensFile: env.ORDINAL_TOKENS_FILE ? path.resolve(cwd, env.ORDINAL_TOKENS_FILE) : path.join(dataDir, 'tokens.json'),
       required: parseAuthMode(env.ORDINAL_API_AUTH) === 'required',
@@ -302,6 +312,27 @@ export function installationId(dataDir: string): string {
     real = path.resolve(dataDir);
   }
   return `ordinal-${createHash('sha256').update(real).digest('hex').slice(0, 16)}`;
+}
+
+/**
+ * Where the worker serves /metrics: ORDINAL_WORKER_METRICS; when unset, nowhere, except under `ordinal
+ * up` (`localSystem`), which serves them on 127.0.0.1:7081.
+ */
+export function workerMetricsListener(config: OrdinalConfig, localSystem: boolean): HostPort | undefined {
+  if (config.workerMetrics === false) return undefined;
+  if (config.workerMetrics === undefined) return localSystem ? { host: DEFAULTS.workerMetricsHost, port: DEFAULTS.workerMetricsPort } : undefined;
+  return config.workerMetrics;
+}
+
+function workerMetricsConfig(value: string | undefined): { workerMetrics?: HostPort | false } {
+  if (value === undefined || value === '') return {};
+  if (value === 'disabled') return { workerMetrics: false };
+  const match = /^(?:\[([^\]]+)\]|([^:\s]+)):(\d{1,5})$/.exec(value.trim());
+  const port = match ? Number(match[3]) : NaN;
+  if (!match || port > 65535) {
+    throw new Error(`ORDINAL_WORKER_METRICS must be host:port (127.0.0.1:7081, [::1]:7081, 0.0.0.0:7081; port 0: any free port) or 'disabled', got '${value}'`);
+  }
+  return { workerMetrics: { host: match[1] ?? match[2], port } };
 }
 
 function workflowCacheConfig(value: string | undefined): { workflowCache?: number } {

@@ -25,9 +25,13 @@ export function logToFile(file: string): void {
 
 let runtimeInstalled = false;
 
-/** Routes the Temporal SDK's logs into ours; must run before the first worker connection. */
-export function installTemporalLogging(): void {
-  if (runtimeInstalled) return;
+/**
+ * Routes the Temporal SDK's logs into ours; must run before the first worker connection. With
+ * `prometheusBindAddress` the SDK also serves its worker metrics there (Prometheus text at /metrics).
+ * Once per process: returns false when it had already run (then without the metrics asked for now).
+ */
+export function installTemporalLogging(options: { prometheusBindAddress?: string; histogramBuckets?: Record<string, number[]> } = {}): boolean {
+  if (runtimeInstalled) return false;
   runtimeInstalled = true;
   const { DefaultLogger, Runtime, makeTelemetryFilterString } = requireWorker('@temporalio/worker') as typeof import('@temporalio/worker');
   const levels: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = {
@@ -44,6 +48,22 @@ export function installTemporalLogging(): void {
       const level = entry.message.startsWith('Activity not found on completion') ? 'debug' : levels[entry.level];
       logger[level]({ component: 'temporal', ...entry.meta }, entry.message);
     }),
-    telemetryOptions: { logging: { forward: {}, filter: makeTelemetryFilterString({ core: 'WARN' }) } },
+    telemetryOptions: {
+      logging: { forward: {}, filter: makeTelemetryFilterString({ core: 'WARN' }) },
+      ...(options.prometheusBindAddress
+        ? {
+            metrics: {
+              prometheus: {
+                bindAddress: options.prometheusBindAddress,
+                countersTotalSuffix: true,
+                useSecondsForDurations: true,
+                unitSuffix: true,
+                ...(options.histogramBuckets ? { histogramBucketOverrides: options.histogramBuckets } : {}),
+              },
+            },
+          }
+        : {}),
+    },
   });
+  return true;
 }

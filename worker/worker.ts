@@ -11,10 +11,14 @@ import { createRoute53 } from '../activities/dns/route53/client.js';
 import { Route53Provider } from '../activities/dns/route53/provider.js';
 import { askServerIdentity } from '../dns/identity.js';
 import { DnsStore } from '../dns/store.js';
-import { dataPaths, installationId, type OrdinalConfig } from '../infra/config.js';
+import { dataPaths, formatHostPort, installationId, type OrdinalConfig } from '../infra/config.js';
 import { temporalConnectionOptions } from '../infra/temporal-connection.js';
 import { installTemporalLogging, logger } from '../infra/logger.js';
+import { startMetricsServer, type MetricsServer } from './metrics-server.js';
+import { freePort } from '../infra/child-processes.js';
+import { WORKFLOW_HISTOGRAM_BUCKETS } from '../workflows/set-metric-names.js';
 import { bundleWorkflows } from './workflow-bundle.js';
+import { WorkerMetrics } from './worker-metrics.js';
 import { defaultWorkflowCache } from './workflow-cache.js';
 
 /**
@@ -38,6 +42,8 @@ export interface OrdinalWorker {
   ecs?: EcsDriver;
   /** What the activities use: dispatches to the process or the ECS driver. */
   router: DriverRouter;
+  /** Where Prometheus scrapes the worker (http://host:port/metrics), when config.workerMetrics is set. */
+  metricsUrl?: string;
   /** Runs until shutdown() (or a fatal error). */
   run(): Promise<void>;
   /** Stops polling, lets running activities finish or fail over, then closes the connection. */
@@ -45,7 +51,17 @@ export interface OrdinalWorker {
 }
 
 export async function createOrdinalWorker(config: OrdinalConfig, options: { bundle?: WorkflowBundleOption } = {}): Promise<OrdinalWorker> {
-  installTemporalLogging();
+  // The SDK's metrics exporter must be configured before the first connection (it is part of the
+  // process-wide Runtime): on a free loopback port, read back by our /metrics, which serves both.
+  let sdkMetricsUrl: string | undefined;
+  if (config.workerMetrics) {
+    const sdkPort = await freePort();
+    if (installTemporalLogging({ prometheusBindAddress: `127.0.0.1:${sdkPort}`, histogramBuckets: WORKFLOW_HISTOGRAM_BUCKETS })) sdkMetricsUrl = `http://127.0.0.1:${sdkPort}/metrics`;
+    else logger.warn("the Temporal SDK's runtime was installed before this worker: /metrics serves the worker's own metrics without the SDK's");
+  } else {
+    installTemporalLogging();
+  }
+  const metrics = config.workerMetrics ? new WorkerMetrics() : undefined;
   const paths = dataPaths(config.dataDir);
   const driver = new ProcessDriver({
     dataDir: config.dataDir,
@@ -65,7 +81,7 @@ export async function createOrdinalWorker(config: OrdinalConfig, options: { bund
   // a worker whose sets never use Route 53 never talks to AWS.
   const clientConnection = Connection.lazy(temporalConnectionOptions(config));
   const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
-  const route53 = createRoute53();
+  const route53 = createRoute53(metrics ? { onRequest: ({ operation, outcome }) => metrics.route53Request(operation, outcome) } : {});
   const route53Provider = new Route53Provider({ temporal: client, taskQueue: config.temporal.taskQueue, route53 });
   const worker = await Worker.create({
     connection,
@@ -77,6 +93,7 @@ export async function createOrdinalWorker(config: OrdinalConfig, options: { bund
         driver: router,
         dns: { embedded: new EmbeddedDnsProvider(store), route53: route53Provider },
         dnsServer: `${config.dns.host}:${config.dns.port}`,
+        metrics,
       }),
       ...createRoute53Activities({ route53: () => route53, ownerId: config.route53OwnerId, isSetLive: setWorkflowExists(client) }),
     },
@@ -89,17 +106,33 @@ export async function createOrdinalWorker(config: OrdinalConfig, options: { bund
     shutdownGraceTime: '1s',
   });
 
+  let metricsServer: MetricsServer | undefined;
+  if (metrics && config.workerMetrics) {
+    try {
+      metricsServer = await startMetricsServer({ listen: config.workerMetrics, registry: metrics.registry, sdkMetricsUrl, logger: logger.child({ component: 'metrics' }) });
+    } catch (err) {
+      await connection.close();
+      await clientConnection.close();
+      store.close();
+      ecs?.close();
+      throw new Error(`cannot serve the worker's metrics on ${formatHostPort(config.workerMetrics)} (ORDINAL_WORKER_METRICS): ${(err as Error).message}`);
+    }
+    logger.info({ url: metricsServer.url }, 'worker metrics listening');
+  }
+
   let running: Promise<void> | undefined;
   return {
     worker,
     driver,
     ecs,
     router,
+    ...(metricsServer ? { metricsUrl: metricsServer.url } : {}),
     run() {
       // The driver stays open: whoever runs the worker may still stop instances through it.
       running ??= worker.run().finally(async () => {
         await connection.close();
         await clientConnection.close();
+        await metricsServer?.close();
         store.close();
         ecs?.close();
       });

@@ -71,6 +71,9 @@ class Tripwire implements SetsPort {
   async revisions(name: string) {
     return this.inner.revisions(name);
   }
+  async events(name: string, since?: number) {
+    return this.inner.events(name, since);
+  }
   async cordon(name: string, ordinal: number, cordoned: boolean, requestedBy?: string) {
     return this.realSets.has(name) ? this.trip(`cordon ${name}-${ordinal} ${cordoned}`) : this.inner.cordon(name, ordinal, cordoned, requestedBy);
   }

@@ -78,6 +78,8 @@ async function ordinal(command: string, ports: Ports, extraEnv: Record<string, s
     ORDINAL_TEMPORAL_UI_PORT: String(ports.ui),
     ORDINAL_DNS_UPSTREAM: 'none',
     ORDINAL_LOG_LEVEL: 'warn',
+    // Off, so `up` needs exactly the ports above (its default 127.0.0.1:7081 is checked in the unit tests).
+    ORDINAL_WORKER_METRICS: 'disabled',
     ...extraEnv,
   };
   if (!('TEMPORAL_ADDRESS' in extraEnv)) delete env.TEMPORAL_ADDRESS; // `up` would start its own dev server

@@ -36,6 +36,7 @@ async function up(args: string[], ports: Record<string, number>) {
     ORDINAL_TEMPORAL_UI_PORT: String(ports.ui),
     ORDINAL_API_PORT: String(ports.api),
     ORDINAL_DNS_PORT: String(ports.dns),
+    ORDINAL_WORKER_METRICS: `127.0.0.1:${ports.metrics}`,
     ORDINAL_WORKFLOW_BUNDLE: workflowBundlePath(),
   };
   delete env.TEMPORAL_ADDRESS; // `up` starts its own dev server
@@ -66,7 +67,7 @@ function portAnswers(port: number): Promise<boolean> {
 
 describe.sequential('ordinal up', () => {
   it('runs the demo, stops everything on Ctrl-C, and brings the set back on the next start', async () => {
-    const ports = { temporal: await freePort(), ui: await freePort(), api: await freePort(), dns: await freePort() };
+    const ports = { temporal: await freePort(), ui: await freePort(), api: await freePort(), dns: await freePort(), metrics: await freePort() };
     const first = await up(['--demo'], ports);
     await waitFor(() => first.child.exitCode === null && first.output().includes('Try:'), {
       timeoutMs: 150_000,
@@ -77,6 +78,11 @@ describe.sequential('ordinal up', () => {
     expect(output).toContain(`API          http://127.0.0.1:${ports.api}`);
     expect(output).toContain(`DNS          127.0.0.1:${ports.dns}`);
     expect(output).toContain(`Temporal UI  http://127.0.0.1:${ports.ui}`);
+    expect(output).toContain(`Metrics      http://127.0.0.1:${ports.metrics}/metrics (worker), http://127.0.0.1:${ports.api}/metrics (API)`);
+    // One scrape of the worker has its own metrics and the Temporal SDK's.
+    const scraped = await (await fetch(`http://127.0.0.1:${ports.metrics}/metrics`)).text();
+    expect(scraped).toMatch(/^ordinal_instance_start_to_ready_seconds_count 3$/m);
+    expect(scraped).toMatch(/^temporal_worker_start_total\{/m);
     expect(output).toContain('set web is Ready (3/3)');
     expect(output).toContain(`dig @127.0.0.1 -p ${ports.dns} +short web-0.web.ordinal.internal`);
     // The terminal is for people: component logs go to the log file.

@@ -5,13 +5,13 @@
 // bound (the list a little later than GET: visibility is eventually consistent), and a set whose
 // workflow has no memo yet (an older worker's) still reads.
 import { fileURLToPath } from 'node:url';
-import { bundleWorkflowCode } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { workflowIdForSet } from '../../core/names.js';
 import type { SetView } from '../../core/status.js';
 import { viewFromMemo } from '../../core/view-memo.js';
 import { getSetQuery } from '../../workflows/messages.js';
 import { SetsService } from '../../api/sets.js';
+import { olderWorkflowBundle } from '../harness/older-workflows.js';
 import { startTestOrdinal, uniqueName, type TestOrdinal } from '../harness/ordinal.js';
 import { fixtureManifest, isReady, waitForSet } from '../harness/sets.js';
 import { waitFor } from '../harness/services.js';
@@ -153,7 +153,7 @@ describe.sequential('reading sets from the view their workflows keep', () => {
     const description = await handle.describe();
     expect(description.raw.workflowExecutionInfo?.firstRunId).toBeTruthy();
     expect(description.runId).not.toBe(description.raw.workflowExecutionInfo?.firstRunId);
-    expect(Object.keys(description.memo ?? {}).sort()).toEqual(['view.i.0', 'view.set', 'view.status']);
+    expect(Object.keys(description.memo ?? {}).sort()).toEqual(['view.events', 'view.i.0', 'view.set', 'view.status']);
     expect(viewFromMemo(description.memo)).toEqual(view);
     expect((await getText(`/v1/sets/${name}`)).text).toBe(JSON.stringify(await handle.query(getSetQuery)));
   });
@@ -161,14 +161,7 @@ describe.sequential('reading sets from the view their workflows keep', () => {
   it('reads a set whose workflow has no memo yet (a worker older than the memo), by its Query', async () => {
     // The set workflow as before this change: the module that writes the memo swapped for one that does not.
     const stub = fileURLToPath(new URL('../fixtures/view-memo-absent.ts', import.meta.url));
-    const { code } = await bundleWorkflowCode({
-      workflowsPath: fileURLToPath(new URL('../../workflows/index.ts', import.meta.url)),
-      logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: (m) => process.stderr.write(`${m}\n`) },
-      webpackConfigHook: (config) => ({
-        ...config,
-        plugins: [...(config.plugins ?? []), replaceModule(/[\\/]workflows$/, './view-memo.js', stub)],
-      }),
-    });
+    const { code } = await olderWorkflowBundle('./view-memo.js', stub);
     const older = await startTestOrdinal({ workflowBundle: { code } });
     try {
       const name = uniqueName('old');
@@ -188,17 +181,3 @@ describe.sequential('reading sets from the view their workflows keep', () => {
     }
   });
 });
-
-/** A webpack plugin (webpack's own NormalModuleReplacementPlugin, without importing webpack): `request` from a folder matching `context` becomes `replacement`. */
-function replaceModule(context: RegExp, request: string, replacement: string) {
-  return {
-    apply(compiler: { hooks: { normalModuleFactory: { tap(name: string, fn: (factory: any) => void): void } } }) {
-      compiler.hooks.normalModuleFactory.tap('ReplaceModule', (factory) => {
-        factory.hooks.beforeResolve.tap('ReplaceModule', (data: { context: string; request: string }) => {
-          if (data.request === request && context.test(data.context)) data.request = replacement;
-        });
-      });
-    },
-  };
-}
-

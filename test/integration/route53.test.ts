@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RecordSet } from '../../core/dns-records.js';
 import { Route53Error, createRoute53, type Route53 } from '../../activities/dns/route53/client.js';
 import { flushZone, reconcileZone } from '../../activities/dns/route53/publisher.js';
+import { WorkerMetrics } from '../../worker/worker-metrics.js';
 import { startRoute53Proxy, type Route53Proxy } from '../harness/route53-proxy.js';
 import { MotoAdmin, expectedLines, line, setRecords, testRoute53, uniqueZone, useDummyAwsConfiguration } from '../harness/route53.js';
 import { motoEndpoint } from '../harness/services.js';
@@ -240,10 +241,12 @@ describe('errors become a code and what to do', () => {
 describe('through the fault proxy: AWS strictness, throttling, PENDING', () => {
   let proxy: Route53Proxy;
   let route53: Route53;
+  // The worker's metrics, fed as the worker feeds them.
+  const metrics = new WorkerMetrics();
 
   beforeAll(async () => {
     proxy = await startRoute53Proxy(motoEndpoint(), { throttleRate: 0.3, priorRequestRate: 0.2, pendingPolls: 2, seed: 7 });
-    route53 = testRoute53(proxy.endpoint);
+    route53 = testRoute53(proxy.endpoint, { onRequest: ({ operation, outcome }) => metrics.route53Request(operation, outcome) });
   });
 
   afterAll(async () => {
@@ -286,6 +289,11 @@ describe('through the fault proxy: AWS strictness, throttling, PENDING', () => {
     expect(proxy.counts.priorRequestNotComplete).toBeGreaterThan(0);
     expect(proxy.counts.pending).toBeGreaterThan(0);
     expect(proxy.counts.rejected).toBe(0);
+    // Every throttling answer is counted, by operation.
+    const throttles = await metrics.registry.getSingleMetric('ordinal_route53_throttles_total')!.get();
+    const counted = throttles.values.reduce((sum, v) => sum + v.value, 0);
+    expect(counted).toBe(proxy.counts.throttled + proxy.counts.priorRequestNotComplete);
+    expect(throttles.values.map((v) => v.labels.operation)).toContain('ChangeResourceRecordSets');
   });
 
   it("a record someone creates between list and change: Route 53 rejects that CREATE, the rest lands, the name becomes a conflict", async () => {

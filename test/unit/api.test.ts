@@ -1001,6 +1001,8 @@ describe('GET /openapi.json', () => {
         'DELETE /v1/sets/{name}/instances/{ordinal}/cordon',
         'GET /v1/sets/{name}/instances/{ordinal}/logs',
         'GET /v1/sets/{name}/watch',
+        'GET /v1/sets/{name}/events',
+        'GET /v1/events',
         'GET /v1/dns/route53/zones',
         'POST /v1/dns/route53/zones/{hostedZoneId}/reconcile',
         'GET /openapi.json',

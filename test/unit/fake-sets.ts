@@ -4,6 +4,7 @@
 // copies, as Temporal's payload converter would.
 import type { SetsPort } from '../../api/sets-port.js';
 import { SetError, type SetErrorCode } from '../../api/sets.js';
+import { emptyEventLog, eventsView, recordEvents, type EventLog, type EventsView, type NewEvent } from '../../core/events.js';
 import { desiredOrdinals } from '../../core/manifest.js';
 import { previewRollout, type RolloutPreview } from '../../core/rollout-preview.js';
 import { initialState, type SetState } from '../../core/set-state.js';
@@ -31,6 +32,10 @@ export interface FakeCall {
 
 export class FakeSets implements SetsPort {
   readonly states = new Map<string, SetState>();
+  /** Each set's event log, as its workflow keeps it; filled by recordEvents (a test's stand-in for the workflow). */
+  readonly eventLogs = new Map<string, EventLog>();
+  /** Sets whose worker is older than events: events() answers as SetsService does for them (none recorded). */
+  readonly withoutEvents = new Set<string>();
   readonly calls: FakeCall[] = [];
   /** healthy() answers this. */
   isHealthy = true;
@@ -87,6 +92,7 @@ export class FakeSets implements SetsPort {
     requestSetDeletion(state);
     const view = copy(setView(state, FAKE_NOW));
     this.states.delete(name);
+    this.eventLogs.delete(name);
     return view;
   }
 
@@ -104,6 +110,22 @@ export class FakeSets implements SetsPort {
     this.record('revisions', [name]);
     const state = this.states.get(name);
     return state ? copy(revisionsView(state)) : undefined;
+  }
+
+  /** As the workflow's getEvents query, behind SetsService's "undefined when the set does not exist". */
+  async events(name: string, since?: number): Promise<EventsView | undefined> {
+    this.record('events', [name, since]);
+    if (!this.states.has(name)) return undefined;
+    if (this.withoutEvents.has(name)) return { latestSeq: 0, items: [] };
+    return copy(eventsView(this.eventLogs.get(name) ?? emptyEventLog(), since));
+  }
+
+  /** Test helper: records events on the set's log at `at` (ms), as the workflow does for its transitions. */
+  recordEvents(name: string, events: NewEvent[], at: number = FAKE_NOW): void {
+    this.existing(name);
+    const log = this.eventLogs.get(name) ?? emptyEventLog();
+    recordEvents(log, events, at);
+    this.eventLogs.set(name, log);
   }
 
   /** As the workflow's setCordon update: its validator (checkCordon), then setCordon. */

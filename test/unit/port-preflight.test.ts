@@ -145,6 +145,7 @@ describe('the ports each command needs', () => {
         'API 127.0.0.1:7080/tcp ORDINAL_API_PORT',
         'DNS host listener 127.0.0.1:7053/udp+tcp ORDINAL_DNS_PORT',
         'DNS pod listener 127.77.255.254:53/udp+tcp ORDINAL_DNS_POD_PORT',
+        'worker metrics 127.0.0.1:7081/tcp ORDINAL_WORKER_METRICS',
         'Temporal dev server 127.0.0.1:7233/tcp ORDINAL_TEMPORAL_PORT',
         'Temporal UI 127.0.0.1:8233/tcp ORDINAL_TEMPORAL_UI_PORT',
       ],
@@ -153,7 +154,7 @@ describe('the ports each command needs', () => {
       'up against TEMPORAL_ADDRESS, moved ports, no pod listener',
       'up',
       { TEMPORAL_ADDRESS: 'temporal:7233', ORDINAL_API_HOST: '::1', ORDINAL_API_PORT: '9080', ORDINAL_DNS_PORT: '9053', ORDINAL_DNS_POD: 'disabled' },
-      ['API ::1:9080/tcp ORDINAL_API_PORT', 'DNS host listener 127.0.0.1:9053/udp+tcp ORDINAL_DNS_PORT'],
+      ['API ::1:9080/tcp ORDINAL_API_PORT', 'DNS host listener 127.0.0.1:9053/udp+tcp ORDINAL_DNS_PORT', 'worker metrics 127.0.0.1:7081/tcp ORDINAL_WORKER_METRICS'],
     ],
     [
       'up with ports of 0 (any free port)',
@@ -162,6 +163,7 @@ describe('the ports each command needs', () => {
       [
         'DNS host listener 127.0.0.1:7053/udp+tcp ORDINAL_DNS_PORT',
         'DNS pod listener 127.181.255.254:53/udp+tcp ORDINAL_DNS_POD_PORT',
+        'worker metrics 127.0.0.1:7081/tcp ORDINAL_WORKER_METRICS',
         'Temporal dev server 127.0.0.1:7233/tcp ORDINAL_TEMPORAL_PORT',
       ],
     ],
@@ -344,6 +346,7 @@ describe('collecting the conflicts', () => {
       '127.0.0.1:7053/tcp',
       '127.77.255.254:53/udp',
       '127.77.255.254:53/tcp',
+      '127.0.0.1:7081/tcp',
       '127.0.0.1:7233/tcp',
       '127.0.0.1:8233/tcp',
     ]);

@@ -154,6 +154,28 @@ describe('retries', () => {
     });
   }
 
+  it('reports every request with its operation and outcome, for metrics', async () => {
+    let n = 0;
+    const requests: string[] = [];
+    const { route53 } = fake(
+      () => {
+        n++;
+        if (n === 1) throw awsError('Throttling', 'Rate exceeded');
+        if (n === 2) throw awsError('Unknown', 'Rate exceeded', 400);
+        if (n === 3) throw awsError('InternalFailure', 'oops', 500);
+        return { ResourceRecordSets: [], IsTruncated: false };
+      },
+      { retry: { baseMs: 1, maxMs: 2, deadlineMs: 5_000 }, onRequest: (i) => requests.push(`${i.operation} ${i.outcome}`) },
+    );
+    expect(await route53.listRecordSets('Z1')).toEqual([]);
+    expect(requests).toEqual([
+      'ListResourceRecordSets throttled',
+      'ListResourceRecordSets throttled',
+      'ListResourceRecordSets error',
+      'ListResourceRecordSets ok',
+    ]);
+  });
+
   it('an HTTP 400 "Rate exceeded" under another code is throttling too', () => {
     expect(translateError(awsError('Unknown', 'Rate exceeded', 400)).retryable).toBe(true);
   });

@@ -104,15 +104,16 @@ describe('DNS events', () => {
     const before = new Set([0, 1, 5]);
     applyPublished(state, { kind: 'publish', target: { provider: 'embedded', zone: 'ordinal.internal' }, records: [], fingerprint: 'f', published: [0, 2] }, NOW, {
       conflicts: [],
-      failed: [],
+      failed: [{ name: 'web.web.ordinal.internal', type: 'SRV', code: 'InvalidChangeBatch', message: 'bad target' }],
       propagating: [],
-      error: 'store is read-only',
+      error: { code: 'ReadOnly', message: 'store is read-only', hint: 'check the data directory' },
     });
     expect(brief(publishedEvents(state, before, state.dnsOutcome))).toEqual([
       ['Normal', 'DNSWithdrawn', 'web-1', 'web-1.web.ordinal.internal withdrawn'],
       ['Normal', 'DNSPublished', 'web-2', 'web-2.web.ordinal.internal -> 127.77.0.3'],
       ['Normal', 'DNSWithdrawn', 'web-5', 'web-5.web.ordinal.internal withdrawn'],
-      ['Warning', 'DNSError', '-', 'publishing to embedded ordinal.internal failed: store is read-only'],
+      ['Warning', 'DNSError', '-', 'publishing to embedded ordinal.internal failed: ReadOnly: store is read-only'],
+      ['Warning', 'DNSError', '-', 'web.web.ordinal.internal SRV rejected by embedded ordinal.internal: InvalidChangeBatch: bad target'],
     ]);
   });
 });

@@ -36,6 +36,8 @@ export interface Route53Options {
   pageSize?: number;
   /** Called before each backoff, for logs and heartbeats. */
   onRetry?: (info: { operation: string; code: string; attempt: number; delayMs: number }) => void;
+  /** Called after each API request (every attempt), for metrics: the operation and how it ended. */
+  onRequest?: (info: { operation: string; outcome: 'ok' | 'throttled' | 'error' }) => void;
 }
 
 export interface ZoneTarget {
@@ -243,9 +245,12 @@ export class Route53 {
     const deadline = Date.now() + this.retry.deadlineMs;
     for (let attempt = 1; ; attempt++) {
       try {
-        return await send();
+        const result = await send();
+        this.options.onRequest?.({ operation, outcome: 'ok' });
+        return result;
       } catch (err) {
         const error = translateError(err);
+        this.options.onRequest?.({ operation, outcome: isThrottling(err) ? 'throttled' : 'error' });
         if (!error.retryable) throw error;
         // Equal jitter: at least half the backoff, so retries spread out but still back off.
         const cap = Math.min(this.retry.maxMs, this.retry.baseMs * 2 ** (attempt - 1));
@@ -275,6 +280,13 @@ export function createRoute53(options: Route53Options = {}): Route53 {
 const REJECTED_BATCH = new Set(['InvalidChangeBatch', 'InvalidInput']);
 
 const THROTTLED = new Set(['Throttling', 'ThrottlingException', 'PriorRequestNotComplete', 'RequestThrottled', 'TooManyRequestsException', 'RequestLimitExceeded']);
+/** Whether an error from the SDK is Route 53 throttling the caller (translateError gives it the throttling hint). */
+export function isThrottling(err: unknown): boolean {
+  if (err instanceof Route53Error) return THROTTLED.has(err.code);
+  const e = (err ?? {}) as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
+  const status = e.$metadata?.httpStatusCode;
+  return THROTTLED.has(e.name ?? '') || (status === 400 && /rate exceeded/i.test(e.message ?? '')) || status === 429;
+}
 const NETWORK = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EPIPE', 'ECONNABORTED', 'EHOSTUNREACH', 'ENETUNREACH']);
 const BAD_CREDENTIALS = new Set(['InvalidClientTokenId', 'UnrecognizedClientException', 'SignatureDoesNotMatch', 'IncompleteSignature', 'AuthFailure', 'InvalidAccessKeyId', 'MissingAuthenticationToken']);
 const EXPIRED = new Set(['ExpiredToken', 'ExpiredTokenException', 'RequestExpired', 'TokenRefreshRequired']);
@@ -312,7 +324,7 @@ export function translateError(err: unknown): Route53Error {
   if (EXPIRED.has(name)) {
     return new Route53Error(name, message, 'the AWS session credentials expired: renew them (aws sso login, or a fresh role session)', false);
   }
-  if (THROTTLED.has(name) || (status === 400 && /rate exceeded/i.test(message)) || status === 429) {
+  if (isThrottling(err)) {
     return new Route53Error(
       name,
       message,

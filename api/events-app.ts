@@ -1,0 +1,33 @@
+// The events resource: one set's (GET /v1/sets/{name}/events, mounted at /v1/sets) and every set's
+// (GET /v1/events, mounted at /v1/events). Read from the set workflows' getEvents Query.
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { allEvents } from './all-events.js';
+import type { AppEnv } from './auth.js';
+import { ApiError, validationHook } from './errors.js';
+import { listEventsRoute, listSetEventsRoute } from './routes.js';
+import type { SetsPort } from './sets-port.js';
+
+export function createSetEventsApp(sets: SetsPort): OpenAPIHono<AppEnv> {
+  const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+
+  app.openapi(listSetEventsRoute, async (c) => {
+    const { name } = c.req.valid('param');
+    const { since } = c.req.valid('query');
+    const events = await sets.events(name, since === undefined ? undefined : Number(since));
+    if (!events) throw new ApiError('NotFound', `set '${name}' does not exist`);
+    return c.json(events, 200);
+  });
+
+  return app;
+}
+
+export function createEventsApp(sets: SetsPort): OpenAPIHono<AppEnv> {
+  const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+
+  app.openapi(listEventsRoute, async (c) => {
+    const { since } = c.req.valid('query');
+    return c.json({ items: await allEvents(sets, since === undefined ? undefined : Date.parse(since)) }, 200);
+  });
+
+  return app;
+}
