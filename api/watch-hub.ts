@@ -79,7 +79,9 @@ export class SetWatchHub implements SetWatchPort {
     };
     let state: FollowedSet | undefined;
     try {
-      state = await follower.started;
+      await follower.started;
+      // What the follower has now (a follower shared with earlier clients has moved on since it started).
+      state = follower.state;
     } catch (err) {
       unsubscribe();
       if (isNoAnswer(err)) throw new SetError('Unavailable', 'Temporal did not answer in time; is it running?');

@@ -47,7 +47,14 @@ describe.concurrent('the watch stream', () => {
       headers: { 'content-type': 'application/merge-patch+json' },
     });
     expect(patched.status).toBe(200);
+    // A second client, once the first has seen an instance Ready, shares the follower and starts from now.
+    await watch.next((m) => m.event === 'set' && (JSON.parse(m.data) as SetView).status.readyReplicas >= 1);
+    const second = await openWatch(ordinal.apiUrl, name);
+    const secondFirst = JSON.parse((await second.next((m) => m.event === 'set')).data) as SetView;
+    expect(secondFirst.status.readyReplicas).toBeGreaterThanOrEqual(1);
     await watch.next((m) => m.event === 'set' && isReady(JSON.parse(m.data) as SetView, 3), { message: `${name} Ready with 3 on the stream` });
+    await second.next((m) => m.event === 'set' && isReady(JSON.parse(m.data) as SetView, 3), { message: `${name} Ready with 3 on the second stream` });
+    second.close();
     const views = setViews<SetView>(watch.messages);
     expect(changes(views.map((v) => v.status.readyReplicas))).toEqual([0, 1, 2, 3]);
     // OrderedReady, seen step by step: one instance more at a time, each after the one before is Ready.
