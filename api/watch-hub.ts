@@ -37,7 +37,7 @@ export interface SetWatchHubOptions extends WatchStreamOptions {
 export class SetWatchHub implements SetWatchPort {
   readonly streamOptions: WatchStreamOptions;
   readonly stats: WatchStats;
-  private readonly followers = new Map<string, { follower: SetFollower; sessions: Set<Session> }>();
+  private readonly followers = new Map<string, { follower: SetFollower; sessions: Set<WatchSession> }>();
   private readonly log: Logger;
 
   constructor(
@@ -66,7 +66,7 @@ export class SetWatchHub implements SetWatchPort {
       this.followers.set(name, entry);
     }
     const { follower, sessions } = entry;
-    const session = new Session(name, sink, since);
+    const session = new WatchSession(name, sink, since);
     sessions.add(session);
     const stopListening = follower.listen((update) => session.update(update));
     const unsubscribe = () => {
@@ -120,7 +120,7 @@ export class SetWatchHub implements SetWatchPort {
 }
 
 /** One client's view of a follower: what it was sent, so each event goes once and in order. */
-class Session {
+export class WatchSession {
   /** Updates that arrived while the first messages were being sent; delivered after them. */
   private pending: FollowerUpdate[] | undefined = [];
   /** The last event seq sent (or known to the client). */

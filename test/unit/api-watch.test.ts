@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { createApp } from '../../api/app.js';
 import { encodeSse, encodeSseComment } from '../../api/sse.js';
 import { BoundedBuffer, WatchStats } from '../../api/watch-buffer.js';
-import type { SetWatchPort } from '../../api/watch-hub.js';
+import { WatchSession, type SetWatchPort } from '../../api/watch-hub.js';
 import { WatchStream, type WatchSink, type WatchStreamOptions } from '../../api/watch-stream.js';
 import { SseParser } from '../../cli/sse-parser.js';
 import { FakeSets } from './fake-sets.js';
@@ -190,5 +190,80 @@ describe('GET /v1/sets/{name}/watch', () => {
     expect(Object.keys(get.responses['200'].content)).toEqual(['text/event-stream']);
     expect(get.responses['501']).toBeDefined();
     expect(get.parameters.map((p: { name: string }) => p.name).sort()).toEqual(['last-event-id', 'name', 'since']);
+  });
+});
+
+describe("a watch client's session", () => {
+  const set = (ready: number) => ({ metadata: { name: 'web' }, status: { readyReplicas: ready } }) as never;
+  const ev = (seq: number) => ({ seq, type: 'Normal', reason: 'Ready', message: `m${seq}`, count: 1, firstTimestamp: '', lastTimestamp: '' }) as never;
+
+  function recorder() {
+    const sent: string[] = [];
+    let ended = false;
+    const sink: WatchSink = {
+      send: (m) => sent.push(m.event === 'event' ? `event ${m.id}` : m.event === 'set' ? `set ${(m.data as any).status.readyReplicas}` : `${m.event} ${JSON.stringify(m.data)}`),
+      end: () => (ended = true),
+    };
+    return { sent, sink, ended: () => ended };
+  }
+
+  it('without a token: the set, then only events after the follower\'s latest, each once', async () => {
+    const { sent, sink } = recorder();
+    const session = new WatchSession('web', sink, undefined);
+    session.update({ kind: 'event', event: ev(5) }); // arrived while starting: held, and older than the state
+    await session.begin({ view: set(1), latestSeq: 5 }, async () => {
+      throw new Error('no query without a token');
+    });
+    session.update({ kind: 'event', event: ev(6) });
+    session.update({ kind: 'event', event: ev(6) });
+    session.update({ kind: 'set', view: set(2) });
+    expect(sent).toEqual(['set 1', 'event 6', 'set 2']);
+  });
+
+  it('with a token: the events after it from the query, then the live ones not sent yet, in order', async () => {
+    const { sent, sink } = recorder();
+    const session = new WatchSession('web', sink, 3);
+    const asked: Array<number | undefined> = [];
+    const begun = session.begin({ view: set(1), latestSeq: 5 }, async (since) => {
+      asked.push(since);
+      session.update({ kind: 'event', event: ev(6) }); // the follower moves on while the query runs
+      session.update({ kind: 'event', event: ev(7) });
+      return { latestSeq: 6, oldestSeq: 1, items: [ev(4), ev(5), ev(6)] };
+    });
+    await begun;
+    expect(asked).toEqual([3]);
+    expect(sent).toEqual(['set 1', 'event 4', 'event 5', 'event 6', 'event 7']);
+  });
+
+  it('says gone when the token is older than the events kept, then sends what is kept', async () => {
+    const { sent, sink } = recorder();
+    const session = new WatchSession('web', sink, 2);
+    await session.begin({ view: set(0), latestSeq: 150 }, async () => ({ latestSeq: 150, oldestSeq: 51, items: [ev(51), ev(150)] }));
+    expect(sent[0]).toBe('set 0');
+    expect(sent[1]).toMatch(/^gone \{"oldestSeq":51,"message":"the events after 2 up to 50 are no longer kept/);
+    expect(sent.slice(2)).toEqual(['event 51', 'event 150']);
+  });
+
+  it('a token newer than any event (another set of that name): gone, then every event kept', async () => {
+    const { sent, sink } = recorder();
+    const session = new WatchSession('web', sink, 99);
+    const asked: Array<number | undefined> = [];
+    await session.begin({ view: set(0), latestSeq: 2 }, async (since) => {
+      asked.push(since);
+      return since === undefined ? { latestSeq: 2, oldestSeq: 1, items: [ev(1), ev(2)] } : { latestSeq: 2, oldestSeq: 1, items: [] };
+    });
+    expect(asked).toEqual([99, undefined]);
+    expect(sent.slice(1, 2)[0]).toMatch(/^gone .*newer than the set's latest event 2/);
+    expect(sent.slice(2)).toEqual(['event 1', 'event 2']);
+  });
+
+  it('ends with deleted (or an error), and sends nothing after', async () => {
+    const { sent, sink, ended } = recorder();
+    const session = new WatchSession('web', sink, undefined);
+    await session.begin({ view: set(1), latestSeq: undefined }, async () => undefined);
+    session.update({ kind: 'deleted' });
+    session.update({ kind: 'set', view: set(2) });
+    expect(sent).toEqual(['set 1', 'deleted {"name":"web"}']);
+    expect(ended()).toBe(true);
   });
 });
