@@ -74,6 +74,8 @@ describe.concurrent('the watch stream', () => {
     const beats = watch.heartbeats;
     await waitFor(() => watch.heartbeats > beats, { timeoutMs: 5_000, message: 'a heartbeat' });
     watch.close();
+    // Its clients gone, nothing follows the set any more.
+    await waitFor(() => !ordinal.watch.follows(name) || undefined, { timeoutMs: 10_000, message: 'the follower to stop when its clients leave' });
     await ordinal.sets.delete(name);
   });
 
