@@ -85,8 +85,8 @@ export async function up(config: OrdinalConfig, options: { demo?: boolean; examp
       clearDnsRecords(config);
     });
 
-    const { service, zones, close } = await createSetsService(config);
-    const api = await startApiServer({ config, sets: service, zones, logger }).catch(async (err: unknown) => {
+    const { service, zones, watch, close } = await createSetsService(config);
+    const api = await startApiServer({ config, sets: service, zones, watch, logger }).catch(async (err: unknown) => {
       await close();
       throw await explainStartFailure(err, needs.filter((need) => need.component === 'api'));
     });
@@ -252,8 +252,8 @@ export function dnsBindError(err: unknown, listener: 'host' | 'pod', host: strin
 }
 
 async function startApi(config: OrdinalConfig, needs: PortNeed[]): Promise<Stop> {
-  const { service, zones, close } = await createSetsService(config);
-  const api = await startApiServer({ config, sets: service, zones, logger }).catch(async (err: unknown) => {
+  const { service, zones, watch, close } = await createSetsService(config);
+  const api = await startApiServer({ config, sets: service, zones, watch, logger }).catch(async (err: unknown) => {
     await close();
     throw await explainStartFailure(err, needs);
   });
