@@ -18,10 +18,13 @@ import { createRoute53ZonesApp } from './route53-zones-app.js';
 import { createSetsApp } from './sets-app.js';
 import { createDashboardApp, type DashboardOptions } from './ui-app.js';
 import type { SetsPort } from './sets-port.js';
+import { createWatchApp } from './watch-app.js';
+import type { SetWatchPort } from './watch-hub.js';
 import type { Route53ZonesPort } from './zones-port.js';
 
 export type { ApiAuth, AppEnv } from './auth.js';
 export type { SetsPort } from './sets-port.js';
+export type { SetWatchPort } from './watch-hub.js';
 export type { Route53ZonesPort } from './zones-port.js';
 export { PATCH_ATTEMPTS } from './sets-app.js';
 
@@ -40,6 +43,8 @@ export interface AppOptions {
   logsDir?: string;
   /** The web dashboard at /ui (api/ui-app.ts); without it /ui answers 404 (the Lambda API serves none). */
   dashboard?: DashboardOptions;
+  /** The watch streams (api/watch-hub.ts); without them GET /v1/sets/{name}/watch answers 501 (the API on Lambda). */
+  watch?: SetWatchPort;
   /** The request latency histogram and process metrics GET /metrics serves (default: its own). */
   metrics?: RequestMetrics;
 }
@@ -67,6 +72,7 @@ export function createApp(sets: SetsPort, options: AppOptions = {}): OpenAPIHono
   app.route('/v1/sets', createInstanceLogsApp(sets, options.logsDir));
   app.route('/v1/sets', createSetEventsApp(sets));
   app.route('/v1/events', createEventsApp(sets));
+  app.route('/v1/sets', createWatchApp(options.watch));
   app.route('/v1/dns/route53/zones', createRoute53ZonesApp(options.zones));
   app.route('/', createMetricsApp(sets, metrics));
   app.route('/', createOpenApiApp(app));

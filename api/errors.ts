@@ -18,6 +18,7 @@ export const ERROR_STATUS = {
   PayloadTooLarge: 413,
   UnsupportedMediaType: 415,
   Internal: 500,
+  NotImplemented: 501,
   Unavailable: 503,
 } as const satisfies Record<string, ContentfulStatusCode>;
 

@@ -219,6 +219,54 @@ export const uncordonInstanceRoute = createRoute({
   responses: cordonResponses('The instance is not cordoned (any more).'),
 });
 
+// ---- the watch stream: mounted at /v1/sets ----
+
+export const WatchQuery = z.object({
+  since: z
+    .string()
+    .regex(/^(0|[1-9][0-9]{0,15})$/, 'must be an event seq: a whole number')
+    .optional()
+    .openapi({
+      param: { name: 'since', in: 'query' },
+      type: 'integer',
+      minimum: 0,
+      description: 'The resume token: the last event id seen. The stream sends the events after it (0: every event kept). Last-Event-ID takes precedence.',
+    }),
+});
+
+export const WatchHeaders = z.object({
+  'last-event-id': z
+    .string()
+    .regex(/^(0|[1-9][0-9]{0,15})$/, 'must be an event seq: a whole number')
+    .optional()
+    .openapi({ description: 'The resume token, as EventSource sends it on reconnect: the last event id seen.' }),
+});
+
+const WATCH_STREAM_DESCRIPTION = [
+  'A stream of server-sent events (text/event-stream):',
+  '',
+  '- `event: set`, data: the set (as GET /v1/sets/{name}): the first message, then one on every change of the set.',
+  '- `event: event`, `id: <seq>`, data: a SetEvent: every event after the resume token, in seq order, then every new one. Without a token, only events recorded after connecting.',
+  '- `event: gone`, data: {"oldestSeq": n, "message": "..."}: the resume token is older than the events kept; some were lost.',
+  '- `event: deleted`, data: {"name": "..."}: the set is gone; the stream ends.',
+  '- `event: error`, data: {"reason": "...", "message": "..."}: the stream ends, e.g. reason SlowClient (the client did not read fast enough).',
+  '- `: heartbeat`: a comment line every 15 s.',
+  '',
+  'Reconnect with the last event id (Last-Event-ID or ?since=) to miss nothing still kept.',
+].join('\n');
+
+export const watchSetRoute = createRoute({
+  method: 'get',
+  path: '/{name}/watch',
+  summary: "Watch a set: its current state, then every change and every new event, as server-sent events",
+  description: WATCH_STREAM_DESCRIPTION,
+  request: { params: SetParams, query: WatchQuery, headers: WatchHeaders },
+  responses: setScopedResponses({
+    200: { description: 'The stream (see the description).', content: { 'text/event-stream': { schema: z.string() } } },
+    501: error('This API server cannot stream (the API on AWS Lambda): poll GET /v1/sets/{name} (and its events) instead.'),
+  }),
+});
+
 // ---- events: a set's mounted at /v1/sets, every set's at /v1/events ----
 
 export const listSetEventsRoute = createRoute({

@@ -11,6 +11,7 @@ import { TokenStore, isLoopbackHost } from '../infra/tokens.js';
 import { createApp, type AppOptions } from './app.js';
 import type { SetsPort } from './sets-port.js';
 import { SetsService } from './sets.js';
+import { SetWatchHub } from './watch-hub.js';
 import { Route53ZonesService } from './zones.js';
 
 export interface ApiServer {
@@ -63,6 +64,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     auth,
     logsDir: options.logsDir ?? dataPaths(options.config.dataDir).logsDir,
     dashboard: options.dashboard ?? { temporalUiUrl: options.config.temporal.uiUrl, namespace: options.config.temporal.namespace },
+    watch: options.watch,
   });
 
   // Node's http.Server (serve's default); the Http2 variants are only used when asked for.
@@ -90,6 +92,8 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
         else resolve();
       });
       server.closeIdleConnections();
+      // Watch streams never end by themselves: end them so that close() need not wait for the grace.
+      options.watch?.close();
     }));
 
   return { url, port: address.port, authenticated: authEnabled, close };
@@ -98,16 +102,25 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
 /**
  * The sets, and the Route 53 zone publishers, over one Temporal connection as configured (address,
  * namespace, TLS, API key from `env`). The connection is lazy: the API starts while Temporal is still
- * down and answers 503 until it is reachable. Hand both to startApiServer ({ sets: service, zones }),
- * or to createApp (the Lambda entry, api/lambda.ts).
+ * down and answers 503 until it is reachable. Hand them to startApiServer ({ sets: service, zones, watch }),
+ * or to createApp (the Lambda entry, api/lambda.ts, which cannot stream and leaves the watch out).
  */
 export async function createSetsService(
   config: OrdinalConfig,
   env: NodeJS.ProcessEnv = process.env,
-): Promise<{ service: SetsService; zones: Route53ZonesService; close(): Promise<void> }> {
+): Promise<{ service: SetsService; zones: Route53ZonesService; watch: SetWatchHub; close(): Promise<void> }> {
   const connection = Connection.lazy(temporalConnectionOptions(config, env));
   const client = new Client({ connection, namespace: config.temporal.namespace });
   const service = new SetsService(client, { taskQueue: config.temporal.taskQueue });
   const zones = new Route53ZonesService(client, { taskQueue: config.temporal.taskQueue });
-  return { service, zones, close: () => connection.close() };
+  const watch = new SetWatchHub(client);
+  return {
+    service,
+    zones,
+    watch,
+    close: async () => {
+      watch.close();
+      await connection.close();
+    },
+  };
 }

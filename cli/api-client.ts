@@ -205,6 +205,36 @@ export class ApiClient {
     return text;
   }
 
+  /**
+   * GET /v1/sets/{name}/watch: the open stream of server-sent events, its body read by the caller
+   * (cli/set-watch.ts). `since`: the resume token, sent as Last-Event-ID. An error answer (404, 501 ...)
+   * is thrown as an ApiError, no answer within the request timeout as an UnreachableError.
+   */
+  async watch(name: string, options: { since?: string; signal?: AbortSignal } = {}): Promise<ReadableStream<Uint8Array>> {
+    const headers: Record<string, string> = { accept: 'text/event-stream' };
+    if (options.since !== undefined) headers['last-event-id'] = options.since;
+    if (this.token) headers.authorization = `Bearer ${this.token}`;
+    // The request timeout bounds the wait for the answer's head only; the stream runs until it ends
+    // or `signal` aborts it.
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(new DOMException('timed out', 'TimeoutError')), this.requestTimeoutMs);
+    if (options.signal?.aborted) abort.abort(options.signal.reason);
+    options.signal?.addEventListener('abort', () => abort.abort(options.signal!.reason), { once: true });
+    let response: Response;
+    try {
+      response = await this.fetchImpl(`${this.baseUrl}${setPath(name)}/watch`, { headers, signal: abort.signal });
+    } catch (err) {
+      throw new UnreachableError(this.baseUrl, networkReason(abort.signal.reason ?? err, this.requestTimeoutMs), { cause: err });
+    } finally {
+      clearTimeout(timer);
+    }
+    if (!response.ok || !response.body) {
+      const text = await response.text().catch(() => '');
+      throw toApiError(response, parseJson(text), text);
+    }
+    return response.body;
+  }
+
   async request(
     method: string,
     path: string,

@@ -35,6 +35,7 @@ import { registerDnsCommands } from './dns-commands.js';
 import { ExecError, execTarget, runAttached } from './exec-command.js';
 import { formatDuration, formatObject, formatSetDetail, formatSetList, parseOutputFormat, type OutputFormat } from './format.js';
 import { FILENAME_HELP, readSetsOf } from './manifest-input.js';
+import { getWatch } from './get-watch.js';
 import { registerRolloutCommands } from './rollout-commands.js';
 import { pollSet } from './set-polling.js';
 
@@ -51,6 +52,7 @@ export function registerClientCommands(program: Command): void {
         .default('table')
         .argParser(option((text) => parseOutputFormat(text))),
     )
+    .option('-w, --watch', "after the first, print the set's line again each time it changes (the whole object with -o json|yaml), until interrupted or the set is deleted")
     .addHelpText(
       'after',
       '\nFor one set: its line, what needs attention (a rollout in progress, paused or stuck, a failing instance,\n' +
@@ -58,8 +60,12 @@ export function registerClientCommands(program: Command): void {
         'minReadySeconds), CORDONED (out of the service records), ADDRESS, RESTARTS, REVISION; -o wide adds\n' +
         'DNS names.',
     )
-    .action(run(async (name: string | undefined, options: ConnectionOptions & { output: OutputFormat }) => {
+    .action(run(async (name: string | undefined, options: ConnectionOptions & { output: OutputFormat; watch?: boolean }) => {
       const client = api(options);
+      if (options.watch) {
+        await getWatch(client, name, options.output);
+        return;
+      }
       const now = Date.now();
       const table = options.output === 'table' || options.output === 'wide';
       const wide = options.output === 'wide';

@@ -86,8 +86,8 @@ export async function up(config: OrdinalConfig, options: { demo?: boolean; examp
       clearDnsRecords(config);
     });
 
-    const { service, zones, close } = await createSetsService(config);
-    const api = await startApiServer({ config, sets: service, zones, logger }).catch(async (err: unknown) => {
+    const { service, zones, watch, close } = await createSetsService(config);
+    const api = await startApiServer({ config, sets: service, zones, watch, logger }).catch(async (err: unknown) => {
       await close();
       throw await explainStartFailure(err, needs.filter((need) => need.component === 'api'));
     });
@@ -254,8 +254,8 @@ export function dnsBindError(err: unknown, listener: 'host' | 'pod', host: strin
 }
 
 async function startApi(config: OrdinalConfig, needs: PortNeed[]): Promise<Stop> {
-  const { service, zones, close } = await createSetsService(config);
-  const api = await startApiServer({ config, sets: service, zones, logger }).catch(async (err: unknown) => {
+  const { service, zones, watch, close } = await createSetsService(config);
+  const api = await startApiServer({ config, sets: service, zones, watch, logger }).catch(async (err: unknown) => {
     await close();
     throw await explainStartFailure(err, needs);
   });

@@ -6,8 +6,9 @@ import type { RevisionView, SetView } from '../core/status.js';
 import { ApiError, type ApiClient } from './api-client.js';
 import { CliError, api, clientCommand, durationOption, EXIT_CODES_HELP, option, out, run, type ConnectionOptions } from './command-kit.js';
 import { formatObject, formatRevisionHistory, parseOutputFormat, type OutputFormat } from './format.js';
-import { RolloutProgress, goneMessage, resumeHint, selectUndoTarget, timeoutMessage, undoPatch } from './rollout.js';
+import { ProbeNotes, RolloutProgress, goneMessage, resumeHint, selectUndoTarget, timeoutMessage, undoPatch } from './rollout.js';
 import { pollSet } from './set-polling.js';
+import { watchSet } from './set-watch.js';
 
 /** How long `rollout status` and `apply --wait` wait for a rollout by default, and how often they look. */
 export const ROLLOUT_TIMEOUT = '5m';
@@ -28,7 +29,7 @@ export function registerRolloutCommands(program: Command): void {
     )
     .argument('<name>', 'set name')
     .addOption(durationOption('--timeout <duration>', 'give up after this long, e.g. 90s, 5m, 1h (0: never)', ROLLOUT_TIMEOUT))
-    .addOption(durationOption('--interval <duration>', 'time between polls', ROLLOUT_INTERVAL, true))
+    .addOption(durationOption('--interval <duration>', 'time between polls when the API has no watch stream (with one: between two looks at the last state, for --stable-for)', ROLLOUT_INTERVAL, true))
     .addOption(
       durationOption(
         '--stable-for <duration>',
@@ -80,7 +81,12 @@ export function registerRolloutCommands(program: Command): void {
     }));
 }
 
-/** `startedAt`: when the change being watched was made (rollbacks after it fail the rollout); now by default. */
+/**
+ * `startedAt`: when the change being watched was made (rollbacks after it fail the rollout); now by default.
+ * Follows the set's watch stream, so every change is seen (and printed) as it happens; `intervalMs` is
+ * then how often the last state is judged again while nothing changes (the stability window). Without
+ * a stream (an older API, the API on Lambda, a drop that cannot be resumed) it polls every `intervalMs`.
+ */
 export async function rolloutStatus(
   client: ApiClient,
   name: string,
@@ -90,30 +96,57 @@ export async function rolloutStatus(
   startedAt: number = Date.now(),
 ): Promise<void> {
   const progress = new RolloutProgress(startedAt, { stableForMs });
+  const notes = new ProbeNotes();
+  const deadline = timeoutMs > 0 ? Date.now() + timeoutMs : Infinity;
   let last: SetView | undefined;
   let waiting: string | undefined;
-  await pollSet(
+  let first = true;
+  /** One look at the set: prints what changed; true once the rollout is done, throws when it failed. */
+  const judge = (view: SetView | undefined): boolean => {
+    if (view === undefined) throw new CliError(goneMessage(name, !first));
+    first = false;
+    last = view;
+    const { verdict, lines } = progress.observe(view);
+    waiting = verdict.state === 'progress' ? verdict.waiting : undefined;
+    for (const line of notes.decorate(lines, waiting)) out(line);
+    if (verdict.state === 'failed') throw new CliError(verdict.message);
+    if (verdict.state === 'done') {
+      out(verdict.message);
+      return true;
+    }
+    return false;
+  };
+  const timedOut = (): never => {
+    throw new CliError(timeoutMessage(last, timeoutMs, waiting));
+  };
+
+  const outcome = await watchSet(
     client,
     name,
-    timeoutMs,
-    intervalMs,
-    ({ view }, first) => {
-      if (view === undefined) throw new CliError(goneMessage(name, !first));
-      last = view;
-      const { verdict, lines } = progress.observe(view);
-      waiting = verdict.state === 'progress' ? verdict.waiting : undefined;
-      for (const line of lines) out(line);
-      if (verdict.state === 'failed') throw new CliError(verdict.message);
-      if (verdict.state === 'done') {
-        out(verdict.message);
-        return true;
+    // since 0: the events kept so far too, so the reason an instance is not Ready is known from the start.
+    { deadline, tickMs: intervalMs, since: '0', onDrop: (resumed, reason) => process.stderr.write(`warning: the watch stream dropped (${reason}); ${resumed ? 'resuming' : 'polling instead'}\n`) },
+    (item) => {
+      switch (item.kind) {
+        case 'set':
+          return judge(item.view);
+        case 'tick':
+          return last !== undefined && judge(last);
+        case 'event':
+          // Judged again at once: the waiting line shows a new reason as soon as it is known.
+          notes.record(item.event);
+          return last !== undefined && judge(last);
+        case 'deleted':
+          return judge(undefined);
+        case 'gone':
+          return false;
       }
-      return false;
-    },
-    () => {
-      throw new CliError(timeoutMessage(last, timeoutMs, waiting));
     },
   );
+  if (outcome === 'done') return;
+  if (outcome === 'timeout') timedOut();
+  const left = deadline - Date.now();
+  if (left <= 0) timedOut();
+  await pollSet(client, name, left === Infinity ? 0 : left, intervalMs, ({ view }) => judge(view), timedOut);
 }
 
 /**

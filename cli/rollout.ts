@@ -2,9 +2,60 @@
 // status: core/rollout.ts (shared with the CDK custom resource of infra/cdk/), re-exported here.
 // undo: which revision to go back to, and the merge patch that does it.
 // The commands in rollout-commands.ts only call the API, print and keep time.
+import type { SetEvent } from '../core/events.js';
 import type { RevisionView, SetView } from '../core/status.js';
 
 export * from '../core/rollout.js';
+
+// ---- status: what the events say about an instance not Ready yet ----
+
+/**
+ * The latest word of the events on each instance that is not Ready (a failed readiness probe's output,
+ * an exit, a back-off), so `rollout status` can say why it waits, e.g.
+ * `waiting for web-1 to become Ready (probe: connection refused)`. Ready (or a new start) clears it.
+ */
+export class ProbeNotes {
+  private readonly notes = new Map<string, string>();
+  private printed: string | undefined;
+
+  record(event: SetEvent): void {
+    if (!event.instance) return;
+    if (event.reason === 'Ready' || event.reason === 'Started' || event.reason === 'Created') this.notes.delete(event.instance);
+    else if (NOT_READY_REASONS.has(event.reason)) this.notes.set(event.instance, withoutName(event.message, event.instance));
+  }
+
+  /** The instance's note, if any. */
+  note(instance: string): string | undefined {
+    return this.notes.get(instance);
+  }
+
+  /**
+   * The lines to print: the waiting line (`waiting`, when it waits for an instance to become Ready)
+   * with that instance's note, printed again whenever the note changes.
+   */
+  decorate(lines: readonly string[], waiting: string | undefined): string[] {
+    const instance = waiting === undefined ? undefined : /^waiting for (\S+) to become Ready$/.exec(waiting)?.[1];
+    const note = instance === undefined ? undefined : this.notes.get(instance);
+    const line = waiting === undefined ? undefined : note === undefined ? waiting : `${waiting} (${note})`;
+    const out = lines.filter((l) => l !== waiting);
+    if (line !== undefined && (line !== this.printed || lines.includes(waiting!))) {
+      const at = lines.indexOf(waiting!);
+      out.splice(at === -1 ? out.length : at, 0, line);
+    }
+    this.printed = line;
+    return out;
+  }
+}
+
+/** `web-1 is not Ready: probe: connection refused` -> `probe: connection refused`; `web-1 exited with code 1` -> `exited with code 1`. */
+function withoutName(message: string, instance: string): string {
+  for (const prefix of [`${instance} is not Ready: `, `${instance}: `, `${instance} `]) {
+    if (message.startsWith(prefix)) return message.slice(prefix.length);
+  }
+  return message;
+}
+
+const NOT_READY_REASONS = new Set<SetEvent['reason']>(['NotReady', 'LivenessFailed', 'Exited', 'CreateFailed', 'BackOff']);
 
 // ---- undo ----
 

@@ -21,7 +21,7 @@ import type { Activities, InstanceChange, WatchedInstance } from '../activities/
 import type { Action } from '../core/planner.js';
 import { parallelBatches, plan, slowStartBatches } from '../core/planner.js';
 import { instanceDnsName, instanceName, serviceDnsName } from '../core/names.js';
-import { emptyEventLog, eventsView, recordEvents, type NewEvent } from '../core/events.js';
+import { emptyEventLog, eventsSince, eventsView, recordEvents, type NewEvent } from '../core/events.js';
 import type { SetState } from '../core/set-state.js';
 import {
   adoptedEvents,
@@ -73,6 +73,7 @@ import {
   previewRolloutQuery,
   setCordonUpdate,
 } from './messages.js';
+import { SetMetrics } from './set-metrics.js';
 import { ViewMemo } from './view-memo.js';
 
 /** A watch returns after this long without a change, so the loop can continue-as-new when due. */
@@ -146,8 +147,13 @@ export async function statefulSet(input: StatefulSetInput): Promise<{ deleted: t
   let changed = false;
   // What happened to the set, kept in its state (bounded) so it outlives continue-as-new.
   const events = (state.events ??= emptyEventLog());
+  // Restarts by reason and recovery times, counted from the events (emitted live, never on replay).
+  const setMetrics = new SetMetrics(state.name);
   const record = (happened: NewEvent[]) => {
-    if (happened.length > 0) recordEvents(events, happened, Date.now());
+    if (happened.length === 0) return;
+    const before = events.seq;
+    recordEvents(events, happened, Date.now());
+    setMetrics.record(eventsSince(events, before));
   };
   // The view the API reads without asking the worker.
   const viewMemo = new ViewMemo();

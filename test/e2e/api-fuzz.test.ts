@@ -170,7 +170,9 @@ describe('schemathesis against the real API', () => {
         '"path.ordinal" = { dictionary = "ordinals", probability = 0.5 }',
         '',
       ].join('\n'),
-      ['--include-method', 'GET', '--phases', 'examples,coverage,fuzzing'],
+      // The watch stream never ends by itself (and this API, without a watch hub, answers it 501 as on
+      // Lambda): it is tested in test/e2e/watch.test.ts instead.
+      ['--include-method', 'GET', '--exclude-path-regex', '/watch$', '--phases', 'examples,coverage,fuzzing'],
     );
     expect(code, report).toBe(0);
     expect(report).toMatch(/No issues found/);

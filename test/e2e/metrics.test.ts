@@ -138,8 +138,7 @@ describe.sequential('Prometheus metrics', () => {
 
   // The set workflow records these through workflows/set-metrics.ts once statefulset.ts calls it with
   // the events it records (the lead wires that call; until then there is nothing to scrape).
-  const workflowRecordsMetrics = fs.readFileSync(path.join(REPO, 'workflows/statefulset.ts'), 'utf8').includes('SetMetrics');
-  it.skipIf(!workflowRecordsMetrics)('counts the restart by reason in the workflow and times the recovery', async () => {
+  it('counts the restart by reason in the workflow and times the recovery', async () => {
     expect(await valueOf(`ordinal_restarts_total{${set}, reason="Exited"}`, (v) => v >= 1)).toBe(1);
     expect(await valueOf(`ordinal_restarts_total{statefulset="${flaky}", reason="LivenessFailed"}`, (v) => v >= 1)).toBeGreaterThanOrEqual(1);
     // Failure seen to the new incarnation Ready and published: a recovery for each set (the kill -9, the

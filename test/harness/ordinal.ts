@@ -11,6 +11,7 @@ import { Client, Connection } from '@temporalio/client';
 import { startApiServer, type ApiServer, type ApiServerOptions } from '../../api/server.js';
 import type { SetsPort } from '../../api/sets-port.js';
 import { SetsService } from '../../api/sets.js';
+import { SetWatchHub, type SetWatchHubOptions } from '../../api/watch-hub.js';
 import { Route53ZonesService } from '../../api/zones.js';
 import { ProcessDriver } from '../../activities/drivers/process.js';
 import { createForwarder, type Forwarder } from '../../dns/forwarder.js';
@@ -51,6 +52,8 @@ export interface TestOrdinal {
   /** fetch() against the API: `api('/v1/sets/web')`, JSON bodies encoded. */
   api(path: string, init?: { method?: string; body?: unknown; headers?: Record<string, string> }): Promise<{ status: number; body: any }>;
   client: Client;
+  /** The API's watch streams (their buffers counted in watch.stats). */
+  watch: SetWatchHub;
   dnsPort: number;
   /**
    * With the podDns option: the pod listener (config.dns.podAddress, port 53), the `nameserver` of every
@@ -70,7 +73,7 @@ export interface TestOrdinal {
    * host or port, with its own token settings (`auth`, default: this data dir's token file, not
    * required), or over a wrapper of `sets`. Rejects as startApiServer does (e.g. beyond loopback without tokens).
    */
-  startApi(options?: { host?: string; port?: number; auth?: OrdinalConfig['auth']; sets?: SetsPort } & Pick<ApiServerOptions, 'logger'>): Promise<ApiServer>;
+  startApi(options?: { host?: string; port?: number; auth?: OrdinalConfig['auth']; sets?: SetsPort } & Pick<ApiServerOptions, 'logger' | 'watch'>): Promise<ApiServer>;
   stop(): Promise<void>;
 }
 
@@ -87,6 +90,8 @@ export interface TestOrdinalOptions {
    * it, instances in pods cannot resolve their peers through the system resolver.
    */
   podDns?: { upstreams?: HostPort[] };
+  /** The watch streams' settings (buffer limit, heartbeat, grace of a client cut off). */
+  watch?: SetWatchHubOptions;
 }
 
 export async function startTestOrdinal(options: TestOrdinalOptions = {}): Promise<TestOrdinal> {
@@ -128,7 +133,8 @@ export async function startTestOrdinal(options: TestOrdinalOptions = {}): Promis
   const client = new Client({ connection, namespace: config.temporal.namespace });
   const sets = new SetsService(client, { taskQueue: config.temporal.taskQueue, workflowLimits: options.workflowLimits });
   const zones = new Route53ZonesService(client, { taskQueue: config.temporal.taskQueue });
-  const apiServer = await startApiServer({ config: { ...config, api: { host: '127.0.0.1', port: 0 } }, sets, zones });
+  const watch = new SetWatchHub(client, options.watch);
+  const apiServer = await startApiServer({ config: { ...config, api: { host: '127.0.0.1', port: 0 } }, sets, zones, watch });
   const api: TestOrdinal['api'] = async (path, init = {}) => {
     const res = await fetch(`${apiServer.url}${path}`, {
       method: init.method ?? 'GET',
@@ -161,6 +167,7 @@ export async function startTestOrdinal(options: TestOrdinalOptions = {}): Promis
       config: { ...config, api: { host: options.host ?? '127.0.0.1', port: options.port ?? 0 }, auth: options.auth ?? config.auth },
       sets: options.sets ?? sets,
       zones,
+      watch: options.watch,
       logger: options.logger,
     });
     extraApis.push(server);
@@ -174,6 +181,7 @@ export async function startTestOrdinal(options: TestOrdinalOptions = {}): Promis
     apiUrl: apiServer.url,
     api,
     client,
+    watch,
     dnsPort,
     podDns: podServer ? { address: config.dns.podAddress, port: podServer.udpPort } : undefined,
     resolver,

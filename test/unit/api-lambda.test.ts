@@ -180,4 +180,12 @@ describe('the handler over the fake sets', () => {
     expect((await handler(event('GET', '/v1/sets', {}, { iam: { userArn: arn } }))).statusCode).toBe(200);
     expect((await handler(event('GET', '/v1/sets', { authorization: 'Bearer ord_x' }))).statusCode).toBe(401);
   });
+
+  it('answers the watch stream 501, saying to poll: Lambda does not stream responses', async () => {
+    const handler = createLambdaHandler({ sets: new FakeSets(), auth: new IamCallers(), logger: silent });
+    const arn = 'arn:aws:iam::123456789012:role/viewer';
+    const res = await handler(event('GET', '/v1/sets/web/watch', {}, { iam: { userArn: arn } }));
+    expect(res.statusCode).toBe(501);
+    expect(JSON.parse(res.body).error).toMatchObject({ code: 'NotImplemented', message: expect.stringMatching(/Lambda.*poll GET \/v1\/sets\/\{name\}/) });
+  });
 });

@@ -1000,6 +1000,7 @@ describe('GET /openapi.json', () => {
         'PUT /v1/sets/{name}/instances/{ordinal}/cordon',
         'DELETE /v1/sets/{name}/instances/{ordinal}/cordon',
         'GET /v1/sets/{name}/instances/{ordinal}/logs',
+        'GET /v1/sets/{name}/watch',
         'GET /v1/sets/{name}/events',
         'GET /v1/events',
         'GET /v1/dns/route53/zones',
