@@ -95,8 +95,9 @@ export function timelineSvg(setName, events, instances, now = Date.now()) {
   const rows = incarnations(events, instances, now);
   const ordinals = [...new Set([...rows.keys(), ...instances.map((i) => i.ordinal)])].sort((a, b) => a - b);
   const times = [...rows.values()].flat().flatMap((inc) => [...inc.segments.flatMap((seg) => [seg.from, seg.to]), ...inc.marks.map((m) => m.at)]);
-  const start = times.length ? Math.min(...times) : now - 60_000;
-  const span = Math.max(now - start, 10_000);
+  // From a little before the first bar (at least 5 s across) to now at the right edge.
+  const span = Math.max((now - (times.length ? Math.min(...times) : now - 60_000)) * 1.03, 5_000);
+  const start = now - span;
   const plot = WIDTH - LABEL - 10;
   const x = (t) => LABEL + ((t - start) / span) * plot;
   const height = AXIS + Math.max(ordinals.length, 1) * ROW + 4;

@@ -51,6 +51,9 @@ async function main(): Promise<void> {
       return status === 200 && body.status.readyReplicas === body.spec.replicas && check(body.status.instances) ? body : undefined;
     };
     await until(() => readyWith(() => true), `${SET} Ready`);
+    // Pacing, so that each step has room on the timeline (this is a picture, not a test).
+    const pause = () => new Promise((resolve) => setTimeout(resolve, 1500));
+    await pause();
 
     // A crash (kill -9 of web-1) and a delete (web-2), each recreated: the timeline's second bars.
     const driver = new ProcessDriver({ dataDir, addressPool: pool });
@@ -59,8 +62,10 @@ async function main(): Promise<void> {
     if (!handle) throw new Error(`no process for ${SET}-1`);
     process.kill(handle.pid, 'SIGKILL');
     await until(() => readyWith((i) => i[1].incarnation > 1), `${SET}-1 recreated`);
+    await pause();
     await api('DELETE', `/v1/sets/${SET}/instances/2`);
     await until(() => readyWith((i) => i[2].incarnation > 1), `${SET}-2 recreated`);
+    await pause();
 
     fs.mkdirSync(out, { recursive: true });
     const { page, errors, close } = await openPage(browser, { width: 1280, height: 800 });
