@@ -52,7 +52,7 @@ export function createActivities(deps: ActivityDependencies): Activities {
       if (request.awaitReadyMs === undefined) return handle;
       // The workflow would wait for readiness next anyway: waiting here saves it a step and a round trip.
       const { template } = request;
-      const ready = await watch.awaitReady(
+      const { ready, notReadyReason } = await watch.awaitReady(
         {
           handle,
           ready: false,
@@ -65,7 +65,7 @@ export function createActivities(deps: ActivityDependencies): Activities {
         },
         request.awaitReadyMs,
       );
-      return { ...handle, ready };
+      return { ...handle, ready, ...(notReadyReason !== undefined ? { notReadyReason } : {}) };
     },
 
     async deleteInstance(request) {

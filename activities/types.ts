@@ -28,6 +28,8 @@ export interface CreateInstanceRequest {
 export type CreatedInstance = InstanceHandle & {
   /** Only with `awaitReadyMs`: Ready before the wait ended (false: not yet, exited or failing; the watch takes over). */
   ready?: boolean;
+  /** Only when not Ready: the last failed readiness attempt's output (none when no attempt failed). */
+  notReadyReason?: string;
 };
 
 export interface DeleteInstanceRequest {

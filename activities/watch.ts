@@ -22,6 +22,8 @@ class ProbeMemory {
   private readonly states = new Map<string, ProbeState>();
   /** Incarnations already seen Ready once: start-to-Ready is measured at the first time only. */
   private readonly seenReady = new Set<string>();
+  /** The last failed readiness attempt of each incarnation: why a starting instance is not Ready yet. */
+  private readonly lastFailures = new Map<string, string>();
 
   get(handle: InstanceHandle, kind: ProbeKind, probe: Probe, passing: boolean): ProbeState {
     const key = ProbeMemory.key(handle, kind);
@@ -35,6 +37,14 @@ class ProbeMemory {
 
   set(handle: InstanceHandle, kind: ProbeKind, state: ProbeState): void {
     this.states.set(ProbeMemory.key(handle, kind), state);
+  }
+
+  noteFailure(handle: InstanceHandle, message: string): void {
+    this.lastFailures.set(ProbeMemory.key(handle, 'readiness'), message);
+  }
+
+  lastFailure(handle: InstanceHandle): string | undefined {
+    return this.lastFailures.get(ProbeMemory.key(handle, 'readiness'));
   }
 
   /** True the first time it is called for an incarnation. */
@@ -54,6 +64,9 @@ class ProbeMemory {
     for (const key of this.seenReady) {
       if (key.startsWith(`${set}/`) && !keep.has(key)) this.seenReady.delete(key);
     }
+    for (const key of this.lastFailures.keys()) {
+      if (key.startsWith(`${set}/`) && !keep.has(key)) this.lastFailures.delete(key);
+    }
   }
 
   private static key(handle: InstanceHandle, kind: ProbeKind): string {
@@ -68,9 +81,10 @@ export interface InstanceWatch {
   /**
    * From inside another activity (a create): waits up to `maxWaitMs` for a just-started instance to
    * become Ready, heartbeating; false when it is not Ready by then, exited or failed liveness (the
-   * watch reports that next). Its probe counters carry over to the watch.
+   * watch reports that next). Its probe counters carry over to the watch. `notReadyReason`: the last
+   * failed readiness attempt's output, when not Ready.
    */
-  awaitReady(instance: WatchedInstance, maxWaitMs: number): Promise<boolean>;
+  awaitReady(instance: WatchedInstance, maxWaitMs: number): Promise<{ ready: boolean; notReadyReason?: string }>;
 }
 
 export function createInstanceWatch(deps: { driver: InstanceDriver; runProbe: typeof RunProbe; metrics?: ActivityMetrics }): InstanceWatch {
@@ -135,7 +149,9 @@ export function createInstanceWatch(deps: { driver: InstanceDriver; runProbe: ty
     async awaitReady(instance, maxWaitMs) {
       // The set's other instances are not in view here: their probe counters are kept (no retainOnly).
       const changes = await untilChange([{ ...instance, ready: false }], maxWaitMs);
-      return changes.length > 0 && changes.every((c) => c.kind === 'ready');
+      if (changes.length > 0 && changes.every((c) => c.kind === 'ready')) return { ready: true };
+      const reason = memory.lastFailure(instance.handle);
+      return { ready: false, ...(reason !== undefined ? { notReadyReason: reason } : {}) };
     },
   };
 }
@@ -208,6 +224,7 @@ async function probeDue(
             if (!result.ok && (before.everPassed || before.passing)) metrics.probeFailed(w.handle.set, 'readiness');
             const next = recordProbeResult(probe, before, result.ok, Date.now());
             memory.set(w.handle, 'readiness', next);
+            if (!result.ok) memory.noteFailure(w.handle, `readiness probe: ${result.message}`);
             if (next.passing !== w.ready) change(next.passing ? 'ready' : 'unready', `readiness probe: ${result.message}`);
           }),
         );

@@ -49,7 +49,7 @@ export class ProbeNotes {
 
 /** `web-1 is not Ready: probe: connection refused` -> `probe: connection refused`; `web-1 exited with code 1` -> `exited with code 1`. */
 function withoutName(message: string, instance: string): string {
-  for (const prefix of [`${instance} is not Ready: `, `${instance}: `, `${instance} `]) {
+  for (const prefix of [`${instance} is not Ready yet: `, `${instance} is not Ready: `, `${instance}: `, `${instance} `]) {
     if (message.startsWith(prefix)) return message.slice(prefix.length);
   }
   return message;

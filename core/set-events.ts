@@ -47,14 +47,20 @@ export function creatingEvents(state: SetState, action: CreateAction): NewEvent[
   ];
 }
 
-/** After its create returned: started, and Ready when the create saw it so. */
-export function createdEvents(state: SetState, action: CreateAction, handle: Incarnation, ready: boolean): NewEvent[] {
+/**
+ * After its create returned: started, and Ready when the create saw it so; `notReadyReason`: the create
+ * waited for readiness in vain, and the readiness probe's last output says why.
+ */
+export function createdEvents(state: SetState, action: CreateAction, handle: Incarnation, ready: boolean, notReadyReason?: string): NewEvent[] {
   const name = instanceName(state.name, action.ordinal);
   const events: NewEvent[] = [
     { type: 'Normal', reason: 'Started', message: `started ${name} at ${handle.address} (incarnation ${handle.incarnation})`, ...about(state, action.ordinal, handle.incarnation) },
   ];
   const instance = find(state, action.ordinal);
   if (ready || instance?.ready) events.push(readyEvent(state, action.ordinal, handle.incarnation));
+  else if (notReadyReason) {
+    events.push({ type: 'Warning', reason: 'NotReady', message: `${name} is not Ready yet: ${notReadyReason}`, ...about(state, action.ordinal, handle.incarnation) });
+  }
   return events;
 }
 

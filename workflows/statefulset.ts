@@ -325,7 +325,7 @@ export async function statefulSet(input: StatefulSetInput): Promise<{ deleted: t
         // anyway), so its publication and the next create follow in the same workflow task.
         const awaitReady = action.awaitReady === true && patched(CREATE_AWAITS_READY);
         try {
-          const { ready, ...handle } = await createInstance.executeWithOptions(
+          const { ready, notReadyReason, ...handle } = await createInstance.executeWithOptions(
             { summary: awaitReady ? `create ${name} and wait until Ready` : `create ${name}` },
             [
               {
@@ -342,7 +342,7 @@ export async function statefulSet(input: StatefulSetInput): Promise<{ deleted: t
             ],
           );
           applyCreated(state, action, handle, ready === true ? Date.now() : undefined);
-          record(createdEvents(state, action, handle, ready === true));
+          record(createdEvents(state, action, handle, ready === true, notReadyReason));
         } catch (err) {
           if (!(err instanceof ActivityFailure)) throw err;
           const message = err.cause instanceof Error ? err.cause.message : err.message;

@@ -72,6 +72,18 @@ describe.sequential('set events', () => {
     }, { message: 'view.events in the memo' });
   });
 
+  it('an instance not Ready when its create stops waiting says why, from its readiness probe', async () => {
+    const name = uniqueName('evslow');
+    // Ready only after 6.5 s: the create waits 5 s, then leaves the rest to the watch.
+    await ordinal.sets.apply(name, fixtureManifest(name, { replicas: 1, args: ['--ready-after', '6500'] }));
+    await waitForSet(ordinal.sets, name, (v) => isReady(v), { timeoutMs: 60_000 });
+    const view = await events(name);
+    expectInOrder(view.items, [`Started ${name}-0#1`, `NotReady ${name}-0#1`, `Ready ${name}-0#1`]);
+    const notReady = view.items.find((e) => e.reason === 'NotReady')!;
+    expect(notReady.type).toBe('Warning');
+    expect(notReady.message).toMatch(new RegExp(`^${name}-0 is not Ready yet: readiness probe: HTTP GET http://[0-9.]+:8080/healthz: `));
+  });
+
   it('a kill -9 records the exit, the stop, and the new incarnation created, started and Ready', async () => {
     const name = uniqueName('evkill');
     await ordinal.sets.apply(name, fixtureManifest(name, { replicas: 2 }));

@@ -13,6 +13,7 @@ import {
   stoppedEvents,
   stoppingEvents,
 } from '../../core/set-events.js';
+import { initialState } from '../../core/set-state.js';
 import { setView } from '../../core/status.js';
 import { applyChanges, applyCreateFailed, applyCreated, applyDeleted, applyManifest, applyPublished, markCreating, markDeleting } from '../../core/transitions.js';
 import type { InstanceChange } from '../../core/instance.js';
@@ -30,6 +31,19 @@ describe('instance events', () => {
     expect(brief(createdEvents(state, action, handle(1, 1, state.updateRevision!), true))).toEqual([
       ['Normal', 'Started', 'web-1', 'started web-1 at 127.77.0.2 (incarnation 1)'],
       ['Normal', 'Ready', 'web-1', 'web-1 is Ready'],
+    ]);
+  });
+
+  it('a create that waited for readiness in vain: Started, and NotReady with the probe output', () => {
+    const state = initialState('web');
+    applyManifest(state, manifest(2, { readinessProbe: { httpGet: { path: '/healthz', port: 'http' } } }), NOW);
+    const action: Extract<Action, { kind: 'create' }> = { kind: 'create', ordinal: 1, incarnation: 1, revision: state.updateRevision!, awaitReady: true };
+    markCreating(state, action);
+    applyCreated(state, action, handle(1, 1, state.updateRevision!));
+    expect(state.instances[0]!.ready).toBe(false);
+    expect(brief(createdEvents(state, action, handle(1, 1, state.updateRevision!), false, 'readiness probe: connection refused'))).toEqual([
+      ['Normal', 'Started', 'web-1', 'started web-1 at 127.77.0.2 (incarnation 1)'],
+      ['Warning', 'NotReady', 'web-1', 'web-1 is not Ready yet: readiness probe: connection refused'],
     ]);
   });
 
