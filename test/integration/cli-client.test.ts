@@ -247,6 +247,16 @@ afterAll(async () => {
 });
 
 /** Runs `fn` with a fake API that is closed afterwards. */
+/** The watch stream requests a command made (rollout status and get -w try it before polling). */
+function streamAttempts(api: FakeApi): string[] {
+  return api.requests.filter((r) => /^\/v1\/sets\/[^/]+\/watch/.test(r.url)).map((r) => `${r.method} ${r.url}`);
+}
+
+/** Every other request: the reads of the set when polling. */
+function polled(api: FakeApi) {
+  return api.requests.filter((r) => !/^\/v1\/sets\/[^/]+\/watch/.test(r.url));
+}
+
 async function withApi<T>(routes: Record<string, Route | Reply>, fn: (api: FakeApi) => Promise<T>): Promise<T> {
   const api = await fakeApi(routes);
   try {
@@ -707,7 +717,9 @@ describe.concurrent('ordinal rollout status', () => {
           '',
         ].join('\n'),
       });
-      expect(api.requests).toHaveLength(polls.length);
+      // The stream is tried first (the fake answers 404), then the set is polled.
+      expect(streamAttempts(api)).toEqual(['GET /v1/sets/web/watch']);
+      expect(polled(api)).toHaveLength(polls.length);
     });
   });
 
@@ -746,9 +758,9 @@ describe.concurrent('ordinal rollout status', () => {
 
   it('accepts plain seconds for --timeout', async ({ expect }) => {
     await withApi({ 'GET /v1/sets/web': { status: 200, body: set(2, [ready(0)]) } }, async (api) => {
-      const run = await ordinal(['rollout', 'status', 'web', '--timeout', '0.3', '--interval', '50ms'], { api });
+      const run = await ordinal(['rollout', 'status', 'web', '--timeout', '1.5', '--interval', '50ms'], { api });
       expect(run.code).toBe(1);
-      expect(run.stderr).toBe('error: timed out after 300ms: 1/2 Ready; waiting for web-1 to become Ready\n');
+      expect(run.stderr).toBe('error: timed out after 1.5s: 1/2 Ready; waiting for web-1 to become Ready\n');
     });
   });
 
@@ -872,7 +884,9 @@ describe.concurrent('ordinal rollout status: deadlines, rollbacks, pauses', () =
         stderr: `error: rollout of web failed: progress deadline exceeded: ${condition.message}\n`,
       });
       expect(condition.message).toMatch(/^no progress for 60s; /);
-      expect(api.requests).toHaveLength(1);
+      // The stream is tried first (the fake answers 404), then the set is polled.
+      expect(streamAttempts(api)).toEqual(['GET /v1/sets/web/watch']);
+      expect(polled(api)).toHaveLength(1);
     });
   });
 
@@ -892,7 +906,9 @@ describe.concurrent('ordinal rollout status: deadlines, rollbacks, pauses', () =
         'web-1: Running, Ready (127.77.0.2)',
         '',
       ]);
-      expect(api.requests).toHaveLength(3);
+      // The stream is tried first (the fake answers 404), then the set is polled.
+      expect(streamAttempts(api)).toEqual(['GET /v1/sets/web/watch']);
+      expect(polled(api)).toHaveLength(3);
     });
   });
 
@@ -1429,7 +1445,9 @@ describe.concurrent('connection, token and errors', () => {
         ]) {
           expect((await ordinal(args, { api, env })).code, args.join(' ')).toBe(0);
         }
-        expect(api.requests.map((r) => r.authorization)).toEqual(Array(8).fill('Bearer s3cret'));
+        // Eight commands; rollout status tries the watch stream first (404 here), then reads the set.
+        expect(streamAttempts(api)).toEqual(['GET /v1/sets/web/watch']);
+        expect(api.requests.map((r) => r.authorization)).toEqual(Array(9).fill('Bearer s3cret'));
       },
     );
   });
