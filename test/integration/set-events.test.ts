@@ -113,6 +113,37 @@ describe.sequential('set events', () => {
     expect(after.items.filter((e) => e.ordinal === 0)).toEqual([]);
   });
 
+  it('a second kill -9 before a stable run records the back-off, until when, before the next incarnation', async () => {
+    const name = uniqueName('evback');
+    await ordinal.sets.apply(name, fixtureManifest(name, { replicas: 1 }));
+    await waitForSet(ordinal.sets, name, (v) => isReady(v));
+    const seen = (await events(name)).latestSeq;
+    for (const incarnation of [1, 2]) {
+      const [victim] = await ordinal.driver().describe(name);
+      expect(victim!.incarnation).toBe(incarnation);
+      process.kill(victim!.pid, 'SIGKILL');
+      await waitForSet(ordinal.sets, name, (v) => isReady(v) && v.status.instances[0]!.incarnation > incarnation, { message: `${name}-0 after kill ${incarnation}` });
+    }
+    const after = await events(name, seen);
+    expectInOrder(after.items, [
+      `Exited ${name}-0#1`,
+      `Ready ${name}-0#2`,
+      `Exited ${name}-0#2`,
+      `BackOff ${name}-0#2`,
+      `Created ${name}-0#3`,
+      `Started ${name}-0#3`,
+      `Ready ${name}-0#3`,
+    ]);
+    // The first failure restarts at once; the second in a row waits (1 s by default) and says until when.
+    expect(after.items.filter((e) => e.reason === 'BackOff')).toHaveLength(1);
+    const backOff = after.items.find((e) => e.reason === 'BackOff')!;
+    expect(backOff.type).toBe('Warning');
+    expect(backOff.message).toMatch(new RegExp(`^back-off 1s restarting failed ${name}-0 \\(until \\d{4}-\\d\\d-\\d\\dT[0-9:.]+Z, 2 failures in a row\\)$`));
+    const until = Date.parse(backOff.message.match(/until ([^,]+),/)![1]!);
+    const created = after.items.find((e) => e.reason === 'Created' && e.incarnation === 3)!;
+    expect(Date.parse(created.firstTimestamp)).toBeGreaterThanOrEqual(until);
+  });
+
   it('keeps the log across continue-as-new', async () => {
     const name = uniqueName('evcan');
     await ordinal.sets.apply(name, fixtureManifest(name, { replicas: 1 }));
