@@ -1,10 +1,9 @@
 // What `ordinal up`, `worker`, `api` and `dns` run. Loaded only by those commands: the client
 // commands stay quick to start.
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { startApiServer, createSetsService } from '../api/server.js';
-import { readManifestText } from '../core/manifest-text.js';
 import { createForwarder } from '../dns/forwarder.js';
 import { startDnsServer, type DnsServer } from '../dns/server.js';
 import { DnsStore } from '../dns/store.js';
@@ -14,11 +13,14 @@ import { logToFile, logger } from '../infra/logger.js';
 import { temporalConnectionOptions } from '../infra/temporal-connection.js';
 import { createOrdinalWorker } from '../worker/worker.js';
 import { DEV_SERVER_HOST, explainStartFailure, portNeeds, preflightPorts, temporalUnreachableError, type PortNeed } from './port-preflight.js';
+import { loadDemoManifest, type DemoManifest } from './demo-manifest.js';
 import { rolloutProgress } from './rollout.js';
 
 type Stop = () => Promise<void>;
 
-export async function up(config: OrdinalConfig, options: { demo?: boolean; example: string }): Promise<void> {
+export async function up(config: OrdinalConfig, options: { demo?: boolean; example?: string }): Promise<void> {
+  // The demo's manifest first: a file that is missing or invalid stops `up` before anything starts.
+  const example = options.demo ? loadDemoManifest(options.example) : undefined;
   // Before anything starts: every port it will listen on is free, and a Temporal server it is pointed
   // at answers. Otherwise one block says what is wrong (port-preflight.ts) and nothing was started.
   const needs = portNeeds(config, 'up');
@@ -107,7 +109,7 @@ Ordinal is up (data in ${config.dataDir})
 Press Ctrl-C to stop everything (instances included).
 `);
 
-    if (options.demo) await demo(config, service, options.example);
+    if (example) await demo(config, service, example);
     await running;
   } catch (err) {
     await stopAll();
@@ -115,14 +117,10 @@ Press Ctrl-C to stop everything (instances included).
   }
 }
 
-async function demo(config: OrdinalConfig, service: Awaited<ReturnType<typeof createSetsService>>['service'], file: string): Promise<void> {
-  const text = readFileSync(file, 'utf8');
-  const parsed = readManifestText(text, /\.json$/i.test(file) ? 'json' : 'yaml');
-  if (!parsed.ok) throw new Error(`${file}: ${parsed.issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`);
-  const manifest = parsed.value;
+async function demo(config: OrdinalConfig, service: Awaited<ReturnType<typeof createSetsService>>['service'], { manifest, source }: DemoManifest): Promise<void> {
   const name = manifest.metadata.name;
   const result = await service.apply(name, manifest, { requestedBy: 'ordinal up --demo' });
-  console.log(`set ${name} ${result.created ? 'created' : 'configured'} from ${file}; waiting for it to be Ready...`);
+  console.log(`set ${name} ${result.created ? 'created' : 'configured'} from ${source}; waiting for it to be Ready...`);
   let last = '';
   for (;;) {
     const view = await service.get(name);
@@ -147,6 +145,7 @@ Try:
   kill -9 $(curl -s http://$(dig @127.0.0.1 -p ${dnsPort} +short ${name}-1.${service0}):8080/pid)
   ./bin/ordinal.js get ${name}          # ${name}-1 is back under the same name, at a new address
   ./bin/ordinal.js delete-instance ${name} 2
+  ./bin/ordinal.js describe ${name}     # what happened, with its events (the dashboard shows it live)
 `);
 }
 

@@ -6,7 +6,7 @@ import { loadConfig } from '../infra/config.js';
 
 const system = () => import('./local-system.js');
 
-const KNOWN_ERRORS = new Set(['InsecureBindError', 'TokenFileError', 'DnsBindError', 'PortConflictError', 'TemporalUnreachableError']);
+const KNOWN_ERRORS = new Set(['DemoManifestError', 'InsecureBindError', 'TokenFileError', 'DnsBindError', 'PortConflictError', 'TemporalUnreachableError']);
 
 /**
  * Errors a person fixes by configuration (the API beyond loopback without tokens, an unreadable token
@@ -35,8 +35,8 @@ export function registerServerCommands(program: Command): void {
         "server's gRPC and UI ports) and, when one is taken, says which, who holds it and which variable moves it.",
     )
     .option('--demo', 'also apply a manifest (--example) and print the dig commands to try')
-    .option('--example <file>', 'manifest to apply with --demo', 'examples/web.yaml')
-    .action((options: { demo?: boolean; example: string }) => reported(async () => (await system()).up(loadConfig(), options)));
+    .option('--example <file>', 'manifest to apply with --demo (default: the repository\'s examples/web.yaml)')
+    .action((options: { demo?: boolean; example?: string }) => reported(async () => (await system()).up(loadConfig(), options)));
 
   program
     .command('worker')

@@ -27,6 +27,10 @@ afterAll(async () => {
   fs.rmSync(dataDir, { recursive: true, force: true });
 });
 
+// Started from a directory of its own, not the repository: a newcomer's `npx ordinal up --demo` runs
+// wherever they are, and the demo's example and its program are found all the same.
+const elsewhere = fs.mkdtempSync(path.join(os.tmpdir(), 'ordinal-up-cwd-'));
+
 async function up(args: string[], ports: Record<string, number>) {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -40,7 +44,7 @@ async function up(args: string[], ports: Record<string, number>) {
     ORDINAL_WORKFLOW_BUNDLE: workflowBundlePath(),
   };
   delete env.TEMPORAL_ADDRESS; // `up` starts its own dev server
-  const child = spawn(process.execPath, [path.join(REPO, 'bin/ordinal.js'), 'up', ...args], { env, cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [path.join(REPO, 'bin/ordinal.js'), 'up', ...args], { env, cwd: elsewhere, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));
