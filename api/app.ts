@@ -74,7 +74,7 @@ export function createApp(sets: SetsPort, options: AppOptions = {}): OpenAPIHono
   app.route('/v1/events', createEventsApp(sets));
   app.route('/v1/sets', createWatchApp(options.watch));
   app.route('/v1/dns/route53/zones', createRoute53ZonesApp(options.zones));
-  app.route('/', createMetricsApp(sets, metrics));
+  app.route('/', createMetricsApp(sets, metrics, options.watch));
   app.route('/', createOpenApiApp(app));
   if (options.dashboard) app.route('/', createDashboardApp(options.dashboard));
 

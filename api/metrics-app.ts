@@ -6,14 +6,18 @@ import type { AppEnv } from './auth.js';
 import type { RequestMetrics } from './request-metrics.js';
 import { setMetricsText } from './set-metrics.js';
 import type { SetsPort } from './sets-port.js';
+import type { SetWatchPort } from './watch-hub.js';
+import { watchMetricsText } from './watch-metrics.js';
 
-export function createMetricsApp(sets: SetsPort, metrics: RequestMetrics): Hono<AppEnv> {
+/** `watch`: the watch streams, when this API serves them (not on Lambda). */
+export function createMetricsApp(sets: SetsPort, metrics: RequestMetrics, watch?: SetWatchPort): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.get('/metrics', async (c) => {
     // The listing first: when Temporal does not answer, the scrape fails (the error shape, 503) rather
     // than reporting no sets.
     const views = await sets.list();
-    const text = (await metrics.text()) + (await setMetricsText(views));
+    const stats = watch?.streamOptions.stats;
+    const text = (await metrics.text()) + (stats ? await watchMetricsText(stats) : '') + (await setMetricsText(views));
     return c.body(text, 200, { 'Content-Type': metrics.registry.contentType });
   });
   return app;

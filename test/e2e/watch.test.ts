@@ -186,6 +186,11 @@ describe.concurrent('the watch stream', () => {
     expect(text.length).toBeGreaterThan(limit);
     expect(text.slice(-600)).toMatch(/event: error\ndata: \{"reason":"SlowClient","message":"[^\n]+"\}\n\n\r\n0\r\n\r\n$/);
     await waitFor(() => (hub.stats.clients === 0 && hub.stats.bufferedBytes === 0) || undefined, { timeoutMs: 10_000, message: 'the buffers released' });
+    // An operator sees it in the API's metrics.
+    const metrics = await (await fetch(`${api.url}/metrics`)).text();
+    expect(metrics).toMatch(/^ordinal_api_watch_slow_clients_cut_off_total 1$/m);
+    expect(metrics).toMatch(/^ordinal_api_watch_clients 0$/m);
+    expect(metrics).toMatch(/^ordinal_api_watch_buffered_bytes 0$/m);
     socket.destroy();
     await ordinal.sets.delete(name);
   });
