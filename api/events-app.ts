@@ -5,6 +5,7 @@ import { allEvents } from './all-events.js';
 import type { AppEnv } from './auth.js';
 import { ApiError, validationHook } from './errors.js';
 import { listEventsRoute, listSetEventsRoute } from './routes.js';
+import { DEFAULT_EVENTS_LIMIT } from './schemas.js';
 import type { SetsPort } from './sets-port.js';
 
 export function createSetEventsApp(sets: SetsPort): OpenAPIHono<AppEnv> {
@@ -25,8 +26,11 @@ export function createEventsApp(sets: SetsPort): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
   app.openapi(listEventsRoute, async (c) => {
-    const { since } = c.req.valid('query');
-    return c.json({ items: await allEvents(sets, since === undefined ? undefined : Date.parse(since)) }, 200);
+    const { since, limit } = c.req.valid('query');
+    const items = await allEvents(sets, since === undefined ? undefined : Date.parse(since));
+    const keep = limit === undefined ? DEFAULT_EVENTS_LIMIT : Number(limit);
+    // The newest: a reader that polls with ?since= catches up from the last one it saw.
+    return c.json({ items: items.slice(-keep), truncated: items.length > keep }, 200);
   });
 
   return app;

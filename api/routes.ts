@@ -291,7 +291,7 @@ export const listEventsRoute = createRoute({
   request: { query: EventsQuery },
   responses: v1Responses({
     200: { description: 'The events.', content: json(EventListSchema) },
-    400: error('Invalid request: since (see error.details).'),
+    400: error('Invalid request: since or limit (see error.details).'),
   }),
 });
 

@@ -93,6 +93,10 @@ export const SetEventsQuery = z.object({
 /** RFC 3339 with a zone, as the events' own times: 2025-01-01T00:00:00Z, fractions and offsets allowed. */
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/i;
 
+/** How many events GET /v1/events answers at most, by default and when asked (each set keeps at most 100). */
+export const DEFAULT_EVENTS_LIMIT = 500;
+export const MAX_EVENTS_LIMIT = 10_000;
+
 /** Every set's events after a time (seqs are per set, so across sets a time is the resume point). */
 export const EventsQuery = z.object({
   since: z
@@ -104,6 +108,19 @@ export const EventsQuery = z.object({
       format: 'date-time',
       description: 'Only the events whose lastTimestamp is after this time. Without it, every event every set keeps.',
       example: '2025-01-01T00:00:00Z',
+    }),
+  limit: z
+    .string()
+    .refine((text) => /^[1-9][0-9]{0,4}$/.test(text) && Number(text) <= MAX_EVENTS_LIMIT, `must be a whole number of events from 1 to ${MAX_EVENTS_LIMIT}`)
+    .optional()
+    .openapi({
+      param: { name: 'limit', in: 'query' },
+      type: 'integer',
+      minimum: 1,
+      maximum: MAX_EVENTS_LIMIT,
+      default: DEFAULT_EVENTS_LIMIT,
+      description: `At most this many events, the newest (default ${DEFAULT_EVENTS_LIMIT}, at most ${MAX_EVENTS_LIMIT}); truncated says whether older ones were left out.`,
+      example: 100,
     }),
 });
 
@@ -388,6 +405,7 @@ export const SetEventListSchema = z
 export const EventListSchema = z
   .object({
     items: z.array(SetEventSchema.extend({ set: z.string().openapi({ description: 'The set it happened to.', example: 'web' }) }).openapi('EventItem', { description: 'An Event with the set it happened to.' })),
+    truncated: z.boolean().openapi({ description: 'Older events were left out to keep to ?limit= (ask with a later ?since= or a larger limit).' }),
   })
   .openapi('EventList', { description: "Every set's events, newest last (by lastTimestamp)." });
 

@@ -158,10 +158,10 @@ export class ApiClient {
     return body as EventsView;
   }
 
-  /** GET /v1/events: every set's events, each with its set, newest last. */
-  async allEvents(): Promise<{ items: Array<SetEvent & { set: string }> }> {
+  /** GET /v1/events: every set's events, each with its set, newest last (the newest 500; truncated: older left out). */
+  async allEvents(): Promise<{ items: Array<SetEvent & { set: string }>; truncated?: boolean }> {
     const { body } = await this.request('GET', '/v1/events');
-    return body as { items: Array<SetEvent & { set: string }> };
+    return body as { items: Array<SetEvent & { set: string }>; truncated?: boolean };
   }
 
   /** PUT (cordon) or DELETE (uncordon) /v1/sets/{name}/instances/{ordinal}/cordon. */

@@ -64,7 +64,10 @@ export function registerDescribeCommands(program: Command): void {
       }
       const items = answer.items ?? [];
       if (items.length === 0) process.stderr.write('No events found.\n');
-      else if (name === undefined) out(formatAllEventsTable(items as Parameters<typeof formatAllEventsTable>[0], now), '');
+      else if (name === undefined) {
+        out(formatAllEventsTable(items as Parameters<typeof formatAllEventsTable>[0], now), '');
+        if ('truncated' in answer && answer.truncated) process.stderr.write(`older events left out: these are the newest ${items.length}; name a set to see all of its own\n`);
+      }
       else out(formatEventTable(items, name, now), '');
     }));
 }

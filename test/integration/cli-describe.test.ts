@@ -136,6 +136,26 @@ describe.concurrent('ordinal events', () => {
     ]);
   });
 
+  it("with more events than the API answers at once, lists the newest and says older ones were left out", async ({ expect }) => {
+    // Six sets of 100 events: 600, more than the 500 GET /v1/events answers by default.
+    const busy = new FakeSets();
+    const now = Date.now();
+    for (let s = 0; s < 6; s++) {
+      await busy.apply(`s${s}`, manifest(`s${s}`));
+      for (let n = 0; n < 100; n++) busy.recordEvents(`s${s}`, [{ type: 'Normal', reason: 'Scaled', message: `step ${n}` }], now - 600_000 + s * 100 + n);
+    }
+    const busyServer = serve({ fetch: createApp(busy).fetch, hostname: '127.0.0.1', port: 0 }) as Server;
+    await new Promise<void>((resolve) => busyServer.once('listening', () => resolve()));
+    try {
+      const run = await ordinal(['events'], `http://127.0.0.1:${(busyServer.address() as AddressInfo).port}`);
+      expect(run.code).toBe(0);
+      expect(run.stdout.trimEnd().split('\n')).toHaveLength(1 + 500);
+      expect(run.stderr).toBe('older events left out: these are the newest 500; name a set to see all of its own\n');
+    } finally {
+      await new Promise((resolve) => busyServer.close(resolve));
+    }
+  });
+
   it('says "No events found." on stderr for a set without events, and exits 0', async ({ expect }) => {
     expect(await ordinal(['events', 'quiet'])).toEqual({ code: 0, stdout: '', stderr: 'No events found.\n' });
   });

@@ -171,6 +171,23 @@ describe('GET /v1/events', () => {
     expect((await allEvents('?since=2024-12-31T23:59:59%2B00:00')).map((e) => e.reason)).toEqual(['Scaled', 'Exited']);
   });
 
+  it('with ?limit=N answers the newest N, and says older ones were left out', async () => {
+    for (let n = 0; n < 5; n++) fake.recordEvents('web', [{ ...scaled, message: `event ${n}` }], FAKE_NOW + n * 1_000);
+    const res = await app.request('/v1/events?limit=2');
+    expect(res.status).toBe(200);
+    const body = EventListSchema.strict().parse(await res.json());
+    expect(body.items.map((e) => e.message)).toEqual(['event 3', 'event 4']);
+    expect(body.truncated).toBe(true);
+    const all = EventListSchema.strict().parse(await (await app.request('/v1/events')).json());
+    expect(all.items).toHaveLength(5);
+    expect(all.truncated).toBe(false);
+  });
+
+  it.each([['0'], ['-1'], ['1.5'], ['10001'], ['x'], ['']])('is 400 for limit=%j, naming limit and its range', async (limit) => {
+    const error = await expectError(await app.request(`/v1/events?limit=${encodeURIComponent(limit)}`), 400, 'BadRequest');
+    expect(error.details).toEqual([{ path: 'limit', message: 'must be a whole number of events from 1 to 10000' }]);
+  });
+
   it.each([['yesterday'], ['2025-01-01'], ['2025-01-01T00:00:00'], ['2025-13-01T00:00:00Z'], ['12345']])(
     'is 400 for since=%j, naming since and what it must be',
     async (since) => {
@@ -226,7 +243,7 @@ describe('GET /v1/events', () => {
 });
 
 describe('the OpenAPI document', () => {
-  it('has both routes with since, their schemas and their errors', async () => {
+  it('has both routes with since (and limit for every set), their schemas and their errors', async () => {
     const doc = (await (await app.request('/openapi.json')).json()) as {
       paths: Record<string, Record<string, { parameters?: Array<{ name: string; in: string; schema?: unknown }>; responses: Record<string, any> }>>;
       components: { schemas: Record<string, any> };
@@ -237,7 +254,7 @@ describe('the OpenAPI document', () => {
     expect(one.responses['200'].content['application/json'].schema).toEqual({ $ref: '#/components/schemas/SetEventList' });
     const all = doc.paths['/v1/events'].get;
     expect(one.parameters!.find((p) => p.name === 'since')).toMatchObject({ schema: { type: 'integer', minimum: 0, maximum: MAX_EVENT_SEQ } });
-    expect(all.parameters!.map((p) => `${p.in}:${p.name}`)).toEqual(['query:since']);
+    expect(all.parameters!.map((p) => `${p.in}:${p.name}`)).toEqual(['query:since', 'query:limit']);
     expect(Object.keys(all.responses).sort()).toEqual(['200', '400', '401', '403', '500', '503']);
     expect(all.responses['200'].content['application/json'].schema).toEqual({ $ref: '#/components/schemas/EventList' });
     for (const name of ['Event', 'EventItem', 'SetEventList', 'EventList']) expect(doc.components.schemas[name], name).toBeDefined();
