@@ -186,7 +186,7 @@ describe('a set on a worker older than events', () => {
 
       expect(await older.api(`/v1/sets/${name}/events`)).toEqual({ status: 200, body: { latestSeq: 0, items: [] } });
       expect(await older.api(`/v1/sets/${name}/events?since=5`)).toEqual({ status: 200, body: { latestSeq: 0, items: [] } });
-      expect(await older.api('/v1/events')).toEqual({ status: 200, body: { items: [] } });
+      expect(await older.api('/v1/events')).toEqual({ status: 200, body: { items: [], truncated: false } });
       const described = await ordinalAt(older.apiUrl, 'describe', name);
       expect(described.code, described.stderr).toBe(0);
       expect(described.stdout).toMatch(new RegExp(`\\n {2}${name}-0 +Running +true `));
