@@ -113,7 +113,7 @@ export async function createSetsService(
   const client = new Client({ connection, namespace: config.temporal.namespace });
   const service = new SetsService(client, { taskQueue: config.temporal.taskQueue });
   const zones = new Route53ZonesService(client, { taskQueue: config.temporal.taskQueue });
-  const watch = new SetWatchHub(client);
+  const watch = new SetWatchHub(client, service);
   return {
     service,
     zones,

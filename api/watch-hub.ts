@@ -3,12 +3,10 @@
 // as the follower has it, then the events after its resume token (the getEvents Query), then every
 // change the follower sees, each event once and in seq order.
 import type { Client } from '@temporalio/client';
-import { QueryNotRegisteredError, QueryRejectedError, WorkflowNotFoundError } from '@temporalio/client';
 import type { EventsView } from '../core/events.js';
-import { workflowIdForSet } from '../core/names.js';
 import { logger as defaultLogger, type Logger } from '../infra/logger.js';
-import { getEventsQuery } from '../workflows/messages.js';
 import { SetError } from './sets.js';
+import type { SetsPort } from './sets-port.js';
 import { isNoAnswer } from './temporal-calls.js';
 import { SetFollower, type FollowedSet, type FollowerUpdate } from './set-follower.js';
 import { WatchStats } from './watch-buffer.js';
@@ -30,8 +28,6 @@ export interface SetWatchPort {
 
 export interface SetWatchHubOptions extends WatchStreamOptions {
   logger?: Logger;
-  /** How long the getEvents Query may take (default 10 s). */
-  queryTimeoutMs?: number;
 }
 
 export class SetWatchHub implements SetWatchPort {
@@ -40,9 +36,11 @@ export class SetWatchHub implements SetWatchPort {
   private readonly followers = new Map<string, { follower: SetFollower; sessions: Set<WatchSession> }>();
   private readonly log: Logger;
 
+  /** `sets`: where the events after a resume token are read (the getEvents Query, SetsService.events). */
   constructor(
     private readonly client: Client,
-    private readonly options: SetWatchHubOptions = {},
+    private readonly sets: Pick<SetsPort, 'events'>,
+    options: SetWatchHubOptions = {},
   ) {
     this.stats = options.stats ?? new WatchStats();
     this.streamOptions = { ...options, stats: this.stats };
@@ -103,16 +101,11 @@ export class SetWatchHub implements SetWatchPort {
     this.followers.clear();
   }
 
-  /** The set's events after `since`, or undefined when its worker records none (older than events). */
+  /** The set's events after `since`; undefined when they cannot be read (the stream goes on without them). */
   private async events(name: string, since: number | undefined): Promise<EventsView | undefined> {
     try {
-      const handle = this.client.workflow.getHandle(workflowIdForSet(name));
-      const view = await this.client.connection.withDeadline(Date.now() + (this.options.queryTimeoutMs ?? 10_000), () =>
-        handle.query(getEventsQuery, since === undefined ? {} : { since }),
-      );
-      return view ?? undefined;
+      return await this.sets.events(name, since);
     } catch (err) {
-      if (err instanceof QueryNotRegisteredError || err instanceof WorkflowNotFoundError || err instanceof QueryRejectedError) return undefined;
       this.log.warn({ err, set: name }, 'cannot read the events of a watched set');
       return undefined;
     }

@@ -41,13 +41,18 @@ export function followSet(name, handlers) {
     }
   };
 
+  /** The set, then its events after lastSeq: what polling does each time, and the stream's start. */
+  const refresh = async () => {
+    const { data } = await request('GET', setPath(name), { signal });
+    handlers.set(data);
+    await readEvents();
+  };
+
   const poll = async () => {
     handlers.mode('polling');
     while (!signal.aborted) {
       try {
-        const { data } = await request('GET', setPath(name), { signal });
-        handlers.set(data);
-        await readEvents();
+        await refresh();
       } catch (err) {
         if (signal.aborted) return;
         if (err.status === 404) {
@@ -99,9 +104,7 @@ export function followSet(name, handlers) {
     let attempt = 0;
     try {
       // The set and every kept event first; the stream then sends what follows.
-      const { data } = await request('GET', setPath(name), { signal });
-      handlers.set(data);
-      await readEvents();
+      await refresh();
     } catch (err) {
       if (signal.aborted) return;
       if (err.status === 404) handlers.deleted();

@@ -139,7 +139,7 @@ describe.concurrent('the watch stream', () => {
 
   it('cuts off a client that does not read, and releases what it held', async ({ expect }) => {
     const limit = 64 * 1024;
-    const hub = new SetWatchHub(ordinal.client, { bufferLimitBytes: limit, cutOffGraceMs: 60_000 });
+    const hub = new SetWatchHub(ordinal.client, ordinal.sets, { bufferLimitBytes: limit, cutOffGraceMs: 60_000 });
     const api = await ordinal.startApi({ watch: hub });
     const name = uniqueName('ws');
     const manifest = (n: number) => {

@@ -133,7 +133,7 @@ export async function startTestOrdinal(options: TestOrdinalOptions = {}): Promis
   const client = new Client({ connection, namespace: config.temporal.namespace });
   const sets = new SetsService(client, { taskQueue: config.temporal.taskQueue, workflowLimits: options.workflowLimits });
   const zones = new Route53ZonesService(client, { taskQueue: config.temporal.taskQueue });
-  const watch = new SetWatchHub(client, options.watch);
+  const watch = new SetWatchHub(client, sets, options.watch);
   const apiServer = await startApiServer({ config: { ...config, api: { host: '127.0.0.1', port: 0 } }, sets, zones, watch });
   const api: TestOrdinal['api'] = async (path, init = {}) => {
     const res = await fetch(`${apiServer.url}${path}`, {
