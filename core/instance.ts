@@ -4,7 +4,8 @@
 /**
  * - Pending: no process; waiting for its turn, its creation, or a crash-loop back-off to end.
  * - Running: a process is alive (see `ready`).
- * - Failed: the process exited or failed liveness; it will be cleaned up and recreated.
+ * - Failed: the process failed liveness and may still run; it is stopped, then recreated. (An exit
+ *   goes straight to Pending: its process is gone. Histories from before made exits Failed too.)
  * - Terminating: being stopped.
  */
 export type InstancePhase = 'Pending' | 'Running' | 'Failed' | 'Terminating';

@@ -9,7 +9,7 @@ import type { SetState } from './set-state.js';
 export type DeleteReason =
   /** The user deleted the instance; it comes back under the same name. */
   | 'requested'
-  /** Its process exited or failed liveness; clean up before recreating. */
+  /** Its process failed liveness (and may still run): stop it before recreating. */
   | 'failed'
   /** Rolling update: replaced by an incarnation of the revision its ordinal should run. */
   | 'update'

@@ -310,8 +310,18 @@ export function applyPublished(state: SetState, action: Extract<Action, { kind: 
   }
 }
 
+export interface ApplyChangesOptions {
+  /**
+   * An exited incarnation's process is gone, so it needs no stop of its own: it goes straight to
+   * Pending, and its next create (which stops any earlier incarnation of the identity first, as every
+   * driver's create does) follows without a delete in between. A liveness failure stays Failed and is
+   * stopped first, since its process may still run. Off only to replay histories from before.
+   */
+  exitsNeedNoStop?: boolean;
+}
+
 /** Applies what the watch saw; changes about an older incarnation are ignored. */
-export function applyChanges(state: SetState, changes: InstanceChange[], now: number): void {
+export function applyChanges(state: SetState, changes: InstanceChange[], now: number, options: ApplyChangesOptions = {}): void {
   for (const change of changes) {
     const current = instance(state, change.ordinal);
     if (!current || current.incarnation !== change.incarnation || current.phase !== 'Running') continue;
@@ -323,7 +333,11 @@ export function applyChanges(state: SetState, changes: InstanceChange[], now: nu
       case 'unready':
         upsertInstance(state, { ...current, ready: false, readySince: undefined, lastError: change.message, notReadyReason: change.message });
         break;
-      case 'exited':
+      case 'exited': {
+        const failed = recordFailure(current, change.message, now, backoffPolicy(state));
+        upsertInstance(state, options.exitsNeedNoStop ? { ...failed, phase: 'Pending', handle: undefined } : failed);
+        break;
+      }
       case 'liveness-failed':
         upsertInstance(state, recordFailure(current, change.message, now, backoffPolicy(state)));
         break;

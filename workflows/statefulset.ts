@@ -86,6 +86,8 @@ const RELEASE_EMBEDDED_ZONE = 'release-embedded-zone';
 const PARALLEL_DELETIONS_TOGETHER = 'parallel-deletions-together';
 /** Histories recorded before an ordered create awaited readiness itself replay as they were. */
 const CREATE_AWAITS_READY = 'create-awaits-ready';
+/** Histories recorded while an exited instance was deleted before its recreate replay as they were. */
+const EXITS_NEED_NO_STOP = 'exits-need-no-stop';
 /**
  * How long an ordered create waits for its instance to be Ready before the watch takes over. The loop
  * acts on messages only after the create returns, so this bounds how late it does meanwhile.
@@ -415,7 +417,8 @@ export async function statefulSet(input: StatefulSetInput): Promise<{ deleted: t
     await watching;
     if (changes) {
       const before = [...state.instances];
-      applyChanges(state, changes, Date.now());
+      const exitsNeedNoStop = changes.some((c) => c.kind === 'exited') && patched(EXITS_NEED_NO_STOP);
+      applyChanges(state, changes, Date.now(), { exitsNeedNoStop });
       record(changeEvents(state, before, changes, Date.now()));
     }
   }

@@ -696,7 +696,8 @@ class Simulation {
   }
 
   report(p: Process, kind: Change['kind'], message: string): void {
-    applyChanges(this.state, [{ ordinal: p.ordinal, incarnation: p.incarnation, kind, message }], this.now);
+    // As the workflow applies them (histories from before applied exits as Failed, as liveness failures are).
+    applyChanges(this.state, [{ ordinal: p.ordinal, incarnation: p.incarnation, kind, message }], this.now, { exitsNeedNoStop: true });
   }
 
   // -- the end: with no more trouble, every set converges --

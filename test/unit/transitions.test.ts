@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { recordsFingerprint } from '../../core/dns-records.js';
-import { recordsFor } from '../../core/planner.js';
+import { plan, recordsFor } from '../../core/planner.js';
 import type { InstanceHandle } from '../../activities/drivers/driver.js';
 import { parseManifest, type Manifest } from '../../core/manifest.js';
 import type { Action } from '../../core/planner.js';
@@ -11,6 +11,7 @@ import { setStatus } from '../../core/status.js';
 import {
   adoptInstances,
   applyChanges,
+  type ApplyChangesOptions,
   applyCreateFailed,
   applyCreated,
   applyDeleted,
@@ -768,15 +769,15 @@ describe('applyChanges', () => {
   function observed(): SetState {
     const state = appliedSet();
     state.instances.push(
-      instanceOf(state, { ordinal: 0, incarnation: 2, restarts: 1, consecutiveFailures: 1, readySince: NOW - 120_000 }),
-      instanceOf(state, { ordinal: 1, incarnation: 2, ready: false, readySince: undefined, consecutiveFailures: 2, restarts: 2 }),
+      instanceOf(state, { ordinal: 0, incarnation: 2, restarts: 1, consecutiveFailures: 1, readySince: NOW - 120_000, published: true }),
+      instanceOf(state, { ordinal: 1, incarnation: 2, ready: false, readySince: undefined, consecutiveFailures: 2, restarts: 2, published: true }),
       instanceOf(state, { ordinal: 2, incarnation: 2, phase: 'Pending', ready: false, readySince: undefined, handle: undefined }),
     );
     return state;
   }
   const change = (ordinal: number, kind: InstanceChange['kind'], message: string = kind, incarnation = 2): InstanceChange => ({ ordinal, incarnation, kind, message });
 
-  const cases: Array<{ name: string; changes: InstanceChange[]; expected: Record<number, Partial<InstanceState>> }> = [
+  const cases: Array<{ name: string; changes: InstanceChange[]; options?: ApplyChangesOptions; expected: Record<number, Partial<InstanceState>> }> = [
     { name: 'ready: becomes Ready now', changes: [change(1, 'ready')], expected: { 1: { ready: true, readySince: NOW, phase: 'Running' } } },
     {
       name: 'unready: loses readiness, with the reason',
@@ -792,6 +793,18 @@ describe('applyChanges', () => {
       name: 'exited after a stable run: the back-off starts over',
       changes: [change(0, 'exited', 'killed by SIGKILL')],
       expected: { 0: { phase: 'Failed', ready: false, restarts: 2, consecutiveFailures: 1, backoffUntil: NOW, lastError: 'killed by SIGKILL', readySince: undefined } },
+    },
+    {
+      name: 'exited, its process needing no stop: Pending without a handle, counted, with back-off, its record still listed until withdrawn',
+      changes: [change(1, 'exited', 'exited with code 1')],
+      options: { exitsNeedNoStop: true },
+      expected: { 1: { phase: 'Pending', handle: undefined, ready: false, restarts: 3, consecutiveFailures: 3, backoffUntil: NOW + 2_000, lastError: 'exited with code 1' } },
+    },
+    {
+      name: 'liveness-failed, even when exits need no stop: Failed, keeping its handle (the process may still run)',
+      changes: [change(1, 'liveness-failed', 'liveness probe failed 3 times')],
+      options: { exitsNeedNoStop: true },
+      expected: { 1: { phase: 'Failed', ready: false, restarts: 3, consecutiveFailures: 3, lastError: 'liveness probe failed 3 times' } },
     },
     {
       name: 'liveness-failed: Failed like an exit',
@@ -838,8 +851,10 @@ describe('applyChanges', () => {
   for (const c of cases) {
     it(c.name, () => {
       const state = observed();
-      applyChanges(state, c.changes, NOW);
+      applyChanges(state, c.changes, NOW, c.options);
       expect(state.instances.map((i) => i.ordinal)).toEqual([0, 1, 2]);
+      // Only a publish withdraws a record: a change never marks one withdrawn by itself.
+      expect(state.instances.map((i) => i.published === true)).toEqual([true, true, false]);
       for (const [ordinal, expected] of Object.entries(c.expected)) {
         const i = find(state, Number(ordinal))!;
         expect(i).toMatchObject(Object.fromEntries(Object.entries(expected).filter(([, v]) => v !== undefined)));
@@ -927,6 +942,41 @@ describe('scenarios across transitions and status', () => {
     expect(find(state, 0)).toMatchObject({ incarnation: 2, phase: 'Running', ready: true, restarts: 1 });
     expect(setStatus(state, NOW)).toMatchObject({ phase: 'Ready', readyReplicas: 1 });
     expect(setStatus(state, NOW).instances[0]).toMatchObject({ restarts: 1, lastError: 'exited with code 1', address: '127.77.2.1' });
+  });
+
+  it('an exit needing no stop: withdrawn, then recreated with no delete in between, Ready again', () => {
+    const state = readySet();
+    const rev = state.updateRevision!;
+    applyChanges(state, [{ ordinal: 0, incarnation: 1, kind: 'exited', message: 'the process was killed by SIGKILL' }], NOW, { exitsNeedNoStop: true });
+    expect(setStatus(state, NOW)).toMatchObject({ phase: 'Degraded', readyReplicas: 0 });
+    expect(setStatus(state, NOW).instances[0]).toMatchObject({ phase: 'Pending', address: null, lastError: 'the process was killed by SIGKILL' });
+    // The name goes first, then the create of the next incarnation: the planner asks for nothing else.
+    expect(plan(state, NOW).actions).toEqual([expect.objectContaining({ kind: 'publish', published: [] })]);
+    publishNow(state);
+    expect(find(state, 0)).toMatchObject({ published: false, unpublishedAt: NOW });
+    expect(plan(state, NOW).actions).toEqual([{ kind: 'create', ordinal: 0, incarnation: 2, revision: rev, awaitReady: true }]);
+    markCreating(state, createAction(0, 2, rev));
+    applyCreated(state, createAction(0, 2, rev), handle(0, 2, rev));
+    publishNow(state);
+    expect(find(state, 0)).toMatchObject({ incarnation: 2, phase: 'Running', ready: true, restarts: 1, published: true });
+    expect(find(state, 0)?.unpublishedAt).toBeUndefined();
+    expect(setStatus(state, NOW)).toMatchObject({ phase: 'Ready', readyReplicas: 1 });
+  });
+
+  it('a second exit before a stable run waits out its back-off (CrashLoopBackOff), then recreates without a delete', () => {
+    const state = readySet();
+    const rev = state.updateRevision!;
+    applyChanges(state, [{ ordinal: 0, incarnation: 1, kind: 'exited', message: 'exited with code 1' }], NOW, { exitsNeedNoStop: true });
+    publishNow(state);
+    markCreating(state, createAction(0, 2, rev));
+    applyCreated(state, createAction(0, 2, rev), handle(0, 2, rev));
+    applyChanges(state, [{ ordinal: 0, incarnation: 2, kind: 'exited', message: 'exited with code 1' }], NOW + 10, { exitsNeedNoStop: true });
+    publishNow(state);
+    const backoffUntil = find(state, 0)!.backoffUntil!;
+    expect(backoffUntil).toBeGreaterThan(NOW + 10);
+    expect(setStatus(state, NOW + 10).instances[0]).toMatchObject({ phase: 'CrashLoopBackOff', nextRestartAt: new Date(backoffUntil).toISOString() });
+    expect(plan(state, NOW + 10)).toMatchObject({ actions: [], wakeAt: backoffUntil });
+    expect(plan(state, backoffUntil).actions).toEqual([{ kind: 'create', ordinal: 0, incarnation: 3, revision: rev, awaitReady: true }]);
   });
 
   // lastError stays for the record, but only a current failure makes the set Degraded.
