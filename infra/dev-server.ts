@@ -30,6 +30,14 @@ const TYPE_NAME = new Map<number, SearchAttributeType>(
   Object.entries(INDEXED_VALUE_TYPE).map(([name, value]) => [value, name as SearchAttributeType]),
 );
 
+/**
+ * The server keeps everything in one SQLite file behind one history shard, so its write rate bounds
+ * how many sets it runs (each running watch heartbeats, each a write). SQLite's default rollback
+ * journal syncs several times per transaction; a write-ahead log syncs once per commit, with the
+ * same durability (synchronous=FULL). Measured in docs/benchmarks.md (many-small).
+ */
+const SQLITE_PRAGMAS = ['--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=full'];
+
 export interface DevServerOptions {
   /** Path of the Temporal CLI (default: findTemporalCli(), which may install it). */
   cli?: string;
@@ -97,7 +105,7 @@ async function startOnce(cli: string, options: DevServerOptions): Promise<DevSer
   const uiPort =
     options.uiPort === 'headless' ? undefined : options.uiPort || (await freePortOtherThan(ip, [port]));
 
-  const args = ['server', 'start-dev', '--db-filename', options.dbFile, '--ip', ip, '--port', String(port)];
+  const args = ['server', 'start-dev', '--db-filename', options.dbFile, '--ip', ip, '--port', String(port), ...SQLITE_PRAGMAS];
   args.push(...(uiPort === undefined ? ['--headless'] : ['--ui-port', String(uiPort)]));
   if (namespace !== 'default') args.push('--namespace', namespace);
   for (const [name, type] of Object.entries(searchAttributes)) args.push('--search-attribute', `${name}=${type}`);
