@@ -9,8 +9,13 @@ import { NO_ACTIVITY_METRICS, type ActivityMetrics, type ProbeKind } from './met
 import type { InstanceChange, WatchRequest, WatchedInstance } from './types.js';
 import type { runProbe as RunProbe } from './probes.js';
 
-/** Heartbeat (and re-check process liveness) at least this often. */
-const TICK_MS = 1_000;
+/**
+ * Heartbeat (and re-check process liveness) at least this often while no probe is due sooner. The
+ * driver's watch reports an exit at once, so this only keeps the heartbeat going: the SDK sends one
+ * at most every 0.8 x the 10 s heartbeat timeout, and each call costs the worker (an idle set makes one
+ * per tick), so a tick of a few seconds loses nothing.
+ */
+const TICK_MS = 3_000;
 /** How long to wait for the exit code of a process seen dead. */
 const EXIT_REPORT_WAIT_MS = 1_000;
 

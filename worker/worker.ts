@@ -83,6 +83,7 @@ export async function createOrdinalWorker(config: OrdinalConfig, options: { bund
   const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
   const route53 = createRoute53(metrics ? { onRequest: ({ operation, outcome }) => metrics.route53Request(operation, outcome) } : {});
   const route53Provider = new Route53Provider({ temporal: client, taskQueue: config.temporal.taskQueue, route53 });
+  const workflowCache = config.workflowCache ?? defaultWorkflowCache();
   const worker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,
@@ -98,9 +99,11 @@ export async function createOrdinalWorker(config: OrdinalConfig, options: { bund
       ...createRoute53Activities({ route53: () => route53, ownerId: config.route53OwnerId, isSetLive: setWorkflowExists(client) }),
     },
     // Every set should stay cached: one out of the cache replays its history at its next step.
-    maxCachedWorkflows: config.workflowCache ?? defaultWorkflowCache(),
-    // Each set keeps one long watch activity running: allow many at once (they are cheap awaits).
-    maxConcurrentActivityTaskExecutions: 2_000,
+    maxCachedWorkflows: workflowCache,
+    // Each running set keeps one long watch activity (a cheap await): room for one per cached set, and
+    // for the creates, deletes and just-cancelled watches beside them. A fixed 2,000 let 2,000 sets'
+    // watches take every slot, so the next set's create waited for a watch to end.
+    maxConcurrentActivityTaskExecutions: Math.max(2_000, workflowCache + 1_000),
     // On shutdown, running activities (mostly watches) are cancelled after this long and retried by the
     // next worker; every activity is idempotent, so a short grace is safe and makes Ctrl-C quick.
     shutdownGraceTime: '1s',

@@ -8,8 +8,11 @@ import type { Discovery } from './discovery.js';
 import type { InstanceState, Row } from './state.js';
 
 const WATCH_POLL_MS = 100;
-/** A safety net only: our own children report their exit at once. */
-const CHILD_WATCH_POLL_MS = 1_000;
+/**
+ * A safety net only: our own children report their exit at once. Every watched instance pays this poll
+ * (a /proc read) while nothing happens, so it is slow: 2,000 idle sets cost the worker a core otherwise.
+ */
+const CHILD_WATCH_POLL_MS = 5_000;
 /** How long watch waits for Node to report the exit code of a child seen dead. */
 const EXIT_REPORT_WAIT_MS = 1_000;
 
