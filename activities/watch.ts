@@ -122,8 +122,8 @@ export function createInstanceWatch(deps: { driver: InstanceDriver; runProbe: ty
 
         const gone = instances.filter((w) => !deps.driver.isAlive(w.handle));
         if (gone.length > 0) {
-          // A child of ours can be seen dead (a zombie) just before Node reaps it and reports its exit
-          // code: give that report a moment, so the status can say how it ended.
+          // A child of ours can be seen dead (a zombie) just before it is reaped and its exit code
+          // reported: give that report a moment, so the status can say how it ended.
           if (!exit) await Promise.race([exited, delay(EXIT_REPORT_WAIT_MS, stopWatching.signal)]);
           return gone.map((w) => exitChange(w, exit));
         }

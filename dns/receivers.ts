@@ -6,11 +6,9 @@
 // again; their logs go through the server's logger.
 import { fork, type ChildProcess } from 'node:child_process';
 import type dgram from 'node:dgram';
-import { createRequire } from 'node:module';
-import path from 'node:path';
 import readline from 'node:readline';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Logger } from '../infra/logger.js';
+import { helperExecArgv, siblingScript } from '../infra/node-child.js';
 import type { AnswerOptions } from './answer.js';
 import type { ForwarderSettings } from './forwarder.js';
 
@@ -37,11 +35,8 @@ export interface ReceiverGroup {
 const READY_TIMEOUT_MS = 30_000;
 const RESTART_DELAY_MS = 1_000;
 const STOP_TIMEOUT_MS = 5_000;
-const PROFILER_FLAGS = /^--(cpu|heap)-prof/;
-
-// The receiver runs the same sources as the server: TypeScript through tsx, or compiled JavaScript.
-const SELF = fileURLToPath(import.meta.url);
-const RECEIVER_SCRIPT = path.join(path.dirname(SELF), `receiver-process${path.extname(SELF)}`);
+// The receiver runs the same sources as the server.
+const RECEIVER_SCRIPT = siblingScript(import.meta.url, 'receiver-process');
 
 /**
  * Starts `count` receiver processes on `udp` and resolves once each answers from it or failed to start
@@ -54,8 +49,7 @@ export async function startReceivers(count: number, udp: dgram.Socket, spec: Rec
 
   function start(): Promise<void> {
     const child = fork(RECEIVER_SCRIPT, [], {
-      // A server run under a profiler (node --cpu-prof ...) has its receivers profiled too.
-      execArgv: [...process.execArgv.filter((arg) => PROFILER_FLAGS.test(arg)), ...(RECEIVER_SCRIPT.endsWith('.ts') ? ['--import', tsxLoader()] : [])],
+      execArgv: helperExecArgv(RECEIVER_SCRIPT),
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     });
     children.add(child);
@@ -122,11 +116,6 @@ export async function startReceivers(count: number, udp: dgram.Socket, spec: Rec
       );
     },
   };
-}
-
-/** The tsx loader's URL, resolved from here: the receiver must not depend on the working directory. */
-function tsxLoader(): string {
-  return pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm')).href;
 }
 
 /** A receiver's log lines (pino's JSON on its stderr) through the server's logger, at their level. */

@@ -21,6 +21,7 @@ import { Discovery, isRecordedRunning, type Found } from './process/discovery.js
 import { checkIdentity, DataDirLayout } from './process/layout.js';
 import { ordinalEnv, processSpec, Spawner } from './process/spawn.js';
 import { InstanceState, toHandle, type Row } from './process/state.js';
+import { ForkServer } from './process/fork-server.js';
 import { stopIdentity } from './process/stop.js';
 import { ExitWatcher } from './process/watch.js';
 
@@ -43,6 +44,7 @@ export class ProcessDriver implements InstanceDriver {
   private readonly state: InstanceState;
   private readonly watcher: ExitWatcher;
   private readonly spawner: Spawner;
+  private readonly forkServer = new ForkServer();
   /** One operation at a time per identity within this worker. */
   private readonly identities = new KeyedSlots(1);
 
@@ -61,6 +63,7 @@ export class ProcessDriver implements InstanceDriver {
       state: this.state,
       discovery: this.discovery,
       watcher: this.watcher,
+      forkServer: this.forkServer,
       podDnsAddress,
       log: this.log,
     });
@@ -162,8 +165,9 @@ export class ProcessDriver implements InstanceDriver {
     await Promise.all([...identities.values()].map(([set, ordinal]) => this.delete(set, ordinal, gracePeriodMs)));
   }
 
-  /** Closes the state database. Instances keep running: they outlive the worker on purpose. */
+  /** Closes the state database and ends the fork server. Instances keep running: they outlive the worker on purpose. */
   close(): void {
+    this.forkServer.close();
     this.state.close();
   }
 

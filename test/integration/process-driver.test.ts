@@ -429,3 +429,38 @@ describe('ProcessDriver.delete', () => {
     for (const h of handles) expect(isRunning(h.pid, null)).toBe(false);
   });
 });
+
+describe('ProcessDriver fork server', () => {
+  /** A process's parent, from /proc/<pid>/stat (field 4, after the command name in parentheses). */
+  const parentOf = (pid: number) => Number(fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
+
+  it('spawns the instances from one small process of its own, not from the worker', async () => {
+    const driver = newDriver(tempDir());
+    const a = await driver.create(request('fsa', 1, []));
+    const b = await driver.create(request('fsb', 1, []));
+    const server = parentOf(a.pid);
+    expect(parentOf(b.pid)).toBe(server);
+    expect(server).not.toBe(process.pid);
+    expect(parentOf(server)).toBe(process.pid);
+  });
+
+  it('killed -9, takes no instance with it: they keep running, an exit is still noticed, and the next create starts another', async () => {
+    const driver = newDriver(tempDir());
+    const a = await driver.create(request('fska', 1, []));
+    const server = parentOf(a.pid);
+    process.kill(server, 'SIGKILL');
+    await waitFor(() => !isRunning(server, null), { timeoutMs: 10_000, message: 'the fork server gone' });
+    expect(driver.isAlive(a)).toBe(true);
+
+    // Its exit code died with the fork server; that it ended is still seen, in /proc.
+    const watching = driver.watch([a], new AbortController().signal);
+    process.kill(a.pid, 'SIGKILL');
+    const exit = await watching;
+    expect(exit.handle).toEqual(a);
+    expect(driver.isAlive(a)).toBe(false);
+
+    const b = await driver.create(request('fskb', 1, ['--exit-after', '300', '--exit-code', '4']));
+    expect([server, process.pid]).not.toContain(parentOf(b.pid));
+    expect(await driver.watch([b], new AbortController().signal)).toEqual({ handle: b, exitCode: 4 });
+  });
+});

@@ -1,8 +1,7 @@
 // Starting one incarnation: its intent recorded first, its environment (the ORDINAL_* variables, the
 // template's env, the marker), its volumes, its pod (pod.ts: namespaces, files, user) or a plain process,
-// spawned from the template's argv (never a shell) leading its own process group so it outlives the
-// worker, its output appended to the identity's log, and its pid recorded once it runs.
-import { spawn, type ChildProcess } from 'node:child_process';
+// spawned from the template's argv (never a shell) by the fork server, leading its own process group so
+// it outlives the worker, its output appended to the identity's log, and its pid recorded once it runs.
 import fs from 'node:fs';
 import path from 'node:path';
 import { expandCommand, expandEnv } from '../../../core/expand.js';
@@ -22,8 +21,9 @@ import {
   writePodFiles,
   type PodPrivileges,
 } from '../pod.js';
-import { MARKER, readStat } from '../proc.js';
+import { MARKER } from '../proc.js';
 import type { Discovery } from './discovery.js';
+import { ForkServerSpawnError, type ForkServer, type ForkedProcess } from './fork-server.js';
 import type { DataDirLayout } from './layout.js';
 import type { InstanceState, Row } from './state.js';
 import { podMounts, prepareVolumeDir } from './volumes.js';
@@ -62,6 +62,8 @@ export interface SpawnerOptions {
   state: InstanceState;
   discovery: Discovery;
   watcher: ExitWatcher;
+  /** Spawns the processes, so that a fork does not cost in proportion to the worker's memory. */
+  forkServer: ForkServer;
   /** Where pods' resolv.conf sends queries (port 53). */
   podDnsAddress: string;
   log: Logger;
@@ -84,7 +86,7 @@ export class Spawner {
    * row when it is this incarnation's intent (an earlier attempt died before spawning): its address is kept.
    */
   async spawn(request: CreateRequest, intent: Row | undefined): Promise<InstanceHandle> {
-    const { layout, state, discovery, watcher, log } = this.options;
+    const { layout, state, discovery, watcher, forkServer, log } = this.options;
     const { identity, incarnation, revision, template } = request;
     const { set, ordinal } = identity;
     const spec = processSpec(request);
@@ -149,27 +151,26 @@ export class Spawner {
     }
 
     fs.mkdirSync(layout.logsDir, { recursive: true });
-    const fd = fs.openSync(logPath, 'a');
-    let child: ChildProcess;
+    fs.appendFileSync(
+      logPath,
+      `--- ${new Date(startedAt).toISOString()} ${identity.name} incarnation ${incarnation} revision ${revision} ` +
+        `address ${address}${isolation === 'pod' ? ' (pod)' : ''}: ${JSON.stringify(command)}\n`,
+    );
+    let forked: ForkedProcess;
     try {
-      fs.writeSync(
-        fd,
-        `--- ${new Date(startedAt).toISOString()} ${identity.name} incarnation ${incarnation} revision ${revision} ` +
-          `address ${address}${isolation === 'pod' ? ' (pod)' : ''}: ${JSON.stringify(command)}\n`,
-      );
-      child = spawn(argv[0]!, argv.slice(1), { cwd, env, stdio: ['ignore', fd, fd], detached: true, shell: false });
-    } finally {
-      fs.closeSync(fd); // the child has its own copy
+      forked = await forkServer.spawn({ file: argv[0]!, args: argv.slice(1), cwd, env, logPath });
+    } catch (err) {
+      // Only the system's refusal is final; the fork server going away is worth a retry.
+      if (err instanceof ForkServerSpawnError) throw failed(spawnError(identity.name, argv[0]!, cwd, err));
+      throw new DriverError(`${identity.name}: ${(err as Error).message}`, true);
     }
-
-    // Read the start time at once: the pid stays ours (at worst a zombie) until Node reaps it. Keep the
-    // ChildProcess: Node reaps it on exit (no zombies) and tells us how it ended.
-    const stat = child.pid === undefined ? undefined : readStat(child.pid);
-    const entry: Child = { child, pid: child.pid ?? 0, onExit: new Set() };
+    const entry: Child = { pid: forked.pid, onExit: new Set() };
     const ports = template.ports.filter((p) => p.protocol === 'TCP').map((p) => p.port);
-    child.once('exit', (code, signal) => {
-      entry.exit = code !== null ? { exitCode: code } : { signal: signal ?? undefined };
-      const message = exitExplanation(code, isolation, logPath, ports, address);
+    forked.onExit((exit) => {
+      // Undefined: the fork server died first, so how it ended is unknown; the watch reads /proc instead.
+      if (exit === undefined) return;
+      entry.exit = exit.code !== null ? { exitCode: exit.code } : { signal: exit.signal ?? undefined };
+      const message = exitExplanation(exit.code, isolation, logPath, ports, address);
       if (message !== undefined) {
         entry.exit.message = message;
         try {
@@ -180,21 +181,13 @@ export class Spawner {
       }
       for (const listener of entry.onExit) listener();
     });
-    child.unref(); // instances must not keep the worker alive
-    const failure = await new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
-      child.once('spawn', () => resolve(undefined));
-      child.once('error', resolve);
-    });
-    child.on('error', (err) => log.warn({ err, set, ordinal }, 'instance process error'));
-    if (failure || child.pid === undefined || !stat) throw failed(spawnError(identity.name, argv[0]!, cwd, failure));
-
     watcher.track({ set, ordinal, incarnation }, entry);
-    state.recordPid(set, ordinal, incarnation, child.pid, stat.startTime);
+    state.recordPid(set, ordinal, incarnation, forked.pid, forked.startTime);
     // A pod is started once its setup has exec'd the program: until then its setup's own short-lived
     // helpers (hostname, mount) run beside it with its marker.
-    if (isolation === 'pod') await waitUntil(() => entry.exit !== undefined || !inPodSetup(child.pid!), POD_SETUP_TIMEOUT_MS, 5);
-    log.info({ set, ordinal, incarnation, pid: child.pid, address, command, isolation }, 'instance started');
-    return { set, ordinal, incarnation, revision, address, pid: child.pid, startedAt, logPath };
+    if (isolation === 'pod') await waitUntil(() => entry.exit !== undefined || !inPodSetup(forked.pid), POD_SETUP_TIMEOUT_MS, 5);
+    log.info({ set, ordinal, incarnation, pid: forked.pid, address, command, isolation }, 'instance started');
+    return { set, ordinal, incarnation, revision, address, pid: forked.pid, startedAt, logPath };
   }
 }
 

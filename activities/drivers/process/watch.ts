@@ -1,7 +1,6 @@
 // Liveness and exits: whether an incarnation still runs, and waiting for the first of several to end.
-// Children this worker spawned report their exit (and its code) as soon as Node reaps them; processes
-// adopted from an earlier worker are no children of ours, so they are polled through /proc.
-import type { ChildProcess } from 'node:child_process';
+// Instances this worker spawned report their exit (and its code) as soon as the fork server reaps them;
+// processes adopted from an earlier worker (or orphaned by a fork server that died) are polled in /proc.
 import type { InstanceExit, InstanceHandle } from '../driver.js';
 import { isRunning } from '../proc.js';
 import type { Discovery } from './discovery.js';
@@ -13,12 +12,11 @@ const WATCH_POLL_MS = 100;
  * (a /proc read) while nothing happens, so it is slow: 2,000 idle sets cost the worker a core otherwise.
  */
 const CHILD_WATCH_POLL_MS = 5_000;
-/** How long watch waits for Node to report the exit code of a child seen dead. */
+/** How long watch waits for the fork server to report the exit code of a child seen dead. */
 const EXIT_REPORT_WAIT_MS = 1_000;
 
-/** What we keep about a child this process spawned: its exit, as soon as Node reaps it. */
+/** What we keep about a process the fork server spawned for us: its exit, as soon as it is reaped. */
 export interface Child {
-  child: ChildProcess;
   pid: number;
   exit?: { exitCode?: number; signal?: string; message?: string };
   onExit: Set<() => void>;
@@ -96,7 +94,7 @@ export class ExitWatcher {
         const child = this.children.get(childKey(gone));
         if (child?.pid === gone.pid && !child.exit) {
           reaping = true;
-          // Dead but not reaped yet (a zombie): Node reports the exit code in a moment; wait for it.
+          // Dead but not reaped yet (a zombie): the fork server reports the exit code in a moment; wait for it.
           const listener = () => exited(gone);
           child.onExit.add(listener);
           const timer = setTimeout(listener, EXIT_REPORT_WAIT_MS);
