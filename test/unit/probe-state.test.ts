@@ -45,6 +45,7 @@ describe('initialProbeState', () => {
         successes: 0,
         failures: 0,
         nextAt: c.nextAt,
+        startedAt: START,
       });
     });
   }
@@ -130,36 +131,53 @@ describe('recordProbeResult: counters and timing', () => {
     });
   }
 
-  describe('fast start: until readiness first passes, failures are retried sooner', () => {
-    const cases: Array<{ period: number; failures: number; delay: number }> = [
-      { period: 10, failures: 1, delay: 25 },
-      { period: 10, failures: 2, delay: 38 },
-      { period: 10, failures: 3, delay: 56 },
-      { period: 10, failures: 5, delay: 127 },
-      { period: 10, failures: 15, delay: 7_298 },
-      { period: 10, failures: 16, delay: 10_000 },
-      { period: 1, failures: 10, delay: 961 },
-      { period: 1, failures: 11, delay: 1_000 },
+  describe('fast start: until readiness first passes, failures are retried after an eighth of the age', () => {
+    const cases: Array<{ name: string; period: number; failedAt: number; delay: number }> = [
+      { name: 'at start: the 10 ms floor', period: 10, failedAt: 0, delay: 10 },
+      { name: 'at 50 ms: still the floor', period: 10, failedAt: 50, delay: 10 },
+      { name: 'at 80 ms: an eighth is the floor', period: 10, failedAt: 80, delay: 10 },
+      { name: 'at 120 ms: an eighth', period: 10, failedAt: 120, delay: 15 },
+      { name: 'at 1 s: an eighth', period: 10, failedAt: 1_000, delay: 125 },
+      { name: 'at 60 s: an eighth', period: 10, failedAt: 60_000, delay: 7_500 },
+      { name: 'at 80 s: capped at the period', period: 10, failedAt: 80_000, delay: 10_000 },
+      { name: 'period 1 s: capped at 8 s of age', period: 1, failedAt: 8_000, delay: 1_000 },
+      { name: 'period 1 s, at 7.2 s of age: an eighth', period: 1, failedAt: 7_200, delay: 900 },
     ];
     for (const c of cases) {
-      it(`period ${c.period} s, ${c.failures} failures in a row: next try after ${c.delay} ms`, () => {
+      it(`period ${c.period} s, ${c.name}: next try after ${c.delay} ms`, () => {
         const p = probe({ periodSeconds: c.period });
-        let state = initialProbeState(p, START, false);
-        let now = START;
-        for (let i = 0; i < c.failures; i++) {
-          state = recordProbeResult(p, state, false, now);
-          if (i < c.failures - 1) now = state.nextAt;
-        }
-        expect(state.nextAt - now).toBe(c.delay);
+        const state = recordProbeResult(p, initialProbeState(p, START, false), false, START + c.failedAt);
+        expect(state.nextAt - (START + c.failedAt)).toBe(c.delay);
       });
     }
 
+    it('a program ready 83 ms after it started is seen Ready within 10 ms (the 25 ms * 1.5^k retries saw it at 119 ms)', () => {
+      const p = probe({ periodSeconds: 1 });
+      let state = initialProbeState(p, START, false);
+      while (!state.passing) state = recordProbeResult(p, state, state.nextAt - START >= 83, state.nextAt);
+      const seenAt = state.nextAt - 1_000 - START;
+      expect(seenAt).toBeGreaterThanOrEqual(83);
+      expect(seenAt).toBeLessThanOrEqual(93);
+    });
+
+    it('a slow starter costs about 40 attempts in its first 5 s', () => {
+      const p = probe({ periodSeconds: 10 });
+      let state = initialProbeState(p, START, false);
+      let attempts = 0;
+      while (state.nextAt - START < 5_000) {
+        state = recordProbeResult(p, state, false, state.nextAt);
+        attempts++;
+      }
+      expect(attempts).toBeGreaterThanOrEqual(35);
+      expect(attempts).toBeLessThanOrEqual(45);
+    });
+
     it('successes short of successThreshold are retried as quickly', () => {
       const p = probe({ periodSeconds: 10, successThreshold: 3 });
-      const s1 = recordProbeResult(p, initialProbeState(p, START, false), true, START);
-      expect(s1.nextAt).toBe(START + 25);
+      const s1 = recordProbeResult(p, initialProbeState(p, START, false), true, START + 400);
+      expect(s1.nextAt).toBe(START + 450);
       const s2 = recordProbeResult(p, s1, true, s1.nextAt);
-      expect(s2.nextAt - s1.nextAt).toBe(38);
+      expect(s2.nextAt - s1.nextAt).toBe(56);
       const s3 = recordProbeResult(p, s2, true, s2.nextAt);
       expect(s3.passing).toBe(true);
       expect(s3.nextAt - s2.nextAt).toBe(10_000);
