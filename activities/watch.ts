@@ -10,12 +10,15 @@ import type { InstanceChange, WatchRequest, WatchedInstance } from './types.js';
 import type { runProbe as RunProbe } from './probes.js';
 
 /**
- * Heartbeat (and re-check process liveness) at least this often while no probe is due sooner. The
- * driver's watch reports an exit at once, so this only keeps the heartbeat going: the SDK sends one
- * at most every 0.8 x the 10 s heartbeat timeout, and each call costs the worker (an idle set makes one
- * per tick), so a tick of a few seconds loses nothing.
+ * Re-check process liveness at least this often while no probe is due sooner. The driver's watch
+ * reports an exit at once, so this is a safety net, and every idle set pays it: a few seconds.
  */
 const TICK_MS = 3_000;
+/**
+ * Heartbeat calls come this many times per heartbeat timeout. The SDK sends one at most every 0.8 x
+ * the timeout anyway, and each call costs the worker (every idle set makes them).
+ */
+const HEARTBEATS_PER_TIMEOUT = 4;
 /** How long to wait for the exit code of a process seen dead. */
 const EXIT_REPORT_WAIT_MS = 1_000;
 
@@ -102,6 +105,8 @@ export function createInstanceWatch(deps: { driver: InstanceDriver; runProbe: ty
     const signal = context.cancellationSignal;
     const handles = instances.map((w) => w.handle);
     const deadline = Date.now() + maxWaitMs;
+    const heartbeatEveryMs = (context.info.heartbeatTimeoutMs ?? 0) / HEARTBEATS_PER_TIMEOUT;
+    let lastHeartbeat = -Infinity;
 
     // Wakes the loop the moment a process we spawned exits; others are caught by isAlive each tick.
     const stopWatching = new AbortController();
@@ -118,7 +123,10 @@ export function createInstanceWatch(deps: { driver: InstanceDriver; runProbe: ty
     try {
       for (;;) {
         if (signal.aborted) throw signal.reason ?? new Error('cancelled');
-        context.heartbeat();
+        if (Date.now() - lastHeartbeat >= heartbeatEveryMs) {
+          context.heartbeat();
+          lastHeartbeat = Date.now();
+        }
 
         const gone = instances.filter((w) => !deps.driver.isAlive(w.handle));
         if (gone.length > 0) {

@@ -130,7 +130,10 @@ const { deleteInstance } = proxyActivities<Activities>({
 });
 const { watchInstances } = proxyActivities<Activities>({
   startToCloseTimeout: WATCH_MAX_MS + 60_000,
-  heartbeatTimeout: '10s',
+  // Every running set keeps a watch, and each heartbeat is a write on the Temporal server: at 10 s,
+  // 2,000 sets sent 250 a second and took half of a dev server's capacity. A watch on a worker that
+  // died is retried on another within this long (a stopped worker cancels its watches at once).
+  heartbeatTimeout: '30s',
   retry: { initialInterval: '500ms', maximumInterval: '5s' },
 });
 
