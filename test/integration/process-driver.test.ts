@@ -1,4 +1,5 @@
 // The process driver against real processes, real sockets and a real /proc (Linux).
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,7 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Template } from '../../core/manifest.js';
 import { DriverError, type CreateRequest, type InstanceHandle } from '../../activities/drivers/driver.js';
 import { MARKER, ProcessDriver } from '../../activities/drivers/process.js';
-import { findMarked, isRunning, readEnviron } from '../../activities/drivers/proc.js';
+import { findMarked, FORK_SERVER_VARIABLE, isRunning, MarkedProcessScanner, readEnviron } from '../../activities/drivers/proc.js';
 import { waitFor } from '../harness/services.js';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/instance.mjs', import.meta.url));
@@ -462,5 +463,61 @@ describe('ProcessDriver fork server', () => {
     const b = await driver.create(request('fskb', 1, ['--exit-after', '300', '--exit-code', '4']));
     expect([server, process.pid]).not.toContain(parentOf(b.pid));
     expect(await driver.watch([b], new AbortController().signal)).toEqual({ handle: b, exitCode: 4 });
+  });
+});
+
+describe('MarkedProcessScanner', () => {
+  const NAME = `ORDINAL_TEST_MARK_${process.pid}`;
+  const started: ChildProcess[] = [];
+  afterEach(() => {
+    for (const child of started.splice(0)) child.kill('SIGKILL');
+  });
+  function start(script: string, env: Record<string, string>): number {
+    const child = spawn('/bin/sh', ['-c', script], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env }, stdio: 'ignore' });
+    started.push(child);
+    return child.pid!;
+  }
+  const pids = (scanner: MarkedProcessScanner, prefix: string) => scanner.find(prefix).map((p) => p.pid).sort((a, b) => a - b);
+
+  it('scans again from what it read: a new process is found at once, a dead one no more', async () => {
+    const scanner = new MarkedProcessScanner(NAME);
+    const a = start('exec sleep 100', { [NAME]: 'mem/1' });
+    await waitFor(() => readEnviron(a)?.get(NAME) === 'mem/1');
+    expect(pids(scanner, 'mem/')).toEqual([a]);
+    const b = start('exec sleep 100', { [NAME]: 'mem/2' });
+    await waitFor(() => readEnviron(b)?.get(NAME) === 'mem/2');
+    expect(pids(scanner, 'mem/')).toEqual([a, b].sort((x, y) => x - y));
+    expect(pids(scanner, 'mem/2')).toEqual([b]);
+    process.kill(a, 'SIGKILL');
+    await waitFor(() => !isRunning(a, null), { message: 'the first process gone' });
+    expect(pids(scanner, 'mem/')).toEqual([b]);
+  });
+
+  /** A shell that execs into a marked `sleep` once `trigger` exists: a process that gets its marker at exec. */
+  function execLater(trigger: string, marker: string, env: Record<string, string>): number {
+    return start(`while [ ! -e '${trigger}' ]; do sleep 0.02; done; exec env ${NAME}=${marker} sleep 100`, env);
+  }
+
+  it("finds a child of the fork server once it has exec'd with its marker, though a scan saw it before", async () => {
+    const scanner = new MarkedProcessScanner(NAME);
+    const trigger = path.join(tempDir(), 'exec-now');
+    const pid = execLater(trigger, 'fs/1', { [FORK_SERVER_VARIABLE]: '1' });
+    await waitFor(() => readEnviron(pid)?.get(FORK_SERVER_VARIABLE) === '1');
+    expect(pids(scanner, 'fs/')).toEqual([]);
+    fs.writeFileSync(trigger, '');
+    await waitFor(() => readEnviron(pid)?.get(NAME) === 'fs/1', { message: 'the exec' });
+    expect(pids(scanner, 'fs/')).toEqual([pid]);
+  });
+
+  it('remembers any other process it found unmarked as not ours for a while (what the fork server variable is for)', async () => {
+    const scanner = new MarkedProcessScanner(NAME);
+    const trigger = path.join(tempDir(), 'exec-now');
+    const pid = execLater(trigger, 'other/1', {});
+    await waitFor(() => readEnviron(pid) !== undefined);
+    expect(pids(scanner, 'other/')).toEqual([]);
+    fs.writeFileSync(trigger, '');
+    await waitFor(() => readEnviron(pid)?.get(NAME) === 'other/1', { message: 'the exec' });
+    expect(pids(scanner, 'other/')).toEqual([]);
+    expect(findMarked(NAME, 'other/').map((p) => p.pid)).toEqual([pid]);
   });
 });

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import { isDns1123Label } from '../../../core/names.js';
 import type { Logger } from '../../../infra/logger.js';
 import type { InstanceHandle } from '../driver.js';
-import { findMarked, isRunning, MARKER, readEnviron, type MarkedProcess } from '../proc.js';
+import { isRunning, MarkedProcessScanner, MARKER, readEnviron, type MarkedProcess } from '../proc.js';
 import type { DataDirLayout } from './layout.js';
 import type { Row } from './state.js';
 
@@ -20,6 +20,8 @@ export type Found = Pick<InstanceHandle, 'set' | 'ordinal' | 'incarnation' | 're
 export class Discovery {
   /** Distinguishes this data dir's processes from those of other data dirs on the same machine. */
   private readonly scope: string;
+  /** One per driver: it remembers what it read of every process between scans. */
+  private readonly scanner = new MarkedProcessScanner(MARKER);
 
   constructor(
     private readonly layout: DataDirLayout,
@@ -41,7 +43,7 @@ export class Discovery {
 
   /** Every live process of (set, ordinal), whatever its incarnation, children included. */
   processesOf(set: string, ordinal: number): MarkedProcess[] {
-    return findMarked(MARKER, `${this.scope}/${set}/${ordinal}/`);
+    return this.scanner.find(`${this.scope}/${set}/${ordinal}/`);
   }
 
   /**
@@ -51,7 +53,7 @@ export class Discovery {
    */
   scan(prefix: string): Found[] {
     const byKey = new Map<string, MarkedProcess>();
-    for (const p of findMarked(MARKER, `${this.scope}/${prefix}`)) {
+    for (const p of this.scanner.find(`${this.scope}/${prefix}`)) {
       const key = p.marker.split('/').slice(0, 4).join('/');
       const best = byKey.get(key);
       if (!best || (p.pid === p.pgid && best.pid !== best.pgid) || (p.pid < best.pid && best.pid !== best.pgid)) {

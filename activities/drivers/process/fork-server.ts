@@ -5,6 +5,7 @@
 // in /proc instead.
 import { fork, type ChildProcess } from 'node:child_process';
 import { helperExecArgv, siblingScript } from '../../../infra/node-child.js';
+import { FORK_SERVER_VARIABLE } from '../proc.js';
 
 export type ToForkServer = { type: 'spawn'; id: number; file: string; args: string[]; cwd: string; env: Record<string, string>; logPath: string };
 
@@ -92,6 +93,8 @@ export class ForkServer {
   private startServer(): Promise<ChildProcess> {
     const child = fork(SERVER_SCRIPT, [], {
       execArgv: helperExecArgv(SERVER_SCRIPT),
+      // Its children carry this until they exec: a /proc scan does not take them for strangers meanwhile.
+      env: { ...process.env, [FORK_SERVER_VARIABLE]: '1' },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     child.on('message', (message: FromForkServer) => this.onMessage(message));
