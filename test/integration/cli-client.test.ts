@@ -646,13 +646,15 @@ describe.concurrent('ordinal delete', () => {
     );
   });
 
+  // Timeouts of a few seconds: the CLI starts and makes its first read within them even on a loaded
+  // machine (300 ms did not always suffice, and the run then timed out before the set could be read).
   it('--wait gives up after --timeout', async ({ expect }) => {
     const view = set(3, [ready(0), ready(1)], { deleting: true });
     await withApi({ 'DELETE /v1/sets/web': { status: 202, body: view }, 'GET /v1/sets/web': { status: 200, body: view } }, async (api) => {
-      expect(await ordinal(['delete', 'web', '--wait', '--timeout', '300ms', '--interval', '20ms'], { api })).toEqual({
+      expect(await ordinal(['delete', 'web', '--wait', '--timeout', '2s', '--interval', '20ms'], { api })).toEqual({
         code: 1,
         stdout: 'deleting set web: 2 instances left\n',
-        stderr: 'error: timed out after 300ms waiting for set web to be deleted: 2 instances left\n',
+        stderr: 'error: timed out after 2s waiting for set web to be deleted: 2 instances left\n',
       });
     });
   });
@@ -737,11 +739,11 @@ describe.concurrent('ordinal rollout status', () => {
     const view = set(3, [ready(0), ready(1), starting(2)]);
     await withApi({ 'GET /v1/sets/web': { status: 200, body: view } }, async (api) => {
       const started = Date.now();
-      const run = await ordinal(['rollout', 'status', 'web', '--timeout', '500ms', '--interval', '50ms'], { api });
+      const run = await ordinal(['rollout', 'status', 'web', '--timeout', '2s', '--interval', '50ms'], { api });
       expect(run.code).toBe(1);
-      expect(run.stderr).toBe('error: timed out after 500ms: 2/3 Ready; waiting for web-2 to become Ready\n');
+      expect(run.stderr).toBe('error: timed out after 2s: 2/3 Ready; waiting for web-2 to become Ready\n');
       expect(run.stdout).toContain('waiting for web-2 to become Ready');
-      expect(Date.now() - started).toBeGreaterThanOrEqual(500);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(2_000);
     });
   });
 
@@ -932,11 +934,11 @@ describe.concurrent('ordinal rollout status: deadlines, rollbacks, pauses', () =
 
   it('reports a pause once and waits on it until the timeout', async ({ expect }) => {
     await withApi({ 'GET /v1/sets/web': { status: 200, body: paused(true) } }, async (api) => {
-      const run = await ordinal(['rollout', 'status', 'web', '--timeout', '300ms', '--interval', '20ms'], { api });
+      const run = await ordinal(['rollout', 'status', 'web', '--timeout', '2s', '--interval', '20ms'], { api });
       expect(run).toEqual({
         code: 1,
         stdout: [`web-0: Running, Ready (127.77.0.1), old revision ${OLD}`, 'web-1: Running, Ready (127.77.0.2)', pausedLine, '2/2 instances Ready, 1/2 updated', ''].join('\n'),
-        stderr: 'error: timed out after 300ms: 2/2 Ready; waiting for the rollout to be resumed ("ordinal rollout resume web")\n',
+        stderr: 'error: timed out after 2s: 2/2 Ready; waiting for the rollout to be resumed ("ordinal rollout resume web")\n',
       });
       // Polled until the timeout (how often depends on the machine's load), the pause printed once.
       expect(api.requests.length).toBeGreaterThanOrEqual(1);
