@@ -164,6 +164,8 @@ function killMarked(select: (owner: number) => boolean): number {
 /** Clean-up steps, run last-registered first, each at most once, whatever happens to the others. */
 export class Cleanup {
   private steps: Array<{ name: string; run: () => Promise<void> | void }> = [];
+  /** The clean-up has begun (an interrupted run): long waits in scenarios stop instead of measuring on. */
+  stopping = false;
 
   add(name: string, run: () => Promise<void> | void): () => Promise<void> {
     const step = { name, run };
@@ -178,6 +180,7 @@ export class Cleanup {
 
   /** `stepTimeoutMs`: a step still running after this long is left behind (logged) and the next one runs. */
   async runAll(log: (message: string) => void, stepTimeoutMs?: number): Promise<void> {
+    this.stopping = true;
     while (this.steps.length > 0) {
       const step = this.steps.pop()!;
       let timer: NodeJS.Timeout | undefined;

@@ -161,7 +161,7 @@ async function runSize(ctx: BenchContext, sets: number, replicas: number): Promi
     const progress: SizeRun['progress'] = [];
     const temporalCpu = () => cpuSecondsOf(ctx.temporalPid);
     let lastSample = { at: t0, cpu: cpu0, temporal: temporalCpu(), machine: machineBusySeconds() };
-    while (ready < sets && Date.now() <= deadline) {
+    while (ready < sets && Date.now() <= deadline && !ctx.cleanup.stopping) {
       ready = (await stack.client.workflow.count(query)).count;
       if (ready >= sets) break;
       if (Date.now() - lastSample.at >= 5_000) {
