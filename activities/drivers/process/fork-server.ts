@@ -57,9 +57,6 @@ export class ForkServer {
   private readonly running = new Map<number, Running>();
   private closed = false;
 
-  /** The fork server's pid, once it runs. */
-  pid: number | undefined;
-
   /** Spawns `file` with `args`, detached (its own process group), its output appended to `logPath`. */
   async spawn(request: Omit<Extract<ToForkServer, { type: 'spawn' }>, 'type' | 'id'>): Promise<ForkedProcess> {
     if (this.closed) throw new Error('the fork server is closed');
@@ -106,14 +103,13 @@ export class ForkServer {
       child.on('message', (message: FromForkServer) => {
         if (message.type !== 'ready') return;
         clearTimeout(timer);
-        this.pid = child.pid;
         this.refWhileBusy(child);
         resolve(child);
       });
       child.once('exit', (code, signal) => {
         clearTimeout(timer);
         reject(new Error(`the fork server exited (${signal ?? `code ${code}`})`));
-        this.onServerExit(child);
+        this.onServerExit();
       });
     });
   }
@@ -146,8 +142,7 @@ export class ForkServer {
   }
 
   /** Its children are orphans now: nobody can report how they end. Requests in flight fail (retried). */
-  private onServerExit(child: ChildProcess): void {
-    if (this.pid === child.pid) this.pid = undefined;
+  private onServerExit(): void {
     this.server = undefined;
     for (const id of [...this.pending.keys()]) this.settle(id, (p) => p.reject(new Error('the fork server exited before it answered')));
     for (const id of [...this.running.keys()]) this.end(id, undefined);
